@@ -1,0 +1,38 @@
+import { http } from '@google-cloud/functions-framework';
+import { loadConfig } from '../../shared/config.js';
+import { TradeSignal } from '../../shared/domain/messages.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { DeadLetterBox } from '../../shared/firestore/dead-letters.js';
+import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { JsonPublisher } from '../../shared/pubsub/publisher.js';
+import { pushHandler } from '../../shared/pubsub/push-handler.js';
+import { reserveAndPublish } from '../../shared/reservations/reserve-and-publish.js';
+
+/**
+ * margin-reservation (Pub/Sub push from `signals`): reserve margin or reject, in one Firestore
+ * transaction per batch of an agent's signals, then publish the order or the risk event.
+ */
+
+const config = loadConfig();
+const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
+const deps = {
+  ledger: new MarginLedger(db, {
+    maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT,
+    maxBatch: config.GROUP_COMMIT_MAX_BATCH,
+  }),
+  publisher: new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT)),
+  topics: config.topics,
+  redriveAfterMs: config.REDRIVE_AFTER_SECONDS * 1000,
+};
+
+http(
+  'marginReservation',
+  pushHandler({
+    schema: TradeSignal,
+    deadLetters: new DeadLetterBox(db),
+    handle: async (signal) => {
+      await reserveAndPublish(deps, signal);
+    },
+  }),
+);

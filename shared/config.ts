@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { TOPICS } from '../triggers/manifest.js';
+
+/**
+ * The environment, validated once at start. A bad environment fails with one error that names
+ * every bad variable, never with the first problem only.
+ */
+
+const Bool = z
+  .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1');
+
+const IntFrom = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const TokenList = z
+  .string()
+  .transform((v) => v.split(',').map((t) => t.trim()).filter(Boolean))
+  .pipe(z.array(z.string().min(16, 'each token needs at least 16 characters')));
+
+const SourceSecrets = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object {"<source>": "<secret>"}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().regex(/^[a-z0-9-]{1,40}$/), z.string().min(16, 'each secret needs at least 16 characters')));
+
+const EnvSchema = z.object({
+  GOOGLE_CLOUD_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
+  ENABLE_VERTEX_AI: Bool.default(false),
+  ENABLE_PAPER_TRADING: Bool.default(true),
+  MAX_SYMBOLS_PER_AGENT: IntFrom(1, 1_000).default(50),
+  AGENT_CACHE_TTL_SECONDS: IntFrom(0, 86_400).default(10),
+  /** Bearer tokens accepted by signal-intake, comma-separated. None set: every call is refused. */
+  SIGNAL_INTAKE_TOKENS: TokenList.default([]),
+  /** Per-source secrets for TradingView alerts (which cannot send headers). */
+  TRADINGVIEW_SOURCE_SECRETS: SourceSecrets.default({}),
+  /** How long a TradingView alert stays actionable. */
+  SIGNAL_TTL_SECONDS: IntFrom(1, 3_600).default(60),
+  /** Most signals one agent's reservation transaction decides at once (≤ 500 writes per commit). */
+  GROUP_COMMIT_MAX_BATCH: IntFrom(1, 400).default(200),
+  /**
+   * A redelivered signal whose outcome is still unpublished after this long publishes it again:
+   * the delivery that decided it died between commit and publish.
+   */
+  REDRIVE_AFTER_SECONDS: IntFrom(0, 3_600).default(30),
+});
+
+export type Config = z.infer<typeof EnvSchema> & { readonly topics: typeof TOPICS };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(EnvSchema.shape).flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]])),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? '(environment)');
+      // Never echo a value: some variables are secrets.
+      return `${variable}: ${issue.message}`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  return { ...parsed.data, topics: TOPICS };
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/**
+ * An agent's trading profile. Profiles are data: they are seeded into Firestore and read from
+ * there, so changing a budget or adding an agent needs no code change.
+ */
+export const AgentId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters');
+
+export const Symbol = z.string().regex(/^[A-Z0-9]{2,20}$/, 'an exchange symbol such as BTCUSDT');
+
+export const AgentProfile = z
+  .object({
+    agentId: AgentId,
+    displayName: z.string().min(1),
+    model: z.string().min(1),
+    strategy: z.enum(['momentum', 'mean_reversion', 'fundamental_sentiment', 'volatility_forecast']),
+    marginAllocationMicros: z.number().int().nonnegative(),
+    maxLeverage: z.number().int().min(1).max(125),
+    minPositionNotionalMicros: z.number().int().nonnegative(),
+    maxPositionNotionalMicros: z.number().int().positive(),
+    allowedSymbols: z.array(Symbol).min(1),
+  })
+  .refine((p) => p.minPositionNotionalMicros <= p.maxPositionNotionalMicros, {
+    message: 'minPositionNotionalMicros must not exceed maxPositionNotionalMicros',
+    path: ['minPositionNotionalMicros'],
+  });
+export type AgentProfile = z.infer<typeof AgentProfile>;
+
+const USD = 1_000_000;
+const MAJORS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT', 'XRPUSDT'];
+
+/** The four agents Sapphire ships with; each starts with a 1,000 USD margin budget. */
+export const DEFAULT_AGENTS: readonly AgentProfile[] = [
+  {
+    agentId: 'deepseek-v3',
+    displayName: 'DeepSeek',
+    model: 'deepseek-v3',
+    strategy: 'momentum',
+    marginAllocationMicros: 1_000 * USD,
+    maxLeverage: 10,
+    minPositionNotionalMicros: 10 * USD,
+    maxPositionNotionalMicros: 5_000 * USD,
+    allowedSymbols: MAJORS,
+  },
+  {
+    agentId: 'qwen-7b',
+    displayName: 'Qwen',
+    model: 'qwen2.5-7b-instruct',
+    strategy: 'mean_reversion',
+    marginAllocationMicros: 1_000 * USD,
+    maxLeverage: 5,
+    minPositionNotionalMicros: 10 * USD,
+    maxPositionNotionalMicros: 3_000 * USD,
+    allowedSymbols: MAJORS,
+  },
+  {
+    agentId: 'fingpt-alpha',
+    displayName: 'FinGPT',
+    model: 'fingpt-forecaster',
+    strategy: 'fundamental_sentiment',
+    marginAllocationMicros: 1_000 * USD,
+    maxLeverage: 3,
+    minPositionNotionalMicros: 10 * USD,
+    maxPositionNotionalMicros: 2_000 * USD,
+    allowedSymbols: MAJORS,
+  },
+  {
+    agentId: 'lagllama-degen',
+    displayName: 'Lag-Llama',
+    model: 'lag-llama',
+    strategy: 'volatility_forecast',
+    marginAllocationMicros: 1_000 * USD,
+    maxLeverage: 20,
+    minPositionNotionalMicros: 10 * USD,
+    maxPositionNotionalMicros: 10_000 * USD,
+    allowedSymbols: MAJORS,
+  },
+];

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { AgentId, Symbol } from './agents.js';
+import { DECIMAL_PATTERN } from './money.js';
+
+/**
+ * Every message Sapphire passes between functions, defined once; types are inferred.
+ * Money fields are integer micro-USD and say so in their names.
+ */
+
+/** Business keys travel in URLs, document ids and exchange client ids: keep them tame. */
+export const BusinessKey = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - only, 1 to 128 characters');
+
+const Micros = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const IsoTime = z.iso.datetime({ offset: true });
+
+export const Side = z.enum(['BUY', 'SELL']);
+export type Side = z.infer<typeof Side>;
+
+export const SignalSize = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('notional'), notionalMicros: Micros }).strict(),
+  z
+    .object({
+      type: z.literal('quantity'),
+      quantity: z.string().regex(DECIMAL_PATTERN, 'a positive decimal such as "0.015"').refine((q) => /[1-9]/.test(q), 'must be above zero'),
+      /** Reference price used to turn the quantity into a notional for margin. */
+      priceMicros: Micros,
+    })
+    .strict(),
+]);
+export type SignalSize = z.infer<typeof SignalSize>;
+
+export const TradeSignal = z
+  .object({
+    signalId: BusinessKey,
+    agentId: AgentId,
+    symbol: Symbol,
+    side: Side,
+    size: SignalSize,
+    leverage: z.number().int().min(1).max(125),
+    confidence: z.number().min(0).max(1),
+    /** Who produced it: `agent:<id>`, `webhook:<name>`, `tradingview:<source>`. */
+    source: z.string().min(1).max(100),
+    /** Only closes or shrinks a position: needs no margin and passes a trading halt. */
+    reduceOnly: z.boolean().default(false),
+    createdAt: IsoTime,
+    expiresAt: IsoTime,
+  })
+  .strict()
+  .refine((s) => Date.parse(s.expiresAt) > Date.parse(s.createdAt), {
+    message: 'expiresAt must be after createdAt',
+    path: ['expiresAt'],
+  });
+export type TradeSignal = z.infer<typeof TradeSignal>;
+/** What a producer writes; `reduceOnly` may be left out. */
+export type TradeSignalInput = z.input<typeof TradeSignal>;
+
+export const OrderRequest = z
+  .object({
+    orderId: BusinessKey,
+    signalId: BusinessKey,
+    agentId: AgentId,
+    symbol: Symbol,
+    side: Side,
+    type: z.literal('MARKET'),
+    size: SignalSize,
+    leverage: z.number().int().min(1).max(125),
+    reduceOnly: z.boolean(),
+    notionalMicros: z.number().int().nonnegative(),
+    marginMicros: z.number().int().nonnegative(),
+    createdAt: IsoTime,
+  })
+  .strict();
+export type OrderRequest = z.infer<typeof OrderRequest>;
+
+export const RejectionReason = z.enum([
+  'unknown_agent',
+  'signal_expired',
+  'trading_halted',
+  'leverage_exceeded',
+  'position_size_out_of_range',
+  'symbol_not_allowed',
+  'max_symbols_exceeded',
+  'agent_margin_exceeded',
+]);
+export type RejectionReason = z.infer<typeof RejectionReason>;
+
+export const RiskEvent = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('signal_rejected'),
+      /** Consumers dedupe on this key. */
+      eventId: BusinessKey,
+      signalId: BusinessKey,
+      agentId: z.string(),
+      symbol: z.string(),
+      reason: RejectionReason,
+      detail: z.string(),
+      occurredAt: IsoTime,
+    })
+    .strict(),
+]);
+export type RiskEvent = z.infer<typeof RiskEvent>;
+
+/**
+ * The order id is a pure function of the signal id, so every retry of every step names the
+ * same order. 'sph-' + 32 hex characters = 36, the longest client order id Binance accepts.
+ */
+export function orderIdForSignal(signalId: string): string {
+  return `sph-${createHash('sha256').update(signalId).digest('hex').slice(0, 32)}`;
+}

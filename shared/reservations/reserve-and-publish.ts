@@ -1,0 +1,43 @@
+import type { Config } from '../config.js';
+import { outcomeMessage } from '../domain/outcomes.js';
+import type { TradeSignal } from '../domain/messages.js';
+import type { MarginLedger, ReserveOutcome } from '../firestore/margin-ledger.js';
+import type { JsonPublisher } from '../pubsub/publisher.js';
+import { RetryLater } from '../pubsub/push-handler.js';
+
+export interface ReservationDeps {
+  readonly ledger: MarginLedger;
+  readonly publisher: JsonPublisher;
+  readonly topics: Config['topics'];
+  /**
+   * How long an unpublished outcome belongs to the delivery that decided it. A redelivery that
+   * finds one younger than this is deferred; older, the first delivery died after its commit
+   * and the redelivery publishes in its place.
+   */
+  readonly redriveAfterMs: number;
+  readonly clock?: () => Date;
+}
+
+/**
+ * Decides a signal (reserve or reject, once per signalId) and publishes what follows from it:
+ * an OrderRequest to `orders` or a RiskEvent to `risk-events`, each exactly once in normal
+ * operation and at least once if an instance dies between commit and publish.
+ */
+export async function reserveAndPublish(deps: ReservationDeps, signal: TradeSignal): Promise<ReserveOutcome> {
+  const outcome = await deps.ledger.reserveMargin(signal);
+  const { record } = outcome;
+  if (record.publishedAt) return outcome;
+  const now = (deps.clock ?? (() => new Date()))();
+  if (!outcome.decidedNow && now.getTime() - Date.parse(record.decidedAt) < deps.redriveAfterMs) {
+    throw new RetryLater(`outcome of ${signal.signalId} is being published by the delivery that decided it`);
+  }
+  const next = outcomeMessage(signal, record);
+  if (next.topic !== 'none') {
+    await deps.publisher.publish(deps.topics[next.topic], next.message, {
+      orderingKey: signal.agentId,
+      attributes: { signalId: signal.signalId, agentId: signal.agentId },
+    });
+  }
+  await deps.ledger.markPublished(signal.signalId);
+  return outcome;
+}

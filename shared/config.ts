@@ -73,7 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? '(environment)');
       // Never echo a value: some variables are secrets.
-      return `${variable}: ${issue.message}`;
+      return `${variable}: ${variable in present ? issue.message : 'is required'}`;
     });
     throw new ConfigError([...new Set(problems)]);
   }

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TradeSignal } from '../../shared/domain/messages.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { TOPICS } from '../../triggers/manifest.js';
+import { makeSignal } from '../support/signals.js';
+import { type ServedFunction, TopicTap, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
+
+const projectId = isolatedProject('intake');
+const TOKEN = 'test-intake-token-0123456789';
+const TV_SECRET = 'tv-secret-0123456789abcdef';
+process.env.SIGNAL_INTAKE_TOKENS = TOKEN;
+process.env.TRADINGVIEW_SOURCE_SECRETS = JSON.stringify({ 'tv-main': TV_SECRET });
+
+const pubsub = pubsubFor(projectId);
+let fn: ServedFunction;
+let signals: TopicTap<TradeSignal>;
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${fn.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+const authorized = { authorization: `Bearer ${TOKEN}` };
+
+beforeAll(async () => {
+  await pubsub.createTopic(TOPICS.signals);
+  signals = await TopicTap.open(pubsub, TOPICS.signals);
+  fn = await serveFunction(() => import('../../functions/signal-intake/index.js'), 'signalIntake');
+});
+
+afterAll(async () => {
+  await signals?.close();
+  await fn?.close();
+});
+
+describe('signal-intake POST /signals', () => {
+  it('answers 202 with the signalId once the signal is on the topic, ordered by agent', async () => {
+    const signal = makeSignal();
+    const response = await post('/signals', signal, authorized);
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({ signalId: signal.signalId });
+    await waitUntil('the signal on the topic', () => signals.messages.some((m) => m.data.signalId === signal.signalId));
+    const message = signals.messages.find((m) => m.data.signalId === signal.signalId);
+    expect(message?.data).toEqual(signal);
+    expect(message?.attributes).toMatchObject({ agentId: signal.agentId });
+  });
+
+  it('refuses a missing or wrong token with 401 and publishes nothing', async () => {
+    const before = signals.messages.length;
+    expect((await post('/signals', makeSignal())).status).toBe(401);
+    expect((await post('/signals', makeSignal(), { authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
+    expect((await post('/signals', makeSignal(), { authorization: `Basic ${TOKEN}` })).status).toBe(401);
+    await settle(() => signals.messages.length, 500);
+    expect(signals.messages.length).toBe(before);
+  });
+
+  it('answers 400 naming the failing fields and publishes nothing', async () => {
+    const before = signals.messages.length;
+    const { leverage: _l, ...noLeverage } = makeSignal();
+    const response = await post('/signals', { ...noLeverage, side: 'LONG', size: { type: 'notional', notionalMicros: -5 } }, authorized);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { fields: { field: string }[] };
+    expect(body.fields.map((f) => f.field).sort()).toEqual(['leverage', 'side', 'size.notionalMicros']);
+    expect((await post('/signals', '{"not json', authorized)).status).toBe(400);
+    await settle(() => signals.messages.length, 500);
+    expect(signals.messages.length).toBe(before);
+  });
+
+  it('answers 404 elsewhere', async () => {
+    expect((await post('/elsewhere', {}, authorized)).status).toBe(404);
+  });
+});
+
+describe('signal-intake POST /tradingview', () => {
+  const alert = {
+    source: 'tv-main',
+    secret: TV_SECRET,
+    agentId: 'qwen-7b',
+    ticker: 'BINANCE:ETHUSDT.P',
+    action: 'sell',
+    notionalUsd: '150',
+    leverage: 2,
+    time: new Date().toISOString(),
+    alertId: 'short-1',
+  };
+
+  it('maps an alert sent as text/plain, as TradingView does, and answers well inside 3 s', async () => {
+    const started = Date.now();
+    const response = await fetch(`${fn.url}/tradingview`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: JSON.stringify(alert),
+    });
+    const elapsed = Date.now() - started;
+    expect(response.status).toBe(202);
+    expect(elapsed).toBeLessThan(3_000);
+    const { signalId } = (await response.json()) as { signalId: string };
+    await waitUntil('the alert as a signal', () => signals.messages.some((m) => m.data.signalId === signalId));
+    expect(signals.messages.find((m) => m.data.signalId === signalId)?.data).toMatchObject({
+      agentId: 'qwen-7b',
+      symbol: 'ETHUSDT',
+      side: 'SELL',
+      size: { type: 'notional', notionalMicros: 150_000_000 },
+      source: 'tradingview:tv-main',
+    });
+    // The same alert again maps to the same signalId (reserved once downstream).
+    const again = await post('/tradingview', alert);
+    expect(((await again.json()) as { signalId: string }).signalId).toBe(signalId);
+  });
+
+  it('refuses a wrong secret or an unknown source with 401, before looking at the rest', async () => {
+    expect((await post('/tradingview', { ...alert, secret: 'wrong' })).status).toBe(401);
+    expect((await post('/tradingview', { ...alert, source: 'tv-other' })).status).toBe(401);
+    expect((await post('/tradingview', { ticker: 'BTCUSDT' })).status).toBe(401);
+  });
+
+  it('answers 400 with the fields of an authentic but malformed alert', async () => {
+    const response = await post('/tradingview', { ...alert, action: 'hold', notionalUsd: 'lots' });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { fields: { field: string }[] };
+    expect(body.fields.map((f) => f.field)).toEqual(expect.arrayContaining(['action', 'notionalUsd']));
+  });
+});

@@ -10,6 +10,7 @@ import {
 } from '../domain/margin.js';
 import type { TradeSignal } from '../domain/messages.js';
 import { COLLECTIONS, PORTFOLIO_SCOPE } from './collections.js';
+import { type TransactionStats, emptyTransactionStats, runTransaction } from './transactions.js';
 
 export interface ReserveOutcome {
   readonly record: ReservationRecord;
@@ -39,6 +40,8 @@ type StoredLedger = MarginLedgerState & { agentId: string; updatedAt: string };
 export class MarginLedger {
   private readonly committer: GroupCommitter<string, TradeSignal, ReserveOutcome>;
   private readonly clock: () => Date;
+  /** Attempts, commits, aborts and lock timeouts of this ledger's transactions. */
+  readonly transactionStats: TransactionStats = emptyTransactionStats();
 
   constructor(
     private readonly db: Firestore,
@@ -59,7 +62,7 @@ export class MarginLedger {
   /** Returns a reservation's margin to its agent. Idempotent: a second call releases nothing. */
   async releaseReservation(signalId: string, reason: string): Promise<{ released: boolean; record?: ReservationRecord }> {
     const reservationRef = this.reservationRef(signalId);
-    return this.db.runTransaction(async (tx) => {
+    return this.transaction(async (tx) => {
       const reservationSnap = await tx.get(reservationRef);
       if (!reservationSnap.exists) return { released: false };
       const record = ReservationRecord.parse(reservationSnap.data());
@@ -96,7 +99,7 @@ export class MarginLedger {
     const stateRefs = [agentId, PORTFOLIO_SCOPE].map((scope) => this.db.collection(COLLECTIONS.tradingStates).doc(scope));
     const reservationRefs = signalIds.map((id) => this.reservationRef(id));
 
-    return this.db.runTransaction(async (tx) => {
+    return this.transaction(async (tx) => {
       const [agentSnap, ledgerSnap, agentStateSnap, portfolioStateSnap, ...reservationSnaps] = await tx.getAll(
         agentRef,
         ledgerRef,
@@ -132,6 +135,10 @@ export class MarginLedger {
         return { record, decidedNow };
       });
     });
+  }
+
+  private transaction<T>(update: (tx: Transaction) => Promise<T>): Promise<T> {
+    return runTransaction(this.db, update, { stats: this.transactionStats });
   }
 
   private writeLedger(

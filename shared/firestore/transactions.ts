@@ -1,0 +1,69 @@
+import type { Firestore, Transaction } from '@google-cloud/firestore';
+
+/**
+ * Firestore transactions with a retry loop of our own, so contention is visible: every attempt,
+ * abort and lock timeout is counted (the client library's built-in retries hide them).
+ */
+
+export interface TransactionStats {
+  attempts: number;
+  commits: number;
+  /** Attempts that ended ABORTED: contention, retried. */
+  aborts: number;
+  /** Of those, the emulator's (or Firestore's) "Transaction lock timeout". */
+  lockTimeouts: number;
+  /** Transactions that gave up after their last attempt. */
+  failures: number;
+}
+
+export function emptyTransactionStats(): TransactionStats {
+  return { attempts: 0, commits: 0, aborts: 0, lockTimeouts: 0, failures: 0 };
+}
+
+export interface TransactionOptions {
+  readonly maxAttempts?: number;
+  readonly stats?: TransactionStats;
+}
+
+const ABORTED = 10;
+const UNAVAILABLE = 14;
+const RETRYABLE = new Set([ABORTED, UNAVAILABLE, 4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */]);
+
+function errorCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export function isLockTimeout(error: unknown): boolean {
+  return /lock timeout/i.test((error as { message?: string }).message ?? '');
+}
+
+export async function runTransaction<T>(
+  db: Firestore,
+  update: (tx: Transaction) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? 8;
+  const stats = options.stats;
+  for (let attempt = 1; ; attempt += 1) {
+    if (stats) stats.attempts += 1;
+    try {
+      const result = await db.runTransaction(update, { maxAttempts: 1 });
+      if (stats) stats.commits += 1;
+      return result;
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === ABORTED && stats) {
+        stats.aborts += 1;
+        if (isLockTimeout(error)) stats.lockTimeouts += 1;
+      }
+      if (code === undefined || !RETRYABLE.has(code) || attempt >= maxAttempts) {
+        if (stats) stats.failures += 1;
+        throw error;
+      }
+      // Exponential backoff with full jitter: 10 ms, 20 ms, … capped at 1 s.
+      const ceiling = Math.min(1_000, 10 * 2 ** (attempt - 1));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+    }
+  }
+}

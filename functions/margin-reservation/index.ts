@@ -1,5 +1,6 @@
 import { http } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.js';
+import { log } from '../../shared/log.js';
 import { TradeSignal } from '../../shared/domain/messages.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { DeadLetterBox } from '../../shared/firestore/dead-letters.js';
@@ -32,7 +33,11 @@ http(
     schema: TradeSignal,
     deadLetters: new DeadLetterBox(db),
     handle: async (signal) => {
-      await reserveAndPublish(deps, signal);
+      const { record, decidedNow } = await reserveAndPublish(deps, signal);
+      if (decidedNow) {
+        const { signalId, agentId, symbol, status, reason, marginMicros, orderId } = record;
+        log.info('reservation decided', { signalId, agentId, symbol, status, reason, marginMicros, orderId });
+      }
     },
   }),
 );

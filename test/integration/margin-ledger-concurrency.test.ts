@@ -89,4 +89,17 @@ describe('MarginLedger under concurrency', () => {
     expect(new Set(decided).size).toBe(300);
     expect(decided).toHaveLength(300);
   }, 90_000);
+
+  it('releases a reservation exactly once, however many times and however concurrently it is asked', async () => {
+    const agent = await seedAgent('release-agent');
+    const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 50 });
+    const [kept, released] = signalsFor(agent.agentId, 'rel', 2, 40);
+    await Promise.all([kept, released].map((s) => ledger.reserveMargin(s as TradeSignal)));
+    const results = await Promise.all(Array.from({ length: 10 }, () => ledger.releaseReservation((released as TradeSignal).signalId, 'order rejected')));
+    expect(results.filter((r) => r.released)).toHaveLength(1);
+    expect(await ledger.ledgerOf(agent.agentId)).toMatchObject({ reservedMicros: 40 * USD, openSymbols: { BTCUSDT: 1 } });
+    expect(await ledger.reservationOf((released as TradeSignal).signalId)).toMatchObject({ status: 'released', releaseReason: 'order rejected' });
+    expect(await ledger.releaseReservation('never-seen', 'expired')).toEqual({ released: false });
+    await assertInvariant(agent);
+  });
 });

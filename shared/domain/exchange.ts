@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+/**
+ * What Sapphire needs from a trading venue, whichever it is: Binance-compatible USDⓈ-M futures
+ * REST (Binance, Aster DEX) or the paper exchange. Prices are integer micro-USD per unit of the
+ * base asset; quantities are decimal strings at this boundary (atoms inside, see quantity.ts).
+ */
+
+export const ExchangeOrderStatus = z.enum(['NEW', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
+export type ExchangeOrderStatus = z.infer<typeof ExchangeOrderStatus>;
+
+export interface SymbolFilters {
+  readonly symbol: string;
+  /** PRICE_FILTER tickSize, in micro-USD. */
+  readonly tickSizeMicros: number;
+  /** LOT_SIZE stepSize and minQty, in atoms. */
+  readonly stepSizeAtoms: number;
+  readonly minQtyAtoms: number;
+  /** MIN_NOTIONAL notional, in micro-USD. */
+  readonly minNotionalMicros: number;
+}
+
+export interface Ticker {
+  readonly symbol: string;
+  readonly priceMicros: number;
+  /** Venue time of the price, epoch ms. */
+  readonly time: number;
+}
+
+export interface Kline {
+  readonly openTime: number;
+  readonly closeTime: number;
+  readonly openMicros: number;
+  readonly highMicros: number;
+  readonly lowMicros: number;
+  readonly closeMicros: number;
+  /** Base-asset volume as a decimal string. */
+  readonly volume: string;
+}
+
+export interface PlaceOrderRequest {
+  /** Deterministic per Sapphire order (≤ 36 characters): a retried placement never makes a second order. */
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: 'BUY' | 'SELL';
+  readonly type: 'MARKET' | 'LIMIT';
+  /** Already aligned to the step size. */
+  readonly quantity: string;
+  /** LIMIT only; aligned to the tick size. */
+  readonly priceMicros?: number;
+  readonly reduceOnly: boolean;
+}
+
+export interface ExchangeOrder {
+  readonly clientOrderId: string;
+  readonly exchangeOrderId: string;
+  readonly symbol: string;
+  readonly side: 'BUY' | 'SELL';
+  readonly type: 'MARKET' | 'LIMIT';
+  readonly status: ExchangeOrderStatus;
+  readonly quantity: string;
+  readonly executedQuantity: string;
+  readonly priceMicros?: number;
+  readonly avgPriceMicros?: number;
+  readonly reduceOnly: boolean;
+  /** Epoch ms of the order's last change at the venue. */
+  readonly updateTime: number;
+}
+
+export interface ExchangeFill {
+  /** The venue's trade id: with the order, the idempotency key of a fill. */
+  readonly tradeId: string;
+  readonly clientOrderId: string;
+  readonly exchangeOrderId: string;
+  readonly symbol: string;
+  readonly side: 'BUY' | 'SELL';
+  readonly quantity: string;
+  readonly priceMicros: number;
+  /** Commission in micro-USD (USDⓈ-M futures charge it in the quote asset). */
+  readonly feeMicros: number;
+  readonly time: number;
+}
+
+export interface MarketData {
+  ticker(symbol: string): Promise<Ticker>;
+  /** One-minute candles, oldest first, the last `limit` ending at or before `endTime` (default: now). */
+  klines(symbol: string, limit: number, endTime?: number): Promise<Kline[]>;
+  symbolFilters(symbol: string): Promise<SymbolFilters>;
+}
+
+export interface Exchange extends MarketData {
+  readonly venue: 'binance' | 'paper';
+  placeOrder(order: PlaceOrderRequest): Promise<ExchangeOrder>;
+  cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder>;
+  /** undefined when the venue has no order with that client id. */
+  getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined>;
+  /** The account's fills on a symbol from `sinceMs` on, oldest first. */
+  listFills(symbol: string, sinceMs: number): Promise<ExchangeFill[]>;
+}
+
+export const ExchangeRejectReason = z.enum([
+  'insufficient_margin',
+  'invalid_quantity',
+  'invalid_price',
+  'min_notional',
+  'unknown_symbol',
+  'duplicate_order',
+  'order_not_found',
+  'reduce_only_rejected',
+  'rate_limited',
+  'auth_failed',
+  'timestamp_out_of_window',
+  'exchange_unavailable',
+  'rejected',
+]);
+export type ExchangeRejectReason = z.infer<typeof ExchangeRejectReason>;
+
+/** A venue's refusal, mapped to a reason Sapphire acts on. `retryable`: the same call may succeed later. */
+export class ExchangeError extends Error {
+  override readonly name = 'ExchangeError';
+  constructor(
+    readonly reason: ExchangeRejectReason,
+    message: string,
+    readonly retryable: boolean,
+    readonly venueCode?: number,
+  ) {
+    super(message);
+  }
+}

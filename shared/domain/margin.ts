@@ -12,8 +12,13 @@ import { ceilDiv, microsToUsd, notionalMicros } from './money.js';
 export const MarginLedgerState = z.object({
   reservedMicros: z.number().int().nonnegative(),
   inUseMicros: z.number().int().nonnegative(),
-  /** Open reservations (later: positions) per symbol; a symbol with 0 is not held. */
+  /** Open reservations and orders per symbol; a symbol with 0 is not held. */
   openSymbols: z.record(z.string(), z.number().int().positive()),
+  /** Symbols with an open position. */
+  positionSymbols: z.record(z.string(), z.literal(true)).default({}),
+  /** Realized PnL of all positions, net of fees. */
+  realizedPnlMicros: z.number().int().default(0),
+  feesMicros: z.number().int().nonnegative().default(0),
   /** risk_limits_breached_total for this agent, by limit type. */
   breaches: z.partialRecord(RejectionReason, z.number().int().nonnegative()),
 });
@@ -23,10 +28,22 @@ export const EMPTY_LEDGER: MarginLedgerState = Object.freeze({
   reservedMicros: 0,
   inUseMicros: 0,
   openSymbols: {},
+  positionSymbols: {},
+  realizedPnlMicros: 0,
+  feesMicros: 0,
   breaches: {},
 }) as MarginLedgerState;
 
-export const ReservationStatus = z.enum(['reserved', 'rejected', 'released']);
+/** Symbols the agent is exposed to: open reservations, open orders and open positions. */
+export function heldSymbols(ledger: MarginLedgerState): Set<string> {
+  return new Set([...Object.keys(ledger.openSymbols), ...Object.keys(ledger.positionSymbols)]);
+}
+
+/**
+ * `reserved`: margin held for the signal. `ordered`: handed to its order, whose fills and
+ * terminal event account for it from then on. `released`: returned unused. `rejected`: never held.
+ */
+export const ReservationStatus = z.enum(['reserved', 'ordered', 'rejected', 'released']);
 export type ReservationStatus = z.infer<typeof ReservationStatus>;
 
 /** The single recorded outcome of one signal, keyed by signalId. */
@@ -115,9 +132,9 @@ export function decideReservation(
   if (!agent.allowedSymbols.includes(signal.symbol)) {
     return reject('symbol_not_allowed', `${signal.symbol} is not among the agent's symbols`, notional);
   }
-  const heldSymbols = Object.keys(ledger.openSymbols).length;
-  if (ledger.openSymbols[signal.symbol] === undefined && heldSymbols >= context.maxSymbolsPerAgent) {
-    return reject('max_symbols_exceeded', `agent already holds ${heldSymbols} symbols (maximum ${context.maxSymbolsPerAgent})`, notional);
+  const held = heldSymbols(ledger);
+  if (!held.has(signal.symbol) && held.size >= context.maxSymbolsPerAgent) {
+    return reject('max_symbols_exceeded', `agent already holds ${held.size} symbols (maximum ${context.maxSymbolsPerAgent})`, notional);
   }
   const margin = marginRequiredMicros(notional, signal.leverage);
   const free = freeMarginMicros(ledger, agent.marginAllocationMicros);
@@ -193,6 +210,14 @@ export interface ReleaseResult {
 }
 
 /** Returns a reservation's margin to the agent. Idempotent: only a `reserved` record releases. */
+export function releaseOpenSymbol(openSymbols: MarginLedgerState['openSymbols'], symbol: string): MarginLedgerState['openSymbols'] {
+  const next = { ...openSymbols };
+  const count = (next[symbol] ?? 0) - 1;
+  if (count > 0) next[symbol] = count;
+  else delete next[symbol];
+  return next;
+}
+
 export function releaseReservation(
   ledger: MarginLedgerState,
   record: ReservationRecord,
@@ -203,12 +228,7 @@ export function releaseReservation(
   if (record.marginMicros > ledger.reservedMicros) {
     throw new Error(`ledger corrupt: releasing ${record.marginMicros} of ${ledger.reservedMicros} reserved micros`);
   }
-  const openSymbols = { ...ledger.openSymbols };
-  if (record.marginMicros > 0) {
-    const count = (openSymbols[record.symbol] ?? 0) - 1;
-    if (count > 0) openSymbols[record.symbol] = count;
-    else delete openSymbols[record.symbol];
-  }
+  const openSymbols = record.marginMicros > 0 ? releaseOpenSymbol(ledger.openSymbols, record.symbol) : ledger.openSymbols;
   return {
     ledger: { ...ledger, reservedMicros: ledger.reservedMicros - record.marginMicros, openSymbols },
     record: { ...record, status: 'released', releasedAt: now.toISOString(), releaseReason: reason },

@@ -90,6 +90,20 @@ export type RejectionReason = z.infer<typeof RejectionReason>;
 export const RiskEvent = z.discriminatedUnion('type', [
   z
     .object({
+      type: z.literal('order_rejected'),
+      eventId: BusinessKey,
+      orderId: BusinessKey,
+      signalId: BusinessKey,
+      agentId: z.string(),
+      symbol: z.string(),
+      /** An ExchangeRejectReason, or a sizing reason found before sending. */
+      reason: z.string(),
+      detail: z.string(),
+      occurredAt: IsoTime,
+    })
+    .strict(),
+  z
+    .object({
       type: z.literal('signal_rejected'),
       /** Consumers dedupe on this key. */
       eventId: BusinessKey,
@@ -103,6 +117,22 @@ export const RiskEvent = z.discriminatedUnion('type', [
     .strict(),
 ]);
 export type RiskEvent = z.infer<typeof RiskEvent>;
+
+/** Published to `order-updates` after a venue fact changed an order, its position and margin. */
+export const OrderUpdateApplied = z
+  .object({
+    orderId: BusinessKey,
+    agentId: z.string(),
+    symbol: z.string(),
+    status: z.enum(['placing', 'open', 'partially_filled', 'filled', 'canceled', 'rejected', 'expired']),
+    filledQuantity: z.string(),
+    /** The fill this update applied, if any. */
+    tradeId: z.string().optional(),
+    positionQuantity: z.string(),
+    occurredAt: IsoTime,
+  })
+  .strict();
+export type OrderUpdateApplied = z.infer<typeof OrderUpdateApplied>;
 
 /**
  * The order id is a pure function of the signal id, so every retry of every step names the

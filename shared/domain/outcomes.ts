@@ -42,7 +42,8 @@ export function outcomeMessage(signal: TradeSignal, record: ReservationRecord): 
         },
       };
     case 'released':
-      // Released before its order went out: there is nothing left to act on.
+    case 'ordered':
+      // Released before its order went out, or already handed to its order: nothing to send.
       return { topic: 'none' };
   }
 }

@@ -10,6 +10,18 @@ export const COLLECTIONS = {
   reservations: 'reservations',
   /** riskCounters/{name}: breach counters that belong to no agent (unknown agents). */
   riskCounters: 'riskCounters',
+  /** orders/{orderId}: Sapphire's record of each order (OrderRecord). */
+  orders: 'orders',
+  /** positions/{agentId}__{symbol}: an agent's position in a symbol (PositionState). */
+  positions: 'positions',
+  /** fills/{orderId}:{tradeId}: every applied fill, the facts positions are folded from. */
+  fills: 'fills',
+  /** brokerEvents/{broker}:{eventId}: webhook events already applied; a replay is refused. */
+  brokerEvents: 'brokerEvents',
+  /** paperOrders/{clientOrderId}, paperFills/{tradeId}, paperAccount/{symbol}: the paper venue. */
+  paperOrders: 'paperOrders',
+  paperFills: 'paperFills',
+  paperAccount: 'paperAccount',
   /** deadLetters/{source}:{messageId}: messages that could not be understood. */
   deadLetters: 'deadLetters',
 } as const;

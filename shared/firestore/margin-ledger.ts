@@ -92,6 +92,16 @@ export class MarginLedger {
     return snap.exists ? ReservationRecord.parse(snap.data()) : undefined;
   }
 
+  /** Reservations still `reserved` (never claimed by an order) decided before `cutoff`. */
+  async staleReservations(cutoff: Date): Promise<ReservationRecord[]> {
+    const snap = await this.db
+      .collection(COLLECTIONS.reservations)
+      .where('status', '==', 'reserved')
+      .where('decidedAt', '<', cutoff.toISOString())
+      .get();
+    return snap.docs.map((d) => ReservationRecord.parse(d.data()));
+  }
+
   private async decideInTransaction(agentId: string, signals: readonly TradeSignal[]): Promise<ReserveOutcome[]> {
     const signalIds = [...new Set(signals.map((s) => s.signalId))];
     const agentRef = this.db.collection(COLLECTIONS.agents).doc(agentId);

@@ -1,0 +1,39 @@
+import type { SymbolFilters } from './exchange.js';
+import type { OrderRequest } from './messages.js';
+import { microsToUsd } from './money.js';
+import { ATOMS_PER_UNIT, atomsToQuantity, floorToStep, notionalOfAtoms, quantityToAtoms } from './quantity.js';
+
+/**
+ * Turns an OrderRequest into what a venue accepts: a quantity on the step grid that meets the
+ * minimum quantity and notional. Rounding is always down, so an order never exceeds the margin
+ * reserved for it.
+ */
+
+export type OrderPlanResult =
+  | { readonly ok: true; readonly quantityAtoms: number }
+  | { readonly ok: false; readonly reason: 'invalid_quantity' | 'min_notional'; readonly detail: string };
+
+export function planOrderQuantity(request: OrderRequest, filters: SymbolFilters, priceMicros: number): OrderPlanResult {
+  const wanted =
+    request.size.type === 'quantity'
+      ? quantityToAtoms(request.size.quantity)
+      : Number((BigInt(request.size.notionalMicros) * BigInt(ATOMS_PER_UNIT)) / BigInt(priceMicros));
+  const quantityAtoms = floorToStep(wanted, filters.stepSizeAtoms);
+  if (quantityAtoms < Math.max(filters.minQtyAtoms, 1)) {
+    return {
+      ok: false,
+      reason: 'invalid_quantity',
+      detail: `quantity ${atomsToQuantity(quantityAtoms)} is below the minimum ${atomsToQuantity(filters.minQtyAtoms)} for ${request.symbol}`,
+    };
+  }
+  const notional = notionalOfAtoms(quantityAtoms, priceMicros);
+  // Venues waive the minimum notional for orders that only reduce a position.
+  if (!request.reduceOnly && notional < filters.minNotionalMicros) {
+    return {
+      ok: false,
+      reason: 'min_notional',
+      detail: `notional ${microsToUsd(notional)} USD is below the minimum ${microsToUsd(filters.minNotionalMicros)} USD for ${request.symbol}`,
+    };
+  }
+  return { ok: true, quantityAtoms };
+}

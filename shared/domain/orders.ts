@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { terminalReleaseMicros } from './positions.js';
+
+/**
+ * Sapphire's record of one order (orders/{orderId}): what was asked, what the venue said, what
+ * has been applied. Its status is derived from facts, so events arriving in any order agree.
+ */
+
+export const TerminalStatus = z.enum(['filled', 'canceled', 'rejected', 'expired']);
+export type TerminalStatus = z.infer<typeof TerminalStatus>;
+
+export const OrderStatus = z.enum(['placing', 'open', 'partially_filled', 'filled', 'canceled', 'rejected', 'expired']);
+export type OrderStatus = z.infer<typeof OrderStatus>;
+
+export const OrderRecord = z.object({
+  orderId: z.string(),
+  signalId: z.string(),
+  agentId: z.string(),
+  symbol: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  type: z.enum(['MARKET', 'LIMIT']),
+  reduceOnly: z.boolean(),
+  leverage: z.number().int().positive(),
+  venue: z.string(),
+  quantityAtoms: z.number().int().positive(),
+  limitPriceMicros: z.number().int().positive().optional(),
+  /** Margin reserved for the whole order; fills consume it, the terminal event releases the rest. */
+  reservedMicros: z.number().int().nonnegative(),
+  status: OrderStatus,
+  exchangeOrderId: z.string().optional(),
+  /** Atoms of the fills applied so far. */
+  filledAtoms: z.number().int().nonnegative(),
+  feesMicros: z.number().int().nonnegative(),
+  terminalStatus: TerminalStatus.optional(),
+  /** The venue's final filled quantity, known from the terminal event. */
+  finalFilledAtoms: z.number().int().nonnegative().optional(),
+  releasedMicros: z.number().int().nonnegative(),
+  reason: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type OrderRecord = z.infer<typeof OrderRecord>;
+
+export function deriveStatus(order: OrderRecord): OrderStatus {
+  if (order.terminalStatus) return order.terminalStatus;
+  if (order.filledAtoms >= order.quantityAtoms) return 'filled';
+  if (order.filledAtoms > 0) return 'partially_filled';
+  return order.exchangeOrderId ? 'open' : 'placing';
+}
+
+export function isOpen(order: OrderRecord): boolean {
+  return order.terminalStatus === undefined;
+}
+
+export interface TerminalResult {
+  readonly order: OrderRecord;
+  /** Reserved margin returned to the agent by this event. */
+  readonly releasedMicros: number;
+  /** False when the order already had its terminal event. */
+  readonly applied: boolean;
+}
+
+/** The order's end: what will never fill gives its reserved margin back, once. */
+export function applyTerminal(order: OrderRecord, status: TerminalStatus, finalFilledAtoms: number, reason?: string): TerminalResult {
+  if (order.terminalStatus) return { order, releasedMicros: 0, applied: false };
+  const releasedMicros = terminalReleaseMicros(order.reservedMicros, order.quantityAtoms, Math.min(finalFilledAtoms, order.quantityAtoms));
+  const next: OrderRecord = {
+    ...order,
+    terminalStatus: status,
+    finalFilledAtoms,
+    releasedMicros,
+    ...(reason ? { reason } : {}),
+  };
+  return { order: { ...next, status: deriveStatus(next) }, releasedMicros, applied: true };
+}
+
+/** What a venue says about an order, whatever the wire format it came in. */
+export interface VenueFacts {
+  readonly orderId: string;
+  readonly exchangeOrderId?: string;
+  readonly fill?: {
+    readonly tradeId: string;
+    readonly quantityAtoms: number;
+    readonly priceMicros: number;
+    readonly feeMicros: number;
+    /** Venue time of the trade, epoch ms. */
+    readonly time: number;
+  };
+  readonly terminal?: { readonly status: TerminalStatus; readonly finalFilledAtoms: number; readonly reason?: string };
+}

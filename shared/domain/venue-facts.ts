@@ -1,0 +1,66 @@
+import type { ExchangeFill, ExchangeOrder, ExchangeOrderStatus } from './exchange.js';
+import type { TerminalStatus, VenueFacts } from './orders.js';
+import type { OrderUpdate } from './order-updates.js';
+import { quantityToAtoms } from './quantity.js';
+
+/** What a venue's or a broker's order status means for Sapphire's order: its end, if it has ended. */
+const TERMINAL_STATUS: Partial<Record<ExchangeOrderStatus | OrderUpdate['status'], TerminalStatus>> = {
+  FILLED: 'filled',
+  CANCELED: 'canceled',
+  REJECTED: 'rejected',
+  EXPIRED: 'expired',
+};
+
+/**
+ * The facts a venue's view of an order holds (its id, each of its fills, its end), as the
+ * reconciler and the order router read them back after placing or polling.
+ */
+export function venueFactsFor(orderId: string, venueOrder: ExchangeOrder, fills: readonly ExchangeFill[]): VenueFacts[] {
+  const facts: VenueFacts[] = [{ orderId, exchangeOrderId: venueOrder.exchangeOrderId }];
+  for (const fill of fills) {
+    if (fill.clientOrderId !== orderId) continue;
+    facts.push({
+      orderId,
+      fill: {
+        tradeId: fill.tradeId,
+        quantityAtoms: quantityToAtoms(fill.quantity),
+        priceMicros: fill.priceMicros,
+        feeMicros: fill.feeMicros,
+        time: fill.time,
+      },
+    });
+  }
+  const terminal = TERMINAL_STATUS[venueOrder.status];
+  if (terminal) facts.push({ orderId, terminal: { status: terminal, finalFilledAtoms: quantityToAtoms(venueOrder.executedQuantity) } });
+  return facts;
+}
+
+/** The facts of one broker webhook update. */
+export function factsFromOrderUpdate(update: OrderUpdate): VenueFacts {
+  const terminal = TERMINAL_STATUS[update.status];
+  return {
+    orderId: update.orderId,
+    exchangeOrderId: update.exchangeOrderId,
+    ...(update.fill
+      ? {
+          fill: {
+            tradeId: update.fill.tradeId,
+            quantityAtoms: quantityToAtoms(update.fill.quantity),
+            priceMicros: update.fill.priceMicros,
+            feeMicros: update.fill.feeMicros,
+            time: Date.parse(update.eventTime),
+          },
+        }
+      : {}),
+    ...(terminal
+      ? {
+          terminal: {
+            status: terminal,
+            finalFilledAtoms: quantityToAtoms(update.cumulativeFilledQuantity),
+            ...(update.reason ? { reason: update.reason } : {}),
+          },
+        }
+      : {}),
+  };
+}
+

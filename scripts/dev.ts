@@ -10,7 +10,7 @@ import { DEFAULT_AGENTS } from '../shared/domain/agents.js';
 import { seedAgentProfiles } from '../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../shared/firestore/client.js';
 import { pubsubFor } from '../shared/pubsub/client.js';
-import { FUNCTIONS } from '../triggers/manifest.js';
+import { FUNCTIONS, describeTrigger } from '../triggers/manifest.js';
 import { startEmulators } from './lib/emulators.js';
 import { clearLocalEnv, writeLocalEnv } from './lib/local-env.js';
 import { provisionPubSub } from './lib/provision.js';
@@ -78,10 +78,7 @@ async function main(): Promise<void> {
       '',
       `Sapphire is running locally (project ${projectId}, paper trading).`,
       '',
-      ...FUNCTIONS.map((spec) => {
-        const where = spec.trigger.kind === 'http' ? spec.trigger.routes.join(', ') : `push from topic ${spec.trigger.topic}`;
-        return `  ${spec.name.padEnd(20)} ${endpoints.get(spec.name)}   ${where}`;
-      }),
+      ...FUNCTIONS.map((spec) => `  ${spec.name.padEnd(20)} ${endpoints.get(spec.name)}   ${describeTrigger(spec)}`),
       '',
       `  Firestore emulator   ${emulators.firestore.host}`,
       `  Pub/Sub emulator     ${emulators.pubsub.host}`,

@@ -53,6 +53,26 @@ const EnvSchema = z.object({
    * the delivery that decided it died between commit and publish.
    */
   REDRIVE_AFTER_SECONDS: IntFrom(0, 3_600).default(30),
+  /** Binance-compatible USDⓈ-M futures REST base URL for real orders (Binance, Aster DEX). */
+  EXCHANGE_BASE_URL: z.url().default('https://fapi.binance.com'),
+  EXCHANGE_API_KEY: z.string().min(1).optional(),
+  EXCHANGE_API_SECRET: z.string().min(1).optional(),
+  /** Where prices come from: the venue's public endpoints, or locally the market replay. */
+  MARKET_DATA_URL: z.url().default('https://fapi.binance.com'),
+  PAPER_SLIPPAGE_BPS: IntFrom(0, 1_000).default(5),
+  /** Paper fees in parts per million of notional: 500 = 0.05% (Binance futures taker). */
+  PAPER_TAKER_FEE_PPM: IntFrom(0, 100_000).default(500),
+  PAPER_MAKER_FEE_PPM: IntFrom(0, 100_000).default(200),
+  /** Per-broker webhook secrets: JSON {"<broker>": "<secret>"}. */
+  BROKER_WEBHOOK_SECRETS: SourceSecrets.default({}),
+  /** A reservation that has not become an order after this long is released by the reconciler. */
+  RESERVATION_TTL_SECONDS: IntFrom(10, 86_400).default(300),
+}).superRefine((env, ctx) => {
+  if (!env.ENABLE_PAPER_TRADING) {
+    for (const key of ['EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET'] as const) {
+      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when ENABLE_PAPER_TRADING=false' });
+    }
+  }
 });
 
 export type Config = z.infer<typeof EnvSchema> & { readonly topics: typeof TOPICS };

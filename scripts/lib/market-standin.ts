@@ -1,0 +1,340 @@
+import { readFile } from 'node:fs/promises';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { priceMicros } from '../../shared/exchange/binance-futures/wire.js';
+import { verifySignedQuery } from '../../shared/exchange/binance-futures/signing.js';
+import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../shared/domain/quantity.js';
+
+/**
+ * A local stand-in for a Binance USDⓈ-M futures venue, speaking the same REST endpoints, so the
+ * real client code runs unchanged against it:
+ *  - market data replayed from one-minute candle CSV files on a simulated clock;
+ *  - signed trading endpoints that check the API key, the HMAC signature and the timestamp
+ *    window, keep orders in memory, fill MARKET orders at the replayed price and let a test
+ *    fill, partially fill or cancel resting orders, or inject venue failures.
+ */
+
+export interface Candle {
+  readonly openTime: number;
+  readonly openMicros: number;
+  readonly highMicros: number;
+  readonly lowMicros: number;
+  readonly closeMicros: number;
+  readonly volume: string;
+}
+
+const MINUTE = 60_000;
+/** Commission charged on every stand-in trade: Binance futures' 0.05% taker rate. */
+export const STANDIN_FEE_PPM = 500;
+
+/** Parses `open_time,open,high,low,close,volume` rows (open_time ISO 8601, UTC). */
+export function parseCandlesCsv(text: string): Candle[] {
+  const lines = text.split('\n');
+  const candles: Candle[] = [];
+  for (let i = 1; i < lines.length; i += 1) {
+    const line = lines[i];
+    if (!line) continue;
+    const [time, open, high, low, close, volume] = line.trim().split(',');
+    if (!time || !open || !high || !low || !close || volume === undefined) throw new Error(`malformed candle row ${i + 1}: ${line}`);
+    candles.push({
+      openTime: Date.parse(time.replace(' ', 'T')),
+      openMicros: priceMicros(open),
+      highMicros: priceMicros(high),
+      lowMicros: priceMicros(low),
+      closeMicros: priceMicros(close),
+      volume,
+    });
+  }
+  return candles;
+}
+
+/** Replay time: an anchor instant that runs `speed` times faster than the wall clock, or is set. */
+export class ReplayClock {
+  private anchorReplay: number;
+  private anchorWall = Date.now();
+
+  constructor(start: number, private speed = 1) {
+    this.anchorReplay = start;
+  }
+
+  now(): number {
+    return this.anchorReplay + (Date.now() - this.anchorWall) * this.speed;
+  }
+
+  set(time: number, speed = this.speed): void {
+    this.anchorReplay = time;
+    this.anchorWall = Date.now();
+    this.speed = speed;
+  }
+}
+
+interface StandInOrder {
+  orderId: number;
+  clientOrderId: string;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  type: 'MARKET' | 'LIMIT';
+  status: 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'EXPIRED';
+  quantityAtoms: number;
+  executedAtoms: number;
+  priceMicros: number;
+  reduceOnly: boolean;
+  time: number;
+  updateTime: number;
+}
+
+interface StandInTrade {
+  id: number;
+  orderId: number;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  priceMicros: number;
+  quantityAtoms: number;
+  commissionMicros: number;
+  time: number;
+}
+
+interface InjectedFailure {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers: Record<string, string>;
+}
+
+export interface StandInOptions {
+  /** Symbol → candle CSV file. */
+  readonly csvFiles: Record<string, string>;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  /** Replay start (epoch ms); defaults to the first candle. */
+  readonly start?: number;
+  readonly speed?: number;
+  readonly port?: number;
+}
+
+export interface MarketStandIn {
+  readonly url: string;
+  readonly clock: ReplayClock;
+  /** Requests received, by "METHOD /path". */
+  readonly requests: Map<string, number>;
+  /** The price now: the close of the last minute completed at or before the replay clock. */
+  priceAt(symbol: string, time?: number): number;
+  /** Fills `quantity` of a resting order at its limit price (or `priceMicros`). */
+  fill(clientOrderId: string, quantity: string, priceMicros?: number): void;
+  cancel(clientOrderId: string): void;
+  /** The next request to `path` gets this answer instead. */
+  failNext(path: string, status: number, body?: unknown, headers?: Record<string, string>): void;
+  close(): Promise<void>;
+}
+
+const FILTERS = (symbol: string) => ({
+  symbol,
+  status: 'TRADING',
+  filters: [
+    { filterType: 'PRICE_FILTER', tickSize: '0.10', minPrice: '0.10', maxPrice: '1000000' },
+    { filterType: 'LOT_SIZE', stepSize: '0.001', minQty: '0.001', maxQty: '1000' },
+    { filterType: 'MIN_NOTIONAL', notional: '100' },
+  ],
+});
+
+function decimal(micros: number): string {
+  return (micros / 1_000_000).toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+export async function startMarketStandIn(options: StandInOptions): Promise<MarketStandIn> {
+  const candles = new Map<string, Candle[]>();
+  for (const [symbol, file] of Object.entries(options.csvFiles)) candles.set(symbol, parseCandlesCsv(await readFile(file, 'utf8')));
+  const first = [...candles.values()][0]?.[0];
+  if (!first) throw new Error('the stand-in needs at least one candle file');
+  const clock = new ReplayClock(options.start ?? first.openTime + MINUTE, options.speed ?? 1);
+  const orders = new Map<string, StandInOrder>();
+  const trades: StandInTrade[] = [];
+  const failures = new Map<string, InjectedFailure[]>();
+  const requests = new Map<string, number>();
+  let nextId = 1_000;
+
+  /** Candles completed at or before `time`, and the index of the last one. */
+  function lastCompleted(symbol: string, time: number): { series: Candle[]; index: number } {
+    const series = candles.get(symbol);
+    if (!series || series.length === 0) throw Object.assign(new Error('unknown symbol'), { code: -1121 });
+    const start = series[0]?.openTime as number;
+    const index = Math.min(series.length - 1, Math.floor((time - start) / MINUTE) - 1);
+    return { series, index };
+  }
+
+  function priceAt(symbol: string, time = clock.now()): number {
+    const { series, index } = lastCompleted(symbol, time);
+    return (series[Math.max(0, index)] as Candle).closeMicros;
+  }
+
+  function trade(order: StandInOrder, atoms: number, price: number): void {
+    order.executedAtoms += atoms;
+    order.status = order.executedAtoms >= order.quantityAtoms ? 'FILLED' : 'PARTIALLY_FILLED';
+    order.updateTime = clock.now();
+    const commission = Math.ceil((notionalOfAtoms(atoms, price) * STANDIN_FEE_PPM) / 1_000_000);
+    trades.push({ id: nextId++, orderId: order.orderId, symbol: order.symbol, side: order.side, priceMicros: price, quantityAtoms: atoms, commissionMicros: commission, time: clock.now() });
+  }
+
+  function orderJson(o: StandInOrder) {
+    const executedValue = trades.filter((t) => t.orderId === o.orderId).reduce((s, t) => s + notionalOfAtoms(t.quantityAtoms, t.priceMicros), 0);
+    const avg = o.executedAtoms > 0 ? Math.round((executedValue * 100_000_000) / o.executedAtoms) : 0;
+    return {
+      orderId: o.orderId,
+      clientOrderId: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      type: o.type,
+      status: o.status,
+      origQty: atomsToQuantity(o.quantityAtoms),
+      executedQty: atomsToQuantity(o.executedAtoms),
+      price: o.type === 'LIMIT' ? decimal(o.priceMicros) : '0',
+      avgPrice: decimal(avg),
+      reduceOnly: o.reduceOnly,
+      time: o.time,
+      updateTime: o.updateTime,
+    };
+  }
+
+  const venueError = (status: number, code: number, msg: string) => ({ status, body: { code, msg } });
+
+  function handleSigned(method: string, path: string, params: URLSearchParams): { status: number; body: unknown } {
+    const symbol = params.get('symbol') ?? '';
+    const clientId = params.get('origClientOrderId') ?? params.get('newClientOrderId') ?? '';
+    if (method === 'POST' && path === '/fapi/v1/order') {
+      if (orders.has(clientId)) return venueError(400, -4116, 'ClientOrderId is duplicated.');
+      if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
+      const type = params.get('type') === 'LIMIT' ? 'LIMIT' : 'MARKET';
+      const order: StandInOrder = {
+        orderId: nextId++,
+        clientOrderId: clientId,
+        symbol,
+        side: params.get('side') === 'SELL' ? 'SELL' : 'BUY',
+        type,
+        status: 'NEW',
+        quantityAtoms: quantityToAtoms(params.get('quantity') ?? '0'),
+        executedAtoms: 0,
+        priceMicros: type === 'LIMIT' ? priceMicros(params.get('price') ?? '0') : priceAt(symbol),
+        reduceOnly: params.get('reduceOnly') === 'true',
+        time: clock.now(),
+        updateTime: clock.now(),
+      };
+      orders.set(clientId, order);
+      if (type === 'MARKET') trade(order, order.quantityAtoms, order.priceMicros);
+      return { status: 200, body: orderJson(order) };
+    }
+    if (path === '/fapi/v1/order') {
+      const order = orders.get(clientId);
+      if (!order) return venueError(400, -2013, 'Order does not exist.');
+      if (method === 'DELETE') {
+        if (order.status !== 'NEW' && order.status !== 'PARTIALLY_FILLED') return venueError(400, -2011, 'Unknown order sent.');
+        order.status = 'CANCELED';
+        order.updateTime = clock.now();
+      }
+      return { status: 200, body: orderJson(order) };
+    }
+    const since = Number(params.get('startTime') ?? 0);
+    if (path === '/fapi/v1/allOrders') {
+      return { status: 200, body: [...orders.values()].filter((o) => o.symbol === symbol && o.updateTime >= since).map(orderJson) };
+    }
+    if (path === '/fapi/v1/userTrades') {
+      return {
+        status: 200,
+        body: trades
+          .filter((t) => t.symbol === symbol && t.time >= since)
+          .map((t) => ({
+            id: t.id,
+            orderId: t.orderId,
+            symbol: t.symbol,
+            side: t.side,
+            price: decimal(t.priceMicros),
+            qty: atomsToQuantity(t.quantityAtoms),
+            commission: decimal(t.commissionMicros),
+            commissionAsset: 'USDT',
+            time: t.time,
+          })),
+      };
+    }
+    return venueError(404, -1000, 'unknown endpoint');
+  }
+
+  function handle(req: IncomingMessage): { status: number; body: unknown; headers?: Record<string, string> } {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const method = req.method ?? 'GET';
+    const key = `${method} ${url.pathname}`;
+    requests.set(key, (requests.get(key) ?? 0) + 1);
+    const injected = failures.get(url.pathname)?.shift();
+    if (injected) return injected;
+    const params = url.searchParams;
+    switch (url.pathname) {
+      case '/fapi/v1/time':
+        return { status: 200, body: { serverTime: Date.now() } };
+      case '/fapi/v1/exchangeInfo':
+        return { status: 200, body: { timezone: 'UTC', serverTime: Date.now(), symbols: [...candles.keys()].map(FILTERS) } };
+      case '/fapi/v1/ticker/price': {
+        const symbol = params.get('symbol') ?? '';
+        if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
+        return { status: 200, body: { symbol, price: decimal(priceAt(symbol)), time: clock.now() } };
+      }
+      case '/fapi/v1/klines': {
+        const symbol = params.get('symbol') ?? '';
+        if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
+        const limit = Math.min(1_500, Number(params.get('limit') ?? 500));
+        // Completed minutes only, never past the replay clock: no peeking at the future.
+        const end = Math.min(Number(params.get('endTime') ?? Number.POSITIVE_INFINITY), clock.now());
+        const { series, index } = lastCompleted(symbol, end + 1);
+        const rows = series.slice(Math.max(0, index + 1 - limit), index + 1);
+        return {
+          status: 200,
+          body: rows.map((c) => [c.openTime, decimal(c.openMicros), decimal(c.highMicros), decimal(c.lowMicros), decimal(c.closeMicros), c.volume, c.openTime + MINUTE - 1]),
+        };
+      }
+    }
+    const query = url.search.slice(1);
+    if (req.headers['x-mbx-apikey'] !== options.apiKey) return venueError(401, -2014, 'API-key format invalid.');
+    if (!verifySignedQuery(query, options.apiSecret)) return venueError(400, -1022, 'Signature for this request is not valid.');
+    const timestamp = Number(params.get('timestamp'));
+    const recvWindow = Number(params.get('recvWindow') ?? 5_000);
+    if (!Number.isFinite(timestamp) || timestamp > Date.now() + 1_000 || Date.now() - timestamp > recvWindow) {
+      return venueError(400, -1021, "Timestamp for this request is outside of the recvWindow.");
+    }
+    return handleSigned(method, url.pathname, params);
+  }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      let answer: { status: number; body: unknown; headers?: Record<string, string> };
+      try {
+        answer = handle(req);
+      } catch (error) {
+        const code = (error as { code?: number }).code ?? -1000;
+        answer = venueError(400, code, (error as Error).message);
+      }
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    clock,
+    requests,
+    priceAt,
+    fill(clientOrderId, quantity, price) {
+      const order = orders.get(clientOrderId);
+      if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
+      trade(order, quantityToAtoms(quantity), price ?? order.priceMicros);
+    },
+    cancel(clientOrderId) {
+      const order = orders.get(clientOrderId);
+      if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
+      order.status = 'CANCELED';
+      order.updateTime = clock.now();
+    },
+    failNext(path, status, body = {}, headers = {}) {
+      failures.set(path, [...(failures.get(path) ?? []), { status, body, headers }]);
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

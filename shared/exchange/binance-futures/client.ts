@@ -1,0 +1,298 @@
+import { z } from 'zod';
+import {
+  type Exchange,
+  ExchangeError,
+  type ExchangeFill,
+  type ExchangeOrder,
+  ExchangeOrderStatus,
+  type Kline,
+  type PlaceOrderRequest,
+  type SymbolFilters,
+  type Ticker,
+} from '../../domain/exchange.js';
+import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
+import { venueError } from './errors.js';
+import { type QueryParams, buildSignedQuery, encodeQuery } from './signing.js';
+import {
+  ExchangeInfo,
+  KlineRow,
+  ServerTime,
+  TickerPrice,
+  UserTrade,
+  VenueError,
+  VenueOrder,
+  normalizeQuantity,
+  priceMicros,
+} from './wire.js';
+
+/**
+ * A Binance-compatible USDⓈ-M futures REST client (Binance, Aster DEX): signed requests with
+ * timestamp and recvWindow, the server-clock offset, symbol filters checked before sending,
+ * idempotent placement by client order id, and backoff on 429 / 418 / 5xx.
+ */
+
+export interface BinanceFuturesOptions {
+  readonly baseUrl: string;
+  readonly apiKey?: string;
+  readonly apiSecret?: string;
+  readonly recvWindowMs?: number;
+  readonly maxRetries?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly timeoutMs?: number;
+}
+
+const CLIENT_ORDER_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
+const FILTERS_TTL_MS = 5 * 60_000;
+
+interface Call {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+  readonly params?: QueryParams;
+  readonly signed?: boolean;
+}
+
+export class BinanceFuturesClient implements Exchange {
+  readonly venue = 'binance' as const;
+  private clockOffsetMs: number | undefined;
+  private filters: { at: number; bySymbol: Map<string, SymbolFilters> } | undefined;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: BinanceFuturesOptions) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async ticker(symbol: string): Promise<Ticker> {
+    const body = TickerPrice.parse(await this.call({ method: 'GET', path: '/fapi/v1/ticker/price', params: { symbol } }));
+    return { symbol: body.symbol, priceMicros: priceMicros(body.price), time: body.time ?? this.now() };
+  }
+
+  async klines(symbol: string, limit: number, endTime?: number): Promise<Kline[]> {
+    const rows = z.array(KlineRow).parse(
+      await this.call({ method: 'GET', path: '/fapi/v1/klines', params: { symbol, interval: '1m', limit, endTime } }),
+    );
+    return rows.map(([openTime, open, high, low, close, volume, closeTime]) => ({
+      openTime,
+      closeTime,
+      openMicros: priceMicros(open),
+      highMicros: priceMicros(high),
+      lowMicros: priceMicros(low),
+      closeMicros: priceMicros(close),
+      volume,
+    }));
+  }
+
+  async symbolFilters(symbol: string): Promise<SymbolFilters> {
+    if (!this.filters || this.now() - this.filters.at > FILTERS_TTL_MS) {
+      const info = ExchangeInfo.parse(await this.call({ method: 'GET', path: '/fapi/v1/exchangeInfo' }));
+      const bySymbol = new Map<string, SymbolFilters>();
+      for (const s of info.symbols) {
+        const find = (type: string): Record<string, unknown> => s.filters.find((f) => f.filterType === type) ?? {};
+        const text = (value: unknown, fallback: string) => (typeof value === 'string' ? value : fallback);
+        const price = find('PRICE_FILTER');
+        const lot = find('LOT_SIZE');
+        const minNotional = find('MIN_NOTIONAL');
+        bySymbol.set(s.symbol, {
+          symbol: s.symbol,
+          tickSizeMicros: Math.max(1, priceMicros(text(price.tickSize, '0.000001'))),
+          stepSizeAtoms: Math.max(1, quantityToAtoms(normalizeQuantity(text(lot.stepSize, '0.00000001')))),
+          minQtyAtoms: quantityToAtoms(normalizeQuantity(text(lot.minQty, '0'))),
+          minNotionalMicros: priceMicros(text(minNotional.notional, '0')),
+        });
+      }
+      this.filters = { at: this.now(), bySymbol };
+    }
+    const filters = this.filters.bySymbol.get(symbol);
+    if (!filters) throw new ExchangeError('unknown_symbol', `the venue does not list ${symbol}`, false, -1121);
+    return filters;
+  }
+
+  async placeOrder(order: PlaceOrderRequest): Promise<ExchangeOrder> {
+    if (!CLIENT_ORDER_ID.test(order.clientOrderId)) {
+      throw new ExchangeError('rejected', `client order id must match ${CLIENT_ORDER_ID}`, false);
+    }
+    await this.checkFilters(order);
+    try {
+      const body = await this.call({
+        method: 'POST',
+        path: '/fapi/v1/order',
+        signed: true,
+        params: {
+          symbol: order.symbol,
+          side: order.side,
+          type: order.type,
+          quantity: order.quantity,
+          ...(order.type === 'LIMIT' ? { price: this.decimalPrice(order.priceMicros as number), timeInForce: 'GTC' } : {}),
+          reduceOnly: order.reduceOnly ? 'true' : undefined,
+          newClientOrderId: order.clientOrderId,
+          newOrderRespType: 'RESULT',
+        },
+      });
+      return toExchangeOrder(VenueOrder.parse(body));
+    } catch (error) {
+      // The first attempt landed (a retry after a lost answer): the order exists, use it.
+      if (error instanceof ExchangeError && error.reason === 'duplicate_order') {
+        const existing = await this.getOrder(order.symbol, order.clientOrderId);
+        if (existing) return existing;
+      }
+      throw error;
+    }
+  }
+
+  async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder> {
+    const body = await this.call({ method: 'DELETE', path: '/fapi/v1/order', signed: true, params: { symbol, origClientOrderId: clientOrderId } });
+    return toExchangeOrder(VenueOrder.parse(body));
+  }
+
+  async getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined> {
+    try {
+      const body = await this.call({ method: 'GET', path: '/fapi/v1/order', signed: true, params: { symbol, origClientOrderId: clientOrderId } });
+      return toExchangeOrder(VenueOrder.parse(body));
+    } catch (error) {
+      if (error instanceof ExchangeError && error.reason === 'order_not_found') return undefined;
+      throw error;
+    }
+  }
+
+  async listFills(symbol: string, sinceMs: number): Promise<ExchangeFill[]> {
+    const params = { symbol, startTime: Math.max(0, Math.floor(sinceMs)) };
+    // Trades name the venue's order id only; the orders give the client order id.
+    const [trades, orders] = await Promise.all([
+      this.call({ method: 'GET', path: '/fapi/v1/userTrades', signed: true, params }).then((b) => z.array(UserTrade).parse(b)),
+      this.call({ method: 'GET', path: '/fapi/v1/allOrders', signed: true, params }).then((b) => z.array(VenueOrder).parse(b)),
+    ]);
+    const clientIds = new Map(orders.map((o) => [o.orderId, o.clientOrderId]));
+    return trades
+      .filter((t) => clientIds.has(t.orderId))
+      .map((t) => ({
+        tradeId: t.id,
+        clientOrderId: clientIds.get(t.orderId) as string,
+        exchangeOrderId: t.orderId,
+        symbol: t.symbol,
+        side: t.side,
+        quantity: normalizeQuantity(t.qty),
+        priceMicros: priceMicros(t.price),
+        feeMicros: priceMicros(t.commission),
+        time: t.time,
+      }))
+      .sort((a, b) => a.time - b.time);
+  }
+
+  private async checkFilters(order: PlaceOrderRequest): Promise<void> {
+    const filters = await this.symbolFilters(order.symbol);
+    const atoms = quantityToAtoms(order.quantity);
+    if (atoms <= 0 || atoms % filters.stepSizeAtoms !== 0 || atoms < filters.minQtyAtoms) {
+      throw new ExchangeError('invalid_quantity', `quantity ${order.quantity} is off the step ${atomsToQuantity(filters.stepSizeAtoms)} or below the minimum`, false);
+    }
+    if (order.type === 'LIMIT' && (!order.priceMicros || order.priceMicros % filters.tickSizeMicros !== 0)) {
+      throw new ExchangeError('invalid_price', `limit price must be a multiple of the tick ${filters.tickSizeMicros} micro-USD`, false);
+    }
+    if (!order.reduceOnly) {
+      const price = order.type === 'LIMIT' ? (order.priceMicros as number) : (await this.ticker(order.symbol)).priceMicros;
+      if (notionalOfAtoms(atoms, price) < filters.minNotionalMicros) {
+        throw new ExchangeError('min_notional', `notional below the venue minimum for ${order.symbol}`, false);
+      }
+    }
+  }
+
+  private decimalPrice(micros: number): string {
+    return (micros / 1_000_000).toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
+  }
+
+  /** One REST call with its retries: backoff on 429/418/5xx and network errors, a clock resync on -1021. */
+  private async call(call: Call): Promise<unknown> {
+    const maxRetries = this.options.maxRetries ?? 4;
+    let resynced = false;
+    for (let attempt = 0; ; attempt += 1) {
+      let response: Response;
+      try {
+        response = await fetch(await this.url(call), {
+          method: call.method,
+          headers: call.signed && this.options.apiKey ? { 'X-MBX-APIKEY': this.options.apiKey } : {},
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+        });
+      } catch (error) {
+        if (attempt >= maxRetries) throw new ExchangeError('exchange_unavailable', `venue unreachable: ${(error as Error).message}`, true);
+        await this.sleep(this.backoffMs(attempt));
+        continue;
+      }
+      const text = await response.text();
+      if (response.ok) return JSON.parse(text) as unknown;
+      if (response.status === 429 || response.status === 418 || response.status >= 500) {
+        if (attempt >= maxRetries) {
+          const reason = response.status >= 500 ? 'exchange_unavailable' : 'rate_limited';
+          throw new ExchangeError(reason, `venue answered ${response.status} after ${attempt + 1} attempts`, true);
+        }
+        const retryAfter = Number(response.headers.get('retry-after'));
+        await this.sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : this.backoffMs(attempt));
+        continue;
+      }
+      const parsed = VenueError.safeParse(safeJson(text));
+      const error = parsed.success
+        ? venueError(parsed.data.code, parsed.data.msg, response.status)
+        : new ExchangeError('rejected', `venue answered ${response.status}`, false);
+      if (error.reason === 'timestamp_out_of_window' && !resynced) {
+        resynced = true;
+        this.clockOffsetMs = undefined;
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  private backoffMs(attempt: number): number {
+    return Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  }
+
+  private async url(call: Call): Promise<string> {
+    const base = `${this.options.baseUrl.replace(/\/$/, '')}${call.path}`;
+    if (!call.signed) {
+      const query = encodeQuery(call.params ?? {});
+      return query ? `${base}?${query}` : base;
+    }
+    if (!this.options.apiKey || !this.options.apiSecret) throw new ExchangeError('auth_failed', 'no API key configured for signed calls', false);
+    const offset = await this.serverClockOffset();
+    const params = { ...call.params, recvWindow: this.options.recvWindowMs ?? 5_000, timestamp: Math.round(this.now() + offset) };
+    return `${base}?${buildSignedQuery(params, this.options.apiSecret)}`;
+  }
+
+  /** Server time minus ours, measured at the request's midpoint; refreshed after a -1021. */
+  private async serverClockOffset(): Promise<number> {
+    if (this.clockOffsetMs === undefined) {
+      const sent = this.now();
+      const { serverTime } = ServerTime.parse(await this.call({ method: 'GET', path: '/fapi/v1/time' }));
+      this.clockOffsetMs = serverTime - (sent + this.now()) / 2;
+    }
+    return this.clockOffsetMs;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function toExchangeOrder(order: VenueOrder): ExchangeOrder {
+  const status = ExchangeOrderStatus.safeParse(order.status === 'EXPIRED_IN_MATCH' ? 'EXPIRED' : order.status);
+  const avg = order.avgPrice && Number(order.avgPrice) > 0 ? priceMicros(order.avgPrice) : undefined;
+  const limit = order.price && Number(order.price) > 0 ? priceMicros(order.price) : undefined;
+  return {
+    clientOrderId: order.clientOrderId,
+    exchangeOrderId: order.orderId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type === 'LIMIT' ? 'LIMIT' : 'MARKET',
+    status: status.success ? status.data : 'NEW',
+    quantity: normalizeQuantity(order.origQty),
+    executedQuantity: normalizeQuantity(order.executedQty),
+    ...(limit ? { priceMicros: limit } : {}),
+    ...(avg ? { avgPriceMicros: avg } : {}),
+    reduceOnly: order.reduceOnly ?? false,
+    updateTime: order.updateTime,
+  };
+}

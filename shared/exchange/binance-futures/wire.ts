@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { decimalUsdToMicrosRounded } from '../../domain/rounding.js';
+
+/** The JSON a Binance-compatible USDⓈ-M futures venue answers with, validated at the edge. */
+
+const Decimal = z.string().regex(/^-?\d+(\.\d+)?$/);
+const Id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
+
+export const ServerTime = z.object({ serverTime: z.number().int() });
+
+export const ExchangeInfo = z.object({
+  symbols: z.array(
+    z.object({
+      symbol: z.string(),
+      filters: z.array(z.object({ filterType: z.string() }).catchall(z.unknown())),
+    }),
+  ),
+});
+
+export const TickerPrice = z.object({ symbol: z.string(), price: Decimal, time: z.number().int().optional() });
+
+export const KlineRow = z.tuple([z.number().int(), Decimal, Decimal, Decimal, Decimal, Decimal, z.number().int()]).rest(z.unknown());
+
+export const VenueOrder = z.object({
+  orderId: Id,
+  clientOrderId: z.string(),
+  symbol: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  type: z.string(),
+  status: z.string(),
+  origQty: Decimal,
+  executedQty: Decimal,
+  price: Decimal.optional(),
+  avgPrice: Decimal.optional(),
+  reduceOnly: z.boolean().optional(),
+  updateTime: z.number().int(),
+});
+export type VenueOrder = z.infer<typeof VenueOrder>;
+
+export const UserTrade = z.object({
+  id: Id,
+  orderId: Id,
+  symbol: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  price: Decimal,
+  qty: Decimal,
+  commission: Decimal,
+  commissionAsset: z.string().optional(),
+  time: z.number().int(),
+});
+
+export const VenueError = z.object({ code: z.number().int(), msg: z.string() });
+
+/** A venue price as micro-USD; prices finer than a micro are rounded to the nearest. */
+export function priceMicros(decimal: string): number {
+  return decimalUsdToMicrosRounded(decimal.startsWith('-') ? '0' : decimal);
+}
+
+/** Drops trailing zeros so "0.00100000" compares and converts like "0.001". */
+export function normalizeQuantity(decimal: string): string {
+  return decimal.includes('.') ? decimal.replace(/0+$/, '').replace(/\.$/, '') : decimal;
+}

@@ -1,0 +1,262 @@
+import type { Firestore, Transaction } from '@google-cloud/firestore';
+import { z } from 'zod';
+import {
+  type Exchange,
+  ExchangeError,
+  type ExchangeFill,
+  type ExchangeOrder,
+  ExchangeOrderStatus,
+  type Kline,
+  type MarketData,
+  type PlaceOrderRequest,
+  type SymbolFilters,
+  type Ticker,
+} from '../../domain/exchange.js';
+import { ceilDiv } from '../../domain/money.js';
+import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
+import { COLLECTIONS } from '../../firestore/collections.js';
+import { runTransaction } from '../../firestore/transactions.js';
+
+/**
+ * The paper exchange: a venue that fills against real (live or replayed) market prices and keeps
+ * its book in Firestore. Market orders fill at once at the current price moved against the
+ * trader by the slippage; limit orders rest and fill at their price once a later candle trades
+ * through it; reduce-only orders may only shrink the account's position. Its answers have the
+ * same shapes a real venue's have, so everything downstream runs unchanged.
+ */
+
+export interface PaperExchangeOptions {
+  /** Market orders fill this many basis points worse than the current price. */
+  readonly slippageBps: number;
+  /** Fees in parts per million of notional (500 = 0.05%, Binance futures taker). */
+  readonly takerFeePpm: number;
+  readonly makerFeePpm: number;
+}
+
+const PaperOrder = z.object({
+  clientOrderId: z.string(),
+  exchangeOrderId: z.string(),
+  symbol: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  type: z.enum(['MARKET', 'LIMIT']),
+  status: ExchangeOrderStatus,
+  quantityAtoms: z.number().int().positive(),
+  executedAtoms: z.number().int().nonnegative(),
+  priceMicros: z.number().int().positive().optional(),
+  avgPriceMicros: z.number().int().positive().optional(),
+  reduceOnly: z.boolean(),
+  placedAt: z.number().int(),
+  updateTime: z.number().int(),
+});
+type PaperOrder = z.infer<typeof PaperOrder>;
+
+const PaperFill = z.object({
+  tradeId: z.string(),
+  clientOrderId: z.string(),
+  exchangeOrderId: z.string(),
+  symbol: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  quantityAtoms: z.number().int().positive(),
+  priceMicros: z.number().int().positive(),
+  feeMicros: z.number().int().nonnegative(),
+  time: z.number().int(),
+});
+type PaperFill = z.infer<typeof PaperFill>;
+
+function toExchangeOrder(order: PaperOrder): ExchangeOrder {
+  return {
+    clientOrderId: order.clientOrderId,
+    exchangeOrderId: order.exchangeOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    status: order.status,
+    quantity: atomsToQuantity(order.quantityAtoms),
+    executedQuantity: atomsToQuantity(order.executedAtoms),
+    ...(order.priceMicros ? { priceMicros: order.priceMicros } : {}),
+    ...(order.avgPriceMicros ? { avgPriceMicros: order.avgPriceMicros } : {}),
+    reduceOnly: order.reduceOnly,
+    updateTime: order.updateTime,
+  };
+}
+
+function toExchangeFill(fill: PaperFill): ExchangeFill {
+  const { quantityAtoms, ...rest } = fill;
+  return { ...rest, quantity: atomsToQuantity(quantityAtoms) };
+}
+
+/** Moves a price against the trader by `bps` and onto the tick grid, still against the trader. */
+export function slippedPrice(priceMicros: number, side: 'BUY' | 'SELL', bps: number, tickMicros: number): number {
+  if (side === 'BUY') {
+    const raw = ceilDiv(priceMicros * (10_000 + bps), 10_000);
+    return ceilDiv(raw, tickMicros) * tickMicros;
+  }
+  const raw = Math.floor((priceMicros * (10_000 - bps)) / 10_000);
+  return Math.floor(raw / tickMicros) * tickMicros;
+}
+
+export function feeMicros(notional: number, ppm: number): number {
+  return ceilDiv(notional * ppm, 1_000_000);
+}
+
+export class PaperExchange implements Exchange {
+  readonly venue = 'paper' as const;
+
+  constructor(
+    private readonly db: Firestore,
+    private readonly market: MarketData,
+    private readonly options: PaperExchangeOptions,
+  ) {}
+
+  ticker(symbol: string): Promise<Ticker> {
+    return this.market.ticker(symbol);
+  }
+
+  klines(symbol: string, limit: number, endTime?: number): Promise<Kline[]> {
+    return this.market.klines(symbol, limit, endTime);
+  }
+
+  symbolFilters(symbol: string): Promise<SymbolFilters> {
+    return this.market.symbolFilters(symbol);
+  }
+
+  async placeOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
+    const existing = await this.readOrder(request.clientOrderId);
+    if (existing) return toExchangeOrder(existing);
+    const [ticker, filters] = await Promise.all([this.market.ticker(request.symbol), this.market.symbolFilters(request.symbol)]);
+    const quantityAtoms = quantityToAtoms(request.quantity);
+    if (quantityAtoms <= 0) throw new ExchangeError('invalid_quantity', 'quantity must be positive', false);
+    return runTransaction(this.db, async (tx) => {
+      const orderRef = this.orderRef(request.clientOrderId);
+      const accountRef = this.accountRef(request.symbol);
+      const [orderSnap, accountSnap] = await tx.getAll(orderRef, accountRef);
+      if (orderSnap?.exists) return toExchangeOrder(PaperOrder.parse(orderSnap.data()));
+      const held = (accountSnap?.get('quantityAtoms') as number | undefined) ?? 0;
+      if (request.reduceOnly) {
+        const reduces = (request.side === 'SELL' && held > 0) || (request.side === 'BUY' && held < 0);
+        if (!reduces || quantityAtoms > Math.abs(held)) {
+          throw new ExchangeError('reduce_only_rejected', 'reduce-only order would not reduce the position', false, -2022);
+        }
+      }
+      const base: PaperOrder = {
+        clientOrderId: request.clientOrderId,
+        exchangeOrderId: `paper-${request.clientOrderId}`,
+        symbol: request.symbol,
+        side: request.side,
+        type: request.type,
+        status: 'NEW',
+        quantityAtoms,
+        executedAtoms: 0,
+        ...(request.priceMicros ? { priceMicros: request.priceMicros } : {}),
+        reduceOnly: request.reduceOnly,
+        placedAt: ticker.time,
+        updateTime: ticker.time,
+      };
+      if (request.type === 'LIMIT') {
+        tx.create(orderRef, base);
+        return toExchangeOrder(base);
+      }
+      const price = slippedPrice(ticker.priceMicros, request.side, this.options.slippageBps, filters.tickSizeMicros);
+      return toExchangeOrder(this.fill(tx, base, price, this.options.takerFeePpm, ticker.time, held, true));
+    });
+  }
+
+  async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder> {
+    await this.matchRestingOrders(symbol);
+    return runTransaction(this.db, async (tx) => {
+      const snap = await tx.get(this.orderRef(clientOrderId));
+      if (!snap.exists) throw new ExchangeError('order_not_found', `no order ${clientOrderId}`, false, -2011);
+      const order = PaperOrder.parse(snap.data());
+      if (order.status !== 'NEW' && order.status !== 'PARTIALLY_FILLED') {
+        throw new ExchangeError('order_not_found', `order ${clientOrderId} is ${order.status}`, false, -2011);
+      }
+      const canceled: PaperOrder = { ...order, status: 'CANCELED', updateTime: Math.max(order.updateTime, Date.now()) };
+      tx.set(this.orderRef(clientOrderId), canceled);
+      return toExchangeOrder(canceled);
+    });
+  }
+
+  async getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined> {
+    await this.matchRestingOrders(symbol);
+    const order = await this.readOrder(clientOrderId);
+    return order && toExchangeOrder(order);
+  }
+
+  async listFills(symbol: string, sinceMs: number): Promise<ExchangeFill[]> {
+    await this.matchRestingOrders(symbol);
+    const snap = await this.db.collection(COLLECTIONS.paperFills).where('symbol', '==', symbol).get();
+    return snap.docs
+      .map((d) => PaperFill.parse(d.data()))
+      .filter((f) => f.time >= sinceMs)
+      .sort((a, b) => a.time - b.time || (a.tradeId < b.tradeId ? -1 : 1))
+      .map(toExchangeFill);
+  }
+
+  /** Fills resting limit orders whose price a candle since their placement traded through. */
+  async matchRestingOrders(symbol: string): Promise<void> {
+    const resting = await this.db
+      .collection(COLLECTIONS.paperOrders)
+      .where('symbol', '==', symbol)
+      .where('status', '==', 'NEW')
+      .get();
+    if (resting.empty) return;
+    const candles = await this.market.klines(symbol, 1_000);
+    for (const doc of resting.docs) {
+      const order = PaperOrder.parse(doc.data());
+      const limit = order.priceMicros as number;
+      const crossing = candles.find(
+        (k) => k.closeTime >= order.placedAt && (order.side === 'BUY' ? k.lowMicros <= limit : k.highMicros >= limit),
+      );
+      if (!crossing) continue;
+      await runTransaction(this.db, async (tx) => {
+        const [orderSnap, accountSnap] = await tx.getAll(this.orderRef(order.clientOrderId), this.accountRef(symbol));
+        const current = PaperOrder.parse(orderSnap?.data());
+        if (current.status !== 'NEW') return;
+        const held = (accountSnap?.get('quantityAtoms') as number | undefined) ?? 0;
+        this.fill(tx, current, limit, this.options.makerFeePpm, Math.max(crossing.openTime, order.placedAt), held, false);
+      });
+    }
+  }
+
+  /** Fills the whole order at one price: records the trade, the order and the account position. */
+  private fill(tx: Transaction, order: PaperOrder, priceMicros: number, ppm: number, time: number, held: number, isNew: boolean): PaperOrder {
+    const notional = notionalOfAtoms(order.quantityAtoms, priceMicros);
+    const filled: PaperOrder = {
+      ...order,
+      status: 'FILLED',
+      executedAtoms: order.quantityAtoms,
+      avgPriceMicros: priceMicros,
+      updateTime: time,
+    };
+    const trade: PaperFill = {
+      tradeId: `${order.exchangeOrderId}-1`,
+      clientOrderId: order.clientOrderId,
+      exchangeOrderId: order.exchangeOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      quantityAtoms: order.quantityAtoms,
+      priceMicros,
+      feeMicros: feeMicros(notional, ppm),
+      time,
+    };
+    if (isNew) tx.create(this.orderRef(order.clientOrderId), filled);
+    else tx.set(this.orderRef(order.clientOrderId), filled);
+    tx.create(this.db.collection(COLLECTIONS.paperFills).doc(trade.tradeId), trade);
+    const signed = order.side === 'BUY' ? order.quantityAtoms : -order.quantityAtoms;
+    tx.set(this.accountRef(order.symbol), { symbol: order.symbol, quantityAtoms: held + signed });
+    return filled;
+  }
+
+  private async readOrder(clientOrderId: string): Promise<PaperOrder | undefined> {
+    const snap = await this.orderRef(clientOrderId).get();
+    return snap.exists ? PaperOrder.parse(snap.data()) : undefined;
+  }
+
+  private orderRef(clientOrderId: string) {
+    return this.db.collection(COLLECTIONS.paperOrders).doc(clientOrderId);
+  }
+
+  private accountRef(symbol: string) {
+    return this.db.collection(COLLECTIONS.paperAccount).doc(symbol);
+  }
+}

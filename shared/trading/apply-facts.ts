@@ -1,0 +1,37 @@
+import type { OrderUpdateApplied } from '../domain/messages.js';
+import type { VenueFacts } from '../domain/orders.js';
+import { atomsToQuantity } from '../domain/quantity.js';
+import type { ApplyResult } from '../firestore/trade-ledger.js';
+import { type TradingDeps, now } from './deps.js';
+
+/**
+ * Applies venue facts to the ledgers and tells `order-updates` about each one that changed
+ * something. A duplicate changes nothing and publishes nothing.
+ */
+export async function applyAndPublish(deps: TradingDeps, facts: VenueFacts, eventKey?: string): Promise<ApplyResult> {
+  const result = await deps.trades.applyVenueFacts(facts, eventKey);
+  if (result.outcome === 'applied' && result.order && result.position) {
+    const { order, position } = result;
+    const message: OrderUpdateApplied = {
+      orderId: order.orderId,
+      agentId: order.agentId,
+      symbol: order.symbol,
+      status: order.status,
+      filledQuantity: atomsToQuantity(order.filledAtoms),
+      ...(facts.fill ? { tradeId: facts.fill.tradeId } : {}),
+      positionQuantity: `${position.quantityAtoms < 0 ? '-' : ''}${atomsToQuantity(Math.abs(position.quantityAtoms))}`,
+      occurredAt: now(deps).toISOString(),
+    };
+    await deps.publisher.publish(deps.topics.orderUpdates, message, { orderingKey: order.agentId });
+  }
+  return result;
+}
+
+/** Applies a venue's facts about one order in order: its id, its fills, its end. */
+export async function applyAllAndPublish(deps: TradingDeps, facts: readonly VenueFacts[]): Promise<number> {
+  let applied = 0;
+  for (const fact of facts) {
+    if ((await applyAndPublish(deps, fact)).outcome === 'applied') applied += 1;
+  }
+  return applied;
+}

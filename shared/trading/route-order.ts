@@ -1,0 +1,92 @@
+import { ExchangeError, type ExchangeOrder } from '../domain/exchange.js';
+import type { OrderRequest, RiskEvent } from '../domain/messages.js';
+import { planOrderQuantity } from '../domain/order-plan.js';
+import type { OrderRecord } from '../domain/orders.js';
+import { atomsToQuantity, quantityToAtoms } from '../domain/quantity.js';
+import { venueFactsFor } from '../domain/venue-facts.js';
+import { log } from '../log.js';
+import { applyAllAndPublish, applyAndPublish } from './apply-facts.js';
+import { type TradingDeps, now } from './deps.js';
+
+/** How far back to look for an order's fills when the venue's placement time is not known. */
+const FILL_LOOKBACK_MS = 24 * 3_600_000;
+
+async function publishOrderRejected(deps: TradingDeps, request: OrderRequest, reason: string, detail: string): Promise<void> {
+  const event: RiskEvent = {
+    type: 'order_rejected',
+    eventId: `order-rejected:${request.orderId}`,
+    orderId: request.orderId,
+    signalId: request.signalId,
+    agentId: request.agentId,
+    symbol: request.symbol,
+    reason,
+    detail,
+    occurredAt: now(deps).toISOString(),
+  };
+  await deps.publisher.publish(deps.topics.riskEvents, event, { attributes: { orderId: request.orderId, agentId: request.agentId } });
+}
+
+/**
+ * Reads an order back from the venue and applies what it holds: its venue id, its fills, its
+ * end. Used right after placing and by the reconciler. Returns the facts newly applied, or
+ * undefined when the venue does not know the order.
+ */
+export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, known?: ExchangeOrder): Promise<number | undefined> {
+  const venueOrder = known ?? (await deps.exchange.getOrder(order.symbol, order.orderId));
+  if (!venueOrder) return undefined;
+  // Nothing executed at the venue means no fills to look for.
+  const fills = quantityToAtoms(venueOrder.executedQuantity) > order.filledAtoms ? await deps.exchange.listFills(order.symbol, venueOrder.updateTime - FILL_LOOKBACK_MS) : [];
+  return applyAllAndPublish(deps, venueFactsFor(order.orderId, venueOrder, fills));
+}
+
+/**
+ * order-router's work for one OrderRequest: size it to the venue's filters, claim its
+ * reservation, place it with a client order id equal to the orderId (so a retried placement
+ * never makes a second order), then apply what the venue reports. A venue refusal ends the
+ * order, which returns its margin, and raises a RiskEvent. Idempotent by orderId.
+ */
+export async function routeOrder(deps: TradingDeps, request: OrderRequest): Promise<void> {
+  let order = await deps.trades.order(request.orderId);
+  if (order && order.status !== 'placing') {
+    if (order.status === 'rejected') await publishOrderRejected(deps, request, 'rejected', order.reason ?? '');
+    return;
+  }
+  if (!order) {
+    const [filters, ticker] = await Promise.all([deps.exchange.symbolFilters(request.symbol), deps.exchange.ticker(request.symbol)]);
+    const plan = planOrderQuantity(request, filters, ticker.priceMicros);
+    if (!plan.ok) {
+      await deps.margins.releaseReservation(request.signalId, plan.reason);
+      // Published on every delivery: if a first attempt died after releasing, this one tells.
+      await publishOrderRejected(deps, request, plan.reason, plan.detail);
+      return;
+    }
+    const claim = await deps.trades.claimForOrder(request, { venue: deps.exchange.venue, type: 'MARKET', quantityAtoms: plan.quantityAtoms });
+    if (!claim.claimed) {
+      log.warn('order not placed', { orderId: request.orderId, reason: claim.reason });
+      return;
+    }
+    order = claim.order;
+  }
+
+  let placed: ExchangeOrder;
+  try {
+    placed = await deps.exchange.placeOrder({
+      clientOrderId: order.orderId,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      quantity: atomsToQuantity(order.quantityAtoms),
+      reduceOnly: order.reduceOnly,
+      ...(order.limitPriceMicros ? { priceMicros: order.limitPriceMicros } : {}),
+    });
+  } catch (error) {
+    if (error instanceof ExchangeError && !error.retryable) {
+      const detail = `${error.reason}: ${error.message}`;
+      await applyAndPublish(deps, { orderId: order.orderId, terminal: { status: 'rejected', finalFilledAtoms: 0, reason: detail } });
+      await publishOrderRejected(deps, request, error.reason, error.message);
+      return;
+    }
+    throw error; // Pub/Sub redelivers; the placement is idempotent by client order id.
+  }
+  await syncOrderFromVenue(deps, order, placed);
+}

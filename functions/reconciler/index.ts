@@ -1,0 +1,28 @@
+import { http } from '@google-cloud/functions-framework';
+import { loadConfig } from '../../shared/config.js';
+import { sendProblem } from '../../shared/http/problems.js';
+import { log } from '../../shared/log.js';
+import { reconcile } from '../../shared/trading/reconcile.js';
+import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
+
+/**
+ * reconciler (Cloud Scheduler, every minute): applies fills and order ends the webhooks missed,
+ * ends orders that never reached the venue, releases reservations that never became orders.
+ */
+
+const config = loadConfig();
+const deps = tradingDepsFromConfig(config);
+const options = { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placingGraceMs: 120_000 };
+
+http('reconciler', async (req, res) => {
+  if (req.method !== 'POST') {
+    sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
+    return;
+  }
+  try {
+    res.status(200).json(await reconcile(deps, options));
+  } catch (error) {
+    log.error('reconciliation failed', { error });
+    sendProblem(res, 500, 'reconciliation failed; the next run retries');
+  }
+});

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
+import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { JsonPublisher } from '../../shared/pubsub/publisher.js';
+import type { TradingDeps } from '../../shared/trading/deps.js';
+import { reconcile } from '../../shared/trading/reconcile.js';
+import { TOPICS } from '../../triggers/manifest.js';
+import { type MarketStandIn, startMarketStandIn } from '../../scripts/lib/market-standin.js';
+import { provisionPubSub } from '../../scripts/lib/provision.js';
+import { MARKET_CSV } from '../support/market.js';
+import { makeSignal } from '../support/signals.js';
+import { isolatedProject } from '../support/stack.js';
+import { openTestOrder, seedTestAgent } from '../support/trading.js';
+
+/** The reconciler against the stand-in venue: what the webhooks missed, it applies; once. */
+
+const projectId = isolatedProject('reconcile');
+const db = firestoreFor(projectId);
+const USD = 1_000_000;
+const KEY = 'reconcile-key';
+const SECRET = 'reconcile-secret-0123456789';
+const options = { reservationTtlMs: 300_000, placingGraceMs: 120_000 };
+let venue: MarketStandIn;
+let deps: TradingDeps;
+
+beforeAll(async () => {
+  venue = await startMarketStandIn({ csvFiles: { BTCUSDT: MARKET_CSV }, apiKey: KEY, apiSecret: SECRET, start: Date.parse('2023-03-08T12:01:00Z'), speed: 0 });
+  await provisionPubSub(pubsubFor(projectId), () => undefined);
+  deps = {
+    exchange: new BinanceFuturesClient({ baseUrl: venue.url, apiKey: KEY, apiSecret: SECRET }),
+    trades: new TradeLedger(db),
+    margins: new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 10 }),
+    publisher: new JsonPublisher(pubsubFor(projectId)),
+    topics: TOPICS,
+  };
+});
+
+afterAll(async () => {
+  await venue?.close();
+});
+
+describe('reconciler', () => {
+  it('applies a fill whose webhook was dropped, then a cancel, and a second run changes nothing', async () => {
+    const agentId = 'reconcile-agent';
+    await seedTestAgent(db, agentId);
+    // 0.01 BTC at 20,000, 5×: 40 USD reserved. The order rests on the venue as a limit order.
+    const { order } = await openTestOrder(db, deps.trades, { agentId, signalId: 'rec-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
+    await deps.exchange.placeOrder({ clientOrderId: order.orderId, symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', quantity: '0.01', priceMicros: 20_000 * USD, reduceOnly: false });
+    venue.fill(order.orderId, '0.004'); // its webhook never arrives
+
+    const first = await reconcile(deps, options);
+    expect(first).toMatchObject({ ordersChecked: 1, factsApplied: 2 }); // the venue id, the fill
+    expect(await deps.trades.order(order.orderId)).toMatchObject({ status: 'partially_filled', filledAtoms: 400_000, exchangeOrderId: expect.any(String) });
+    expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 24 * USD, inUseMicros: 16 * USD });
+    expect(await reconcile(deps, options)).toMatchObject({ factsApplied: 0 });
+
+    venue.cancel(order.orderId);
+    expect(await reconcile(deps, options)).toMatchObject({ factsApplied: 1 });
+    expect(await deps.trades.order(order.orderId)).toMatchObject({ status: 'canceled', releasedMicros: 24 * USD });
+    expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 16 * USD });
+    expect(await reconcile(deps, options)).toMatchObject({ ordersChecked: 0, factsApplied: 0 });
+    expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 16 * USD });
+  });
+
+  it('releases a stale reservation and ends an order that never reached the venue, once', async () => {
+    const agentId = 'stale-agent';
+    await seedTestAgent(db, agentId);
+    const tenMinutesAgo = () => new Date(Date.now() - 600_000);
+    const oldMargins = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 10, clock: tenMinutesAgo });
+    await oldMargins.reserveMargin(makeSignal({ agentId, signalId: 'stale-1', size: { type: 'notional', notionalMicros: 100 * USD }, leverage: 2 }));
+    const { order } = await openTestOrder(db, new TradeLedger(db, tenMinutesAgo), { agentId, signalId: 'lost-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
+    expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 90 * USD });
+
+    const first = await reconcile(deps, options);
+    expect(first).toMatchObject({ reservationsReleased: 1, ordersNeverPlaced: 1 });
+    expect(await deps.margins.reservationOf('stale-1')).toMatchObject({ status: 'released' });
+    expect(await deps.trades.order(order.orderId)).toMatchObject({ status: 'rejected', reason: 'never reached the venue' });
+    expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 0, openSymbols: {} });
+
+    expect(await reconcile(deps, options)).toMatchObject({ reservationsReleased: 0, ordersNeverPlaced: 0, factsApplied: 0 });
+  });
+});

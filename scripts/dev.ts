@@ -4,7 +4,10 @@
  * triggers/manifest.ts served by functions-framework, topics and push subscriptions
  * created so messages reach the functions as they do when deployed. Ctrl-C stops all of it.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { DEFAULT_AGENTS } from '../shared/domain/agents.js';
 import { seedAgentProfiles } from '../shared/firestore/agent-profiles.js';
@@ -13,6 +16,7 @@ import { pubsubFor } from '../shared/pubsub/client.js';
 import { FUNCTIONS, describeTrigger } from '../triggers/manifest.js';
 import { startEmulators } from './lib/emulators.js';
 import { clearLocalEnv, writeLocalEnv } from './lib/local-env.js';
+import { type MarketStandIn, startMarketStandIn } from './lib/market-standin.js';
 import { provisionPubSub } from './lib/provision.js';
 
 const LOCAL_DEFAULTS: Record<string, string> = {
@@ -21,9 +25,28 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   ENABLE_VERTEX_AI: 'false',
   SIGNAL_INTAKE_TOKENS: 'sapphire-local-dev-token',
   TRADINGVIEW_SOURCE_SECRETS: JSON.stringify({ local: 'sapphire-local-tv-secret' }),
+  BROKER_WEBHOOK_SECRETS: JSON.stringify({ local: 'sapphire-local-broker-secret' }),
   METADATA_SERVER_DETECTION: 'none',
 };
 const BASE_PORT = Number(process.env.SAPPHIRE_PORT ?? 8080);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Candle files named <SYMBOL>-1m-….csv; the replay serves one symbol per file. */
+const MARKET_DIR = process.env.SAPPHIRE_MARKET_DATA ?? join(ROOT, '..', 'shared', 'data', 'market');
+/** Replay start and speed: by default 2023-03-08 00:00 UTC, one market minute per second. */
+const REPLAY_START = Date.parse(process.env.SAPPHIRE_REPLAY_START ?? '2023-03-08T00:00:00Z');
+const REPLAY_SPEED = Number(process.env.SAPPHIRE_REPLAY_SPEED ?? 60);
+/** Locally, Cloud Scheduler jobs are timers; a minute-cron job runs this often. */
+const SCHEDULE_MS = Number(process.env.SAPPHIRE_SCHEDULE_SECONDS ?? 60) * 1000;
+
+function marketFiles(): Record<string, string> {
+  if (!existsSync(MARKET_DIR)) return {};
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(MARKET_DIR)) {
+    const match = /^([A-Z0-9]+)-1m-.*\.csv$/.exec(name);
+    if (match?.[1]) files[match[1]] = join(MARKET_DIR, name);
+  }
+  return files;
+}
 
 const step = (n: number, total: number, text: string) => process.stderr.write(`[${n}/${total}] ${text}\n`);
 
@@ -31,16 +54,20 @@ async function main(): Promise<void> {
   for (const [key, value] of Object.entries(LOCAL_DEFAULTS)) process.env[key] ??= value;
   const projectId = process.env.GOOGLE_CLOUD_PROJECT as string;
 
-  step(1, 4, 'starting the Firestore and Pub/Sub emulators…');
+  step(1, 5, 'starting the Firestore and Pub/Sub emulators…');
   const emulators = await startEmulators({ projectId });
   Object.assign(process.env, emulators.env);
   const servers: Server[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let market: MarketStandIn | undefined;
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write('\nstopping functions and emulators…\n');
+    for (const timer of timers) clearInterval(timer);
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await market?.close();
     await emulators.stop();
     await clearLocalEnv();
     process.stderr.write('stopped.\n');
@@ -51,10 +78,20 @@ async function main(): Promise<void> {
 
   try {
     await writeLocalEnv({ GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', ...emulators.env });
-    step(2, 4, `seeding ${DEFAULT_AGENTS.length} agent profiles…`);
+    step(2, 5, `seeding ${DEFAULT_AGENTS.length} agent profiles…`);
     await seedAgentProfiles(firestoreFor(projectId), DEFAULT_AGENTS);
 
-    step(3, 4, `starting ${FUNCTIONS.length} functions…`);
+    const files = marketFiles();
+    if (Object.keys(files).length > 0 && !process.env.MARKET_DATA_URL) {
+      step(3, 5, `replaying ${Object.keys(files).join(', ')} from ${MARKET_DIR} at ${REPLAY_SPEED}× from ${new Date(REPLAY_START).toISOString()}…`);
+      // The stand-in's trading endpoints are unused in paper mode; its key pair is local only.
+      market = await startMarketStandIn({ csvFiles: files, apiKey: 'local', apiSecret: 'local', start: REPLAY_START, speed: REPLAY_SPEED });
+      process.env.MARKET_DATA_URL = market.url;
+    } else {
+      step(3, 5, `market data from ${process.env.MARKET_DATA_URL ?? 'the live Binance futures API'} (no candle files in ${MARKET_DIR})`);
+    }
+
+    step(4, 5, `starting ${FUNCTIONS.length} functions…`);
     const endpoints = new Map<string, string>();
     for (const [i, spec] of FUNCTIONS.entries()) {
       await import(`../functions/${spec.name}/index.ts`);
@@ -68,11 +105,18 @@ async function main(): Promise<void> {
       endpoints.set(spec.name, `http://127.0.0.1:${port}`);
     }
 
-    step(4, 4, 'creating topics and push subscriptions from triggers/manifest.ts…');
+    step(5, 5, 'creating topics and push subscriptions from triggers/manifest.ts…');
     await provisionPubSub(pubsubFor(projectId), (name) => {
       const url = endpoints.get(name);
       return url && `${url}/`;
     });
+    // Cloud Scheduler, locally: POST to each scheduled function on a timer.
+    for (const spec of FUNCTIONS) {
+      if (spec.trigger.kind !== 'schedule') continue;
+      const url = endpoints.get(spec.name) as string;
+      const run = () => void fetch(url, { method: 'POST' }).catch(() => undefined);
+      timers.push(setInterval(run, SCHEDULE_MS));
+    }
 
     const lines = [
       '',
@@ -82,6 +126,7 @@ async function main(): Promise<void> {
       '',
       `  Firestore emulator   ${emulators.firestore.host}`,
       `  Pub/Sub emulator     ${emulators.pubsub.host}`,
+      `  market data          ${market ? `${market.url} (replay of ${Object.keys(files).join(', ')})` : process.env.MARKET_DATA_URL ?? 'https://fapi.binance.com'}`,
       `  signal token         ${process.env.SIGNAL_INTAKE_TOKENS === LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS ? LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS : '(from SIGNAL_INTAKE_TOKENS)'}`,
       '',
       'Send a signal (see README), then `npm run ledgers` to see each agent’s margin. Ctrl-C stops everything.',

@@ -6,8 +6,10 @@ import { listAgentProfiles } from '../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../shared/firestore/client.js';
 import { COLLECTIONS } from '../shared/firestore/collections.js';
 import { MarginLedger } from '../shared/firestore/margin-ledger.js';
-import { committedMicros, freeMarginMicros } from '../shared/domain/margin.js';
+import { committedMicros, freeMarginMicros, heldSymbols } from '../shared/domain/margin.js';
 import { microsToUsd } from '../shared/domain/money.js';
+import { PositionState, averageEntryMicros } from '../shared/domain/positions.js';
+import { atomsToQuantity } from '../shared/domain/quantity.js';
 import { useLocalEnv } from './lib/local-env.js';
 
 if (!process.env.GOOGLE_CLOUD_PROJECT || !process.env.FIRESTORE_EMULATOR_HOST) await useLocalEnv();
@@ -15,12 +17,23 @@ const db = firestoreFor(process.env.GOOGLE_CLOUD_PROJECT as string);
 const ledgers = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 1 });
 
 const usd = (micros: number) => microsToUsd(micros).padStart(14);
-process.stdout.write(`${'agent'.padEnd(16)}${'allocation'.padStart(14)}${'reserved'.padStart(14)}${'in use'.padStart(14)}${'free'.padStart(14)}  symbols\n`);
+process.stdout.write(`${'agent'.padEnd(16)}${'allocation'.padStart(14)}${'reserved'.padStart(14)}${'in use'.padStart(14)}${'free'.padStart(14)}${'realized PnL'.padStart(14)}  symbols\n`);
 for (const agent of await listAgentProfiles(db)) {
   const ledger = await ledgers.ledgerOf(agent.agentId);
   process.stdout.write(
-    `${agent.agentId.padEnd(16)}${usd(agent.marginAllocationMicros)}${usd(ledger.reservedMicros)}${usd(ledger.inUseMicros)}${usd(freeMarginMicros(ledger, agent.marginAllocationMicros))}  ${Object.keys(ledger.openSymbols).join(',') || '-'}${committedMicros(ledger) > agent.marginAllocationMicros ? '  OVER-ALLOCATED' : ''}\n`,
+    `${agent.agentId.padEnd(16)}${usd(agent.marginAllocationMicros)}${usd(ledger.reservedMicros)}${usd(ledger.inUseMicros)}${usd(freeMarginMicros(ledger, agent.marginAllocationMicros))}${usd(ledger.realizedPnlMicros)}  ${[...heldSymbols(ledger)].join(',') || '-'}${committedMicros(ledger) > agent.marginAllocationMicros ? '  OVER-ALLOCATED' : ''}\n`,
   );
+}
+const positions = await db.collection(COLLECTIONS.positions).where('quantityAtoms', '!=', 0).get();
+if (!positions.empty) {
+  process.stdout.write('\nopen positions:\n');
+  for (const doc of positions.docs) {
+    const position = PositionState.parse(doc.data());
+    const side = position.quantityAtoms > 0 ? 'long ' : 'short';
+    process.stdout.write(
+      `  ${String(doc.get('agentId')).padEnd(16)} ${String(doc.get('symbol')).padEnd(9)} ${side} ${atomsToQuantity(Math.abs(position.quantityAtoms)).padStart(10)}  entry ${microsToUsd(averageEntryMicros(position))}  margin ${microsToUsd(position.marginInUseMicros)} USD\n`,
+    );
+  }
 }
 const recent = await db.collection(COLLECTIONS.reservations).orderBy('decidedAt', 'desc').limit(10).get();
 if (!recent.empty) {

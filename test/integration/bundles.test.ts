@@ -64,14 +64,16 @@ describe('npm run build', () => {
     for (const fn of built) {
       const url = await start(fn);
       const spec = FUNCTIONS.find((f) => f.name === fn.name);
-      if (spec?.trigger.kind === 'http') {
-        const response = await fetch(`${url}/signals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-        expect(response.status).toBe(401);
-      } else {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-        expect(response.status).toBe(400);
-        expect(await response.json()).toMatchObject({ error: 'not a Pub/Sub push envelope' });
-      }
+      // A request each function must refuse cleanly: unauthenticated, malformed, or the wrong method.
+      const probe =
+        spec?.trigger.kind === 'http'
+          ? fetch(`${url}${(spec.trigger.routes[0] as string).split(' ')[1]?.replace('{broker}', 'nobody')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+          : spec?.trigger.kind === 'schedule'
+            ? fetch(url, { method: 'GET' })
+            : fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const response = await probe;
+      const expected = spec?.trigger.kind === 'http' ? 401 : spec?.trigger.kind === 'schedule' ? 405 : 400;
+      expect({ name: fn.name, status: response.status }).toEqual({ name: fn.name, status: expected });
     }
   }, 60_000);
 });

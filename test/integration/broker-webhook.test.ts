@@ -130,6 +130,45 @@ describe('broker-webhook', () => {
     expect(await trades.order(orderId)).toMatchObject({ filledAtoms: (4 * BTC) / 1000 });
   });
 
+  it('ends, over HTTP, in the state of one in-order delivery when every update arrives 3 times, shuffled', async () => {
+    async function world(agent: string) {
+      await seedTestAgent(db, agent);
+      const { order } = await openTestOrder(db, trades, { agentId: agent, signalId: `${agent}-1`, quantity: '0.01', quantityAtoms: BTC / 100, priceUsd: 20_000 });
+      const fillUpdate = (n: number, quantity: string, cumulative: string, price: number): OrderUpdate =>
+        update({ orderId: order.orderId, fill: { tradeId: `h${n}`, quantity, priceMicros: price, feeMicros: 1_000 * n }, cumulativeFilledQuantity: cumulative, eventTime: new Date(1_700_000_000_000 + n * 1_000).toISOString() });
+      const updates = [
+        update({ orderId: order.orderId, status: 'ACCEPTED', fill: undefined, cumulativeFilledQuantity: '0' }),
+        fillUpdate(1, '0.003', '0.003', 20_000_000_000),
+        fillUpdate(2, '0.003', '0.006', 20_050_000_000),
+        { ...fillUpdate(3, '0.004', '0.01', 20_100_000_000), status: 'FILLED' as const },
+      ];
+      return { orderId: order.orderId, updates };
+    }
+    async function state(agent: string, id: string) {
+      const { agentId: _a, updatedAt: _u, ...ledger } = (await db.collection('marginLedgers').doc(agent).get()).data() ?? {};
+      const { agentId: _b, ...position } = (await db.collection('positions').doc(`${agent}__BTCUSDT`).get()).data() ?? {};
+      const { orderId: _o, signalId: _s, agentId: _c, createdAt: _t, updatedAt: _v, ...order } = (await trades.order(id)) ?? {};
+      return { ledger, position, order };
+    }
+    const post = async (u: OrderUpdate) => {
+      const body = JSON.stringify(u);
+      return (await send('/brokers/test-broker/order-updates', body, signed(body))).status;
+    };
+
+    const inOrder = await world('http-inorder');
+    for (const u of inOrder.updates) expect(await post(u)).toBe(200);
+
+    const shuffled = await world('http-shuffled');
+    const copies = [0, 1, 2].flatMap((copy) => shuffled.updates.map((u) => ({ ...u, eventId: `${u.eventId}-copy${copy}` })));
+    const order = [7, 2, 11, 0, 5, 9, 3, 10, 1, 6, 8, 4].map((i) => copies[i] as OrderUpdate);
+    for (const u of order) expect(await post(u)).toBe(200);
+
+    const expected = await state('http-inorder', inOrder.orderId);
+    expect(await state('http-shuffled', shuffled.orderId)).toEqual(expected);
+    expect(expected.ledger).toMatchObject({ reservedMicros: 0, inUseMicros: 40_000_000, feesMicros: 6_000 });
+    expect(expected.order).toMatchObject({ status: 'filled', filledAtoms: BTC / 100 });
+  });
+
   it('survives 1,000 random malformed bodies: never a 5xx, never a change', async () => {
     const before = await snapshot();
     const valid = update();

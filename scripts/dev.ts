@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     });
     // Cloud Scheduler, locally: POST to each scheduled function on a timer.
     for (const spec of FUNCTIONS) {
-      if (spec.trigger.kind !== 'schedule') continue;
+      if (!spec.triggers.some((t) => t.kind === 'schedule')) continue;
       const url = endpoints.get(spec.name) as string;
       const run = () => void fetch(url, { method: 'POST' }).catch(() => undefined);
       timers.push(setInterval(run, SCHEDULE_MS));

@@ -34,6 +34,11 @@ const SourceSecrets = z
   })
   .pipe(z.record(z.string().regex(/^[a-z0-9-]{1,40}$/), z.string().min(16, 'each secret needs at least 16 characters')));
 
+const FractionFrom = z
+  .string()
+  .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a fraction between 0 and 1, such as 0.25')
+  .transform(Number);
+
 const EnvSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
   ENABLE_VERTEX_AI: Bool.default(false),
@@ -67,6 +72,41 @@ const EnvSchema = z.object({
   BROKER_WEBHOOK_SECRETS: SourceSecrets.default({}),
   /** A reservation that has not become an order after this long is released by the reconciler. */
   RESERVATION_TTL_SECONDS: IntFrom(10, 86_400).default(300),
+  /** Operator tokens for ops-api, comma-separated `name:token`; the name is recorded as who acted. */
+  OPS_API_TOKENS: z
+    .string()
+    .transform((v) => v.split(',').map((t) => t.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9._-]{1,40}:\S{16,}$/, 'each entry is name:token, the token at least 16 characters')))
+    .transform((entries) => entries.map((e) => ({ name: e.slice(0, e.indexOf(':')), token: e.slice(e.indexOf(':') + 1) })))
+    .default([]),
+  RISK_UTILIZATION_WARN_FRACTION: FractionFrom.default(0.95),
+  RISK_PORTFOLIO_DRAWDOWN_HALT_FRACTION: FractionFrom.default(0.25),
+  RISK_AGENT_DRAWDOWN_HALT_FRACTION: FractionFrom.default(0.4),
+  RISK_AGENT_DAILY_LOSS_HALT_FRACTION: FractionFrom.default(0.2),
+  /** Where alerts go: JSON [{"name","type":"slack","url"} | {"name","type":"webhook","url","secret"}]. */
+  ALERT_DESTINATIONS: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of destinations' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.array(
+        z.discriminatedUnion('type', [
+          z.object({ name: z.string().regex(/^[a-z0-9-]{1,40}$/), type: z.literal('slack'), url: z.url() }),
+          z.object({ name: z.string().regex(/^[a-z0-9-]{1,40}$/), type: z.literal('webhook'), url: z.url(), secret: z.string().min(16) }),
+        ]),
+      ),
+    )
+    .default([]),
+  /** Most notifications per second to one destination (Slack allows about one). */
+  ALERT_RATE_PER_SECOND: IntFrom(1, 100).default(1),
+  /** Token the Cloud Monitoring webhook channel sends as ?token=. */
+  MONITORING_WEBHOOK_TOKEN: z.string().min(16).optional(),
 }).superRefine((env, ctx) => {
   if (!env.ENABLE_PAPER_TRADING) {
     for (const key of ['EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET'] as const) {

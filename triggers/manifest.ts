@@ -10,6 +10,9 @@ export const TOPICS = {
   ordersDeadLetter: 'orders-dead-letter',
   orderUpdates: 'order-updates',
   riskEvents: 'risk-events',
+  alerts: 'alerts',
+  alertsDeadLetter: 'alerts-dead-letter',
+  orderUpdatesDeadLetter: 'order-updates-dead-letter',
 } as const;
 export type TopicKey = keyof typeof TOPICS;
 export type TopicName = (typeof TOPICS)[TopicKey];
@@ -39,12 +42,15 @@ export interface ScheduleTrigger {
   readonly attemptDeadlineSeconds: number;
 }
 
+export type Trigger = HttpTrigger | PushTrigger | ScheduleTrigger;
+
 export interface FunctionSpec {
   /** Folder under functions/ and the deployed function's name. */
   readonly name: string;
   /** The name the function registers with functions-framework. */
   readonly entryPoint: string;
-  readonly trigger: HttpTrigger | PushTrigger | ScheduleTrigger;
+  /** Usually one; a function may also be pushed to and scheduled (drawdown-evaluator). */
+  readonly triggers: readonly Trigger[];
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
   readonly maxInstances: number;
@@ -54,7 +60,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'signal-intake',
     entryPoint: 'signalIntake',
-    trigger: { kind: 'http', routes: ['POST /signals', 'POST /tradingview'] },
+    triggers: [{ kind: 'http', routes: ['POST /signals', 'POST /tradingview'] }],
     memoryMb: 256,
     timeoutSeconds: 10,
     maxInstances: 20,
@@ -62,7 +68,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'margin-reservation',
     entryPoint: 'marginReservation',
-    trigger: {
+    triggers: [{
       kind: 'pubsub-push',
       topic: TOPICS.signals,
       subscription: 'margin-reservation',
@@ -70,7 +76,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       ackDeadlineSeconds: 30,
       retry: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 60 },
       deadLetter: { topic: TOPICS.signalsDeadLetter, maxDeliveryAttempts: 10 },
-    },
+    }],
     memoryMb: 512,
     timeoutSeconds: 30,
     maxInstances: 10,
@@ -78,7 +84,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'order-router',
     entryPoint: 'orderRouter',
-    trigger: {
+    triggers: [{
       kind: 'pubsub-push',
       topic: TOPICS.orders,
       subscription: 'order-router',
@@ -86,7 +92,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       ackDeadlineSeconds: 60,
       retry: { minimumBackoffSeconds: 2, maximumBackoffSeconds: 120 },
       deadLetter: { topic: TOPICS.ordersDeadLetter, maxDeliveryAttempts: 10 },
-    },
+    }],
     memoryMb: 512,
     timeoutSeconds: 60,
     maxInstances: 10,
@@ -94,18 +100,63 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'broker-webhook',
     entryPoint: 'brokerWebhook',
-    trigger: {
+    triggers: [{
       kind: 'http',
       routes: ['POST /brokers/{broker}/order-updates', 'POST /brokers/{broker}/binance', 'POST /brokers/{broker}/aster'],
-    },
+    }],
     memoryMb: 256,
     timeoutSeconds: 30,
     maxInstances: 20,
   },
   {
+    name: 'drawdown-evaluator',
+    entryPoint: 'drawdownEvaluator',
+    triggers: [
+      { kind: 'schedule', schedule: '* * * * *', attemptDeadlineSeconds: 60 },
+      {
+        kind: 'pubsub-push',
+        topic: TOPICS.orderUpdates,
+        subscription: 'drawdown-evaluator',
+        messageOrdering: false,
+        ackDeadlineSeconds: 60,
+        retry: { minimumBackoffSeconds: 5, maximumBackoffSeconds: 300 },
+        deadLetter: { topic: TOPICS.orderUpdatesDeadLetter, maxDeliveryAttempts: 5 },
+      },
+    ],
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    maxInstances: 3,
+  },
+  {
+    name: 'alert-publisher',
+    entryPoint: 'alertPublisher',
+    triggers: [
+      {
+        kind: 'pubsub-push',
+        topic: TOPICS.alerts,
+        subscription: 'alert-publisher',
+        messageOrdering: false,
+        ackDeadlineSeconds: 60,
+        retry: { minimumBackoffSeconds: 5, maximumBackoffSeconds: 600 },
+        deadLetter: { topic: TOPICS.alertsDeadLetter, maxDeliveryAttempts: 20 },
+      },
+    ],
+    memoryMb: 256,
+    timeoutSeconds: 60,
+    maxInstances: 5,
+  },
+  {
+    name: 'ops-api',
+    entryPoint: 'opsApi',
+    triggers: [{ kind: 'http', routes: ['GET /healthz', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume'] }],
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    maxInstances: 3,
+  },
+  {
     name: 'reconciler',
     entryPoint: 'reconciler',
-    trigger: { kind: 'schedule', schedule: '* * * * *', attemptDeadlineSeconds: 120 },
+    triggers: [{ kind: 'schedule', schedule: '* * * * *', attemptDeadlineSeconds: 120 }],
     memoryMb: 512,
     timeoutSeconds: 120,
     maxInstances: 1,
@@ -116,7 +167,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 export const HOLDING_SUBSCRIPTIONS: readonly { readonly topic: TopicName; readonly subscription: string }[] = [
   { topic: TOPICS.signalsDeadLetter, subscription: 'signals-dead-letter-hold' },
   { topic: TOPICS.ordersDeadLetter, subscription: 'orders-dead-letter-hold' },
-  { topic: TOPICS.orderUpdates, subscription: 'order-updates-hold' },
+  { topic: TOPICS.orderUpdatesDeadLetter, subscription: 'order-updates-dead-letter-hold' },
+  { topic: TOPICS.alertsDeadLetter, subscription: 'alerts-dead-letter-hold' },
   { topic: TOPICS.riskEvents, subscription: 'risk-events-hold' },
 ];
 
@@ -128,12 +180,20 @@ export function functionSpec(name: string): FunctionSpec {
 
 /** One line saying how a function is triggered, for banners and docs. */
 export function describeTrigger(spec: FunctionSpec): string {
-  switch (spec.trigger.kind) {
-    case 'http':
-      return spec.trigger.routes.join(', ');
-    case 'pubsub-push':
-      return `push from topic ${spec.trigger.topic}`;
-    case 'schedule':
-      return `Cloud Scheduler, cron "${spec.trigger.schedule}"`;
-  }
+  return spec.triggers
+    .map((trigger) => {
+      switch (trigger.kind) {
+        case 'http':
+          return trigger.routes.join(', ');
+        case 'pubsub-push':
+          return `push from topic ${trigger.topic}`;
+        case 'schedule':
+          return `Cloud Scheduler, cron "${trigger.schedule}"`;
+      }
+    })
+    .join('; ');
+}
+
+export function pushTriggers(spec: FunctionSpec): PushTrigger[] {
+  return spec.triggers.filter((t): t is PushTrigger => t.kind === 'pubsub-push');
 }

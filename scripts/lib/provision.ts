@@ -1,5 +1,5 @@
 import type { PubSub } from '@google-cloud/pubsub';
-import { FUNCTIONS, HOLDING_SUBSCRIPTIONS, TOPICS } from '../../triggers/manifest.js';
+import { FUNCTIONS, HOLDING_SUBSCRIPTIONS, TOPICS, pushTriggers } from '../../triggers/manifest.js';
 
 /**
  * Creates the topics and subscriptions of triggers/manifest.ts on a Pub/Sub emulator, with push
@@ -24,11 +24,10 @@ export async function provisionPubSub(pubsub: PubSub, endpointOf: (functionName:
     await ignoreExisting(() => pubsub.topic(topic).createSubscription(subscription));
   }
   for (const fn of FUNCTIONS) {
-    if (fn.trigger.kind !== 'pubsub-push') continue;
     const endpoint = endpointOf(fn.name);
     if (!endpoint) continue;
-    const { trigger } = fn;
-    await ignoreExisting(() =>
+    for (const trigger of pushTriggers(fn)) {
+      await ignoreExisting(() =>
       pubsub.topic(trigger.topic).createSubscription(trigger.subscription, {
         pushConfig: { pushEndpoint: endpoint },
         enableMessageOrdering: trigger.messageOrdering,
@@ -42,6 +41,7 @@ export async function provisionPubSub(pubsub: PubSub, endpointOf: (functionName:
           maxDeliveryAttempts: trigger.deadLetter.maxDeliveryAttempts,
         },
       }),
-    );
+      );
+    }
   }
 }

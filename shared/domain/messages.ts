@@ -134,6 +134,26 @@ export const OrderUpdateApplied = z
   .strict();
 export type OrderUpdateApplied = z.infer<typeof OrderUpdateApplied>;
 
+/** One alert episode transition, published to `alerts`; consumers dedupe on (episodeId, transition). */
+export const AlertMessage = z
+  .object({
+    episodeId: z.string().min(1).max(300),
+    transition: z.enum(['open', 'resolve']),
+    key: z.string(),
+    /** risk_limits_breached_total's limit_type, or the monitoring policy. */
+    limitType: z.string(),
+    scope: z.string(),
+    severity: z.enum(['warning', 'critical']),
+    message: z.string(),
+    value: z.number().optional(),
+    threshold: z.number().optional(),
+    source: z.enum(['drawdown-evaluator', 'cloud-monitoring']),
+    openedAt: IsoTime,
+    resolvedAt: IsoTime.optional(),
+  })
+  .strict();
+export type AlertMessage = z.infer<typeof AlertMessage>;
+
 /**
  * The order id is a pure function of the signal id, so every retry of every step names the
  * same order. 'sph-' + 32 hex characters = 36, the longest client order id Binance accepts.

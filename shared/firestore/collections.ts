@@ -22,6 +22,18 @@ export const COLLECTIONS = {
   paperOrders: 'paperOrders',
   paperFills: 'paperFills',
   paperAccount: 'paperAccount',
+  /** riskState/memory: peaks and day starts per scope; riskSnapshots/{evaluatedAt}: each evaluation. */
+  riskState: 'riskState',
+  riskSnapshots: 'riskSnapshots',
+  /** alertEpisodes/{episodeId}; alertOutbox/{episodeId}:{transition}: transitions to publish. */
+  alertEpisodes: 'alertEpisodes',
+  alertOutbox: 'alertOutbox',
+  /** alertDeliveries/{episodeId}:{transition}:{destination}: one notification each. */
+  alertDeliveries: 'alertDeliveries',
+  /** tradingStateChanges/{auto}: every halt and resume, who and why. */
+  tradingStateChanges: 'tradingStateChanges',
+  /** incidents/{incidentId}:{state}: Cloud Monitoring incidents received. */
+  incidents: 'incidents',
   /** deadLetters/{source}:{messageId}: messages that could not be understood. */
   deadLetters: 'deadLetters',
 } as const;

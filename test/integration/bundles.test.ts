@@ -63,16 +63,16 @@ describe('npm run build', () => {
   it('starts each bundle with functions-framework and gets an answer', async () => {
     for (const fn of built) {
       const url = await start(fn);
-      const spec = FUNCTIONS.find((f) => f.name === fn.name);
+      const trigger = FUNCTIONS.find((f) => f.name === fn.name)?.triggers[0];
       // A request each function must refuse cleanly: unauthenticated, malformed, or the wrong method.
       const probe =
-        spec?.trigger.kind === 'http'
-          ? fetch(`${url}${(spec.trigger.routes[0] as string).split(' ')[1]?.replace('{broker}', 'nobody')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
-          : spec?.trigger.kind === 'schedule'
+        trigger?.kind === 'http'
+          ? fetch(`${url}${(trigger.routes.find((r) => r.startsWith('POST')) as string).split(' ')[1]?.replace(/\{\w+\}/, 'nobody')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+          : trigger?.kind === 'schedule'
             ? fetch(url, { method: 'GET' })
             : fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       const response = await probe;
-      const expected = spec?.trigger.kind === 'http' ? 401 : spec?.trigger.kind === 'schedule' ? 405 : 400;
+      const expected = trigger?.kind === 'http' ? 401 : trigger?.kind === 'schedule' ? 405 : 400;
       expect({ name: fn.name, status: response.status }).toEqual({ name: fn.name, status: expected });
     }
   }, 60_000);

@@ -1,0 +1,55 @@
+import { http } from '@google-cloud/functions-framework';
+import { loadConfig } from '../../shared/config.js';
+import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { RiskBook } from '../../shared/firestore/risk-book.js';
+import { sendProblem } from '../../shared/http/problems.js';
+import { log } from '../../shared/log.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { JsonPublisher } from '../../shared/pubsub/publisher.js';
+import { evaluateDrawdown } from '../../shared/risk/evaluate.js';
+
+/**
+ * drawdown-evaluator: on Cloud Scheduler's minute tick and after every applied order update
+ * (push from `order-updates`), evaluates equity, peaks, drawdown, utilization and daily loss;
+ * opens and resolves alert episodes; halts trading on a breach. Whatever the trigger says, the
+ * answer is the same evaluation: the message only says "something changed".
+ */
+
+const config = loadConfig();
+const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
+const deps = {
+  db,
+  market: new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL }),
+  book: new RiskBook(db),
+  publisher: new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT)),
+  topics: config.topics,
+  limits: {
+    utilizationWarnFraction: config.RISK_UTILIZATION_WARN_FRACTION,
+    portfolioDrawdownHaltFraction: config.RISK_PORTFOLIO_DRAWDOWN_HALT_FRACTION,
+    agentDrawdownHaltFraction: config.RISK_AGENT_DRAWDOWN_HALT_FRACTION,
+    agentDailyLossHaltFraction: config.RISK_AGENT_DAILY_LOSS_HALT_FRACTION,
+    resolveRatio: 0.9,
+  },
+};
+
+http('drawdownEvaluator', async (req, res) => {
+  if (req.method !== 'POST') {
+    sendProblem(res, 405, 'Cloud Scheduler and Pub/Sub call this with POST');
+    return;
+  }
+  try {
+    const result = await evaluateDrawdown(deps);
+    const portfolio = result.snapshots.find((s) => s.scope === 'portfolio');
+    if (result.evaluated) {
+      log.info('risk evaluated', {
+        portfolio_drawdown_pct: portfolio ? portfolio.drawdownFraction * 100 : undefined,
+        transitions: result.transitions.map((t) => `${t.transition}:${t.episode.key}`),
+      });
+    }
+    res.status(200).json(result);
+  } catch (error) {
+    log.error('risk evaluation failed', { error });
+    sendProblem(res, 500, 'evaluation failed; it will run again');
+  }
+});

@@ -1,0 +1,71 @@
+import { http, type Request, type Response } from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import { loadConfig } from '../../shared/config.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { changeTradingState } from '../../shared/firestore/trading-states.js';
+import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
+import { bearerToken, matchesAnySecret } from '../../shared/http/secrets.js';
+import { log } from '../../shared/log.js';
+
+/**
+ * ops-api (HTTP): health, and the operator's kill switch.
+ *   GET  /healthz
+ *   POST /agents/{id}/halt | /agents/{id}/resume     {"reason": "..."}
+ *   POST /portfolio/halt   | /portfolio/resume       {"reason": "..."}
+ * Every change needs `Authorization: Bearer <token>` (OPS_API_TOKENS) and is recorded with the
+ * token's name as who and the body's reason as why.
+ */
+
+const config = loadConfig();
+const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
+const ROUTE = /^\/(?:agents\/([a-z0-9][a-z0-9-]{1,62})|(portfolio))\/(halt|resume)$/;
+const Body = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
+
+/** The operator a token belongs to; every token is compared, in constant time. */
+function operatorOf(req: Request): string | undefined {
+  const token = bearerToken(req.get('authorization'));
+  if (token === undefined) return undefined;
+  let name: string | undefined;
+  for (const entry of config.OPS_API_TOKENS) if (matchesAnySecret(token, [entry.token])) name = entry.name;
+  return name;
+}
+
+async function changeState(req: Request, res: Response, scope: string, action: 'halt' | 'resume'): Promise<void> {
+  const operator = operatorOf(req);
+  if (!operator) {
+    sendProblem(res, 401, 'an operator bearer token is required');
+    return;
+  }
+  const body = Body.safeParse(req.body);
+  if (!body.success) {
+    sendProblem(res, 400, 'say why', fieldErrors(body.error));
+    return;
+  }
+  const state = await changeTradingState(db, {
+    scope,
+    state: action === 'halt' ? 'halted' : 'active',
+    reason: body.data.reason,
+    changedBy: `operator:${operator}`,
+    at: new Date(),
+  });
+  log.warn(`trading ${action === 'halt' ? 'halted' : 'resumed'} by an operator`, { scope, operator, reason: body.data.reason });
+  res.status(200).json({ scope, ...state });
+}
+
+http('opsApi', async (req, res) => {
+  try {
+    if (req.method === 'GET' && req.path === '/healthz') {
+      res.status(200).json({ ok: true });
+      return;
+    }
+    const match = ROUTE.exec(req.path);
+    if (req.method === 'POST' && match) {
+      await changeState(req, res, match[1] ?? (match[2] as string), match[3] as 'halt' | 'resume');
+      return;
+    }
+    sendProblem(res, 404, 'routes: GET /healthz, POST /agents/{id}/halt|resume, POST /portfolio/halt|resume');
+  } catch (error) {
+    log.error('ops-api failed', { error });
+    sendProblem(res, 500, 'internal error');
+  }
+});

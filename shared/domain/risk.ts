@@ -1,0 +1,243 @@
+import { z } from 'zod';
+
+/**
+ * Risk evaluation: equity, persisted peaks, drawdown, utilization and daily loss, and the alert
+ * conditions they raise. Pure: the evaluator feeds it ledgers and mark prices.
+ *
+ * Fractions are fractions (0.25), percents are percents (25): names say which.
+ */
+
+export const RiskLimits = z.object({
+  /** An agent's (reserved + in use) / allocation above this raises a warning. */
+  utilizationWarnFraction: z.number().positive().max(1).default(0.95),
+  /** Portfolio drawdown from its peak above this is critical and halts all trading. */
+  portfolioDrawdownHaltFraction: z.number().positive().max(1).default(0.25),
+  /** An agent's drawdown from its peak above this halts that agent. */
+  agentDrawdownHaltFraction: z.number().positive().max(1).default(0.4),
+  /** An agent's loss since the start of the UTC day, as a fraction of its allocation, above this halts it. */
+  agentDailyLossHaltFraction: z.number().positive().max(1).default(0.2),
+  /**
+   * An open episode resolves only once its value falls below threshold × this, so a value
+   * hovering at the threshold does not open and resolve an alert every minute.
+   */
+  resolveRatio: z.number().positive().max(1).default(0.9),
+});
+export type RiskLimits = z.infer<typeof RiskLimits>;
+
+export interface AgentExposure {
+  readonly agentId: string;
+  readonly allocationMicros: number;
+  readonly reservedMicros: number;
+  readonly inUseMicros: number;
+  readonly realizedPnlMicros: number;
+  readonly unrealizedPnlMicros: number;
+}
+
+/** What is remembered between evaluations, per scope (an agent id, or 'portfolio'). */
+export const ScopeMemory = z.object({
+  peakEquityMicros: z.number().int(),
+  /** UTC day (YYYY-MM-DD) of dayStartEquityMicros. */
+  day: z.string(),
+  dayStartEquityMicros: z.number().int(),
+});
+export type ScopeMemory = z.infer<typeof ScopeMemory>;
+
+export interface ScopeSnapshot {
+  readonly scope: string;
+  readonly equityMicros: number;
+  readonly peakEquityMicros: number;
+  readonly drawdownFraction: number;
+  readonly utilizationFraction: number;
+  readonly dailyLossFraction: number;
+  readonly allocationMicros: number;
+}
+
+export type Severity = 'warning' | 'critical';
+
+/** A condition that is true now; an alert episode is open while it stays true. */
+export interface AlertCondition {
+  /** Stable per condition and scope: `portfolio_drawdown:portfolio`, `margin_utilization:qwen-7b`. */
+  readonly key: string;
+  readonly limitType: 'margin_utilization' | 'portfolio_drawdown' | 'agent_drawdown' | 'daily_loss';
+  readonly scope: string;
+  readonly severity: Severity;
+  /** The scope whose trading halts, if this condition halts any. */
+  readonly halts?: string;
+  readonly value: number;
+  readonly threshold: number;
+  readonly message: string;
+}
+
+export interface RiskEvaluation {
+  readonly snapshots: readonly ScopeSnapshot[];
+  readonly memory: Readonly<Record<string, ScopeMemory>>;
+  readonly conditions: readonly AlertCondition[];
+}
+
+export const PORTFOLIO = 'portfolio';
+
+function drawdown(peak: number, equity: number): number {
+  return peak > 0 ? Math.max(0, (peak - equity) / peak) : 0;
+}
+
+function pct(fraction: number): string {
+  return `${(fraction * 100).toFixed(2)}%`;
+}
+
+function remember(prior: ScopeMemory | undefined, equity: number, day: string): ScopeMemory {
+  // The peak starts at the first evaluation and never falls (only an audited reset lowers it).
+  const peakEquityMicros = prior ? Math.max(prior.peakEquityMicros, equity) : equity;
+  const dayStartEquityMicros = prior && prior.day === day ? prior.dayStartEquityMicros : equity;
+  return { peakEquityMicros, day, dayStartEquityMicros };
+}
+
+export function evaluateRisk(
+  agents: readonly AgentExposure[],
+  prior: Readonly<Record<string, ScopeMemory>>,
+  limits: RiskLimits,
+  at: Date,
+  openKeys: ReadonlySet<string> = new Set(),
+): RiskEvaluation {
+  const day = at.toISOString().slice(0, 10);
+  const breaches = (key: string, value: number, threshold: number) =>
+    value > (openKeys.has(key) ? threshold * limits.resolveRatio : threshold);
+  const memory: Record<string, ScopeMemory> = {};
+  const snapshots: ScopeSnapshot[] = [];
+  const conditions: AlertCondition[] = [];
+
+  const total = { equity: 0, allocation: 0, committed: 0 };
+  for (const agent of agents) {
+    const equity = agent.allocationMicros + agent.realizedPnlMicros + agent.unrealizedPnlMicros;
+    const committed = agent.reservedMicros + agent.inUseMicros;
+    total.equity += equity;
+    total.allocation += agent.allocationMicros;
+    total.committed += committed;
+    const mem = remember(prior[agent.agentId], equity, day);
+    memory[agent.agentId] = mem;
+    const snapshot: ScopeSnapshot = {
+      scope: agent.agentId,
+      equityMicros: equity,
+      peakEquityMicros: mem.peakEquityMicros,
+      drawdownFraction: drawdown(mem.peakEquityMicros, equity),
+      utilizationFraction: agent.allocationMicros > 0 ? committed / agent.allocationMicros : 0,
+      dailyLossFraction: agent.allocationMicros > 0 ? Math.max(0, mem.dayStartEquityMicros - equity) / agent.allocationMicros : 0,
+      allocationMicros: agent.allocationMicros,
+    };
+    snapshots.push(snapshot);
+    if (breaches(`margin_utilization:${agent.agentId}`, snapshot.utilizationFraction, limits.utilizationWarnFraction)) {
+      conditions.push({
+        key: `margin_utilization:${agent.agentId}`,
+        limitType: 'margin_utilization',
+        scope: agent.agentId,
+        severity: 'warning',
+        value: snapshot.utilizationFraction,
+        threshold: limits.utilizationWarnFraction,
+        message: `${agent.agentId} margin utilization ${pct(snapshot.utilizationFraction)} above ${pct(limits.utilizationWarnFraction)}`,
+      });
+    }
+    if (breaches(`agent_drawdown:${agent.agentId}`, snapshot.drawdownFraction, limits.agentDrawdownHaltFraction)) {
+      conditions.push({
+        key: `agent_drawdown:${agent.agentId}`,
+        limitType: 'agent_drawdown',
+        scope: agent.agentId,
+        severity: 'critical',
+        halts: agent.agentId,
+        value: snapshot.drawdownFraction,
+        threshold: limits.agentDrawdownHaltFraction,
+        message: `${agent.agentId} drawdown ${pct(snapshot.drawdownFraction)} above ${pct(limits.agentDrawdownHaltFraction)}: agent halted`,
+      });
+    }
+    if (breaches(`daily_loss:${agent.agentId}`, snapshot.dailyLossFraction, limits.agentDailyLossHaltFraction)) {
+      conditions.push({
+        key: `daily_loss:${agent.agentId}`,
+        limitType: 'daily_loss',
+        scope: agent.agentId,
+        severity: 'critical',
+        halts: agent.agentId,
+        value: snapshot.dailyLossFraction,
+        threshold: limits.agentDailyLossHaltFraction,
+        message: `${agent.agentId} lost ${pct(snapshot.dailyLossFraction)} of its allocation today, above ${pct(limits.agentDailyLossHaltFraction)}: agent halted`,
+      });
+    }
+  }
+
+  const mem = remember(prior[PORTFOLIO], total.equity, day);
+  memory[PORTFOLIO] = mem;
+  const portfolio: ScopeSnapshot = {
+    scope: PORTFOLIO,
+    equityMicros: total.equity,
+    peakEquityMicros: mem.peakEquityMicros,
+    drawdownFraction: drawdown(mem.peakEquityMicros, total.equity),
+    utilizationFraction: total.allocation > 0 ? total.committed / total.allocation : 0,
+    dailyLossFraction: total.allocation > 0 ? Math.max(0, mem.dayStartEquityMicros - total.equity) / total.allocation : 0,
+    allocationMicros: total.allocation,
+  };
+  snapshots.push(portfolio);
+  if (breaches(`portfolio_drawdown:${PORTFOLIO}`, portfolio.drawdownFraction, limits.portfolioDrawdownHaltFraction)) {
+    conditions.push({
+      key: `portfolio_drawdown:${PORTFOLIO}`,
+      limitType: 'portfolio_drawdown',
+      scope: PORTFOLIO,
+      severity: 'critical',
+      halts: PORTFOLIO,
+      value: portfolio.drawdownFraction,
+      threshold: limits.portfolioDrawdownHaltFraction,
+      message: `portfolio drawdown ${pct(portfolio.drawdownFraction)} above ${pct(limits.portfolioDrawdownHaltFraction)}: all trading halted`,
+    });
+  }
+  return { snapshots, memory, conditions };
+}
+
+export const AlertEpisode = z.object({
+  episodeId: z.string(),
+  key: z.string(),
+  limitType: z.string(),
+  scope: z.string(),
+  severity: z.enum(['warning', 'critical']),
+  state: z.enum(['open', 'resolved']),
+  openedAt: z.string(),
+  resolvedAt: z.string().optional(),
+  message: z.string(),
+  value: z.number(),
+  threshold: z.number(),
+});
+export type AlertEpisode = z.infer<typeof AlertEpisode>;
+
+export interface EpisodeTransition {
+  readonly transition: 'open' | 'resolve';
+  readonly episode: AlertEpisode;
+}
+
+/**
+ * Alert episodes from conditions: an episode opens when its condition starts and resolves when
+ * it ends; nothing happens in between, however often this runs.
+ */
+export function episodeTransitions(open: readonly AlertEpisode[], conditions: readonly AlertCondition[], at: Date): EpisodeTransition[] {
+  const openByKey = new Map(open.map((e) => [e.key, e]));
+  const activeKeys = new Set(conditions.map((c) => c.key));
+  const transitions: EpisodeTransition[] = [];
+  for (const condition of conditions) {
+    if (openByKey.has(condition.key)) continue;
+    transitions.push({
+      transition: 'open',
+      episode: {
+        episodeId: `${condition.key}@${at.toISOString()}`,
+        key: condition.key,
+        limitType: condition.limitType,
+        scope: condition.scope,
+        severity: condition.severity,
+        state: 'open',
+        openedAt: at.toISOString(),
+        message: condition.message,
+        value: condition.value,
+        threshold: condition.threshold,
+      },
+    });
+  }
+  for (const episode of open) {
+    if (!activeKeys.has(episode.key)) {
+      transitions.push({ transition: 'resolve', episode: { ...episode, state: 'resolved', resolvedAt: at.toISOString() } });
+    }
+  }
+  return transitions;
+}

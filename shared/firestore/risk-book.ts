@@ -1,0 +1,118 @@
+import type { Firestore } from '@google-cloud/firestore';
+import { z } from 'zod';
+import type { AlertMessage } from '../domain/messages.js';
+import {
+  type AgentExposure,
+  AlertEpisode,
+  type EpisodeTransition,
+  type RiskLimits,
+  type ScopeSnapshot,
+  ScopeMemory,
+  episodeTransitions,
+  evaluateRisk,
+} from '../domain/risk.js';
+import { COLLECTIONS } from './collections.js';
+import { TradingState, setTradingState } from './trading-states.js';
+import { runTransaction } from './transactions.js';
+
+/**
+ * Persisted risk: peaks, snapshots, alert episodes and the halts they cause, written in one
+ * transaction per evaluation. An evaluation for an instant not after the last one changes
+ * nothing, so repeated or concurrent runs for the same minute open no second episode.
+ */
+
+const Memory = z.object({
+  scopes: z.record(z.string(), ScopeMemory),
+  lastEvaluatedAt: z.string(),
+});
+
+const OutboxEntry = z.object({ alert: z.record(z.string(), z.unknown()), publishedAt: z.string().nullable() });
+
+export interface EvaluationResult {
+  /** False when this instant was already evaluated. */
+  readonly evaluated: boolean;
+  readonly snapshots: readonly ScopeSnapshot[];
+  readonly transitions: readonly EpisodeTransition[];
+}
+
+export function alertMessageOf(t: EpisodeTransition): AlertMessage {
+  const e = t.episode;
+  return {
+    episodeId: e.episodeId,
+    transition: t.transition,
+    key: e.key,
+    limitType: e.limitType,
+    scope: e.scope,
+    severity: e.severity,
+    message: t.transition === 'open' ? e.message : `resolved: ${e.message}`,
+    value: e.value,
+    threshold: e.threshold,
+    source: 'drawdown-evaluator',
+    openedAt: e.openedAt,
+    ...(e.resolvedAt ? { resolvedAt: e.resolvedAt } : {}),
+  };
+}
+
+export class RiskBook {
+  constructor(private readonly db: Firestore) {}
+
+  async evaluate(agents: readonly AgentExposure[], limits: RiskLimits, at: Date): Promise<EvaluationResult> {
+    const memoryRef = this.db.collection(COLLECTIONS.riskState).doc('memory');
+    return runTransaction(this.db, async (tx) => {
+      const memorySnap = await tx.get(memoryRef);
+      const memory = memorySnap.exists ? Memory.parse(memorySnap.data()) : undefined;
+      if (memory && Date.parse(memory.lastEvaluatedAt) >= at.getTime()) return { evaluated: false, snapshots: [], transitions: [] };
+      const openSnap = await tx.get(this.db.collection(COLLECTIONS.alertEpisodes).where('state', '==', 'open'));
+      const open = openSnap.docs.map((d) => AlertEpisode.parse(d.data()));
+      const evaluation = evaluateRisk(agents, memory?.scopes ?? {}, limits, at, new Set(open.map((e) => e.key)));
+      const transitions = episodeTransitions(open, evaluation.conditions, at);
+      const haltScopes = [...new Set(transitions.flatMap((t) => {
+        const condition = evaluation.conditions.find((c) => c.key === t.episode.key);
+        return t.transition === 'open' && condition?.halts ? [condition.halts] : [];
+      }))];
+      const stateSnaps = haltScopes.length > 0 ? await tx.getAll(...haltScopes.map((s) => this.db.collection(COLLECTIONS.tradingStates).doc(s))) : [];
+
+      tx.set(memoryRef, { scopes: evaluation.memory, lastEvaluatedAt: at.toISOString() });
+      tx.set(this.db.collection(COLLECTIONS.riskSnapshots).doc(at.toISOString()), { evaluatedAt: at.toISOString(), snapshots: evaluation.snapshots });
+      for (const t of transitions) {
+        tx.set(this.db.collection(COLLECTIONS.alertEpisodes).doc(t.episode.episodeId), t.episode);
+        tx.create(this.db.collection(COLLECTIONS.alertOutbox).doc(`${t.episode.episodeId}:${t.transition}`), { alert: alertMessageOf(t), publishedAt: null });
+      }
+      haltScopes.forEach((scope, i) => {
+        const current = stateSnaps[i]?.exists ? TradingState.parse(stateSnaps[i]?.data()) : undefined;
+        if (current?.state === 'halted') return;
+        const reason = transitions.find((t) => evaluation.conditions.find((c) => c.key === t.episode.key)?.halts === scope)?.episode.message ?? 'risk limit';
+        setTradingState(this.db, tx, { scope, state: 'halted', reason, changedBy: 'drawdown-evaluator', at });
+      });
+      return { evaluated: true, snapshots: evaluation.snapshots, transitions };
+    });
+  }
+
+  /** Alert transitions committed but not yet published (after a crash, or just now). */
+  async unpublishedAlerts(): Promise<{ id: string; alert: AlertMessage }[]> {
+    const snap = await this.db.collection(COLLECTIONS.alertOutbox).where('publishedAt', '==', null).get();
+    return snap.docs.map((d) => ({ id: d.id, alert: OutboxEntry.parse(d.data()).alert as AlertMessage }));
+  }
+
+  async markPublished(id: string, at: Date): Promise<void> {
+    await this.db.collection(COLLECTIONS.alertOutbox).doc(id).update({ publishedAt: at.toISOString() });
+  }
+
+  async episodes(): Promise<AlertEpisode[]> {
+    const snap = await this.db.collection(COLLECTIONS.alertEpisodes).get();
+    return snap.docs.map((d) => AlertEpisode.parse(d.data()));
+  }
+
+  /** An audited reset of a scope's peak to its current equity. */
+  async resetPeak(scope: string, equityMicros: number, by: string, reason: string, at: Date): Promise<void> {
+    const memoryRef = this.db.collection(COLLECTIONS.riskState).doc('memory');
+    await runTransaction(this.db, async (tx) => {
+      const snap = await tx.get(memoryRef);
+      const memory = snap.exists ? Memory.parse(snap.data()) : { scopes: {}, lastEvaluatedAt: new Date(0).toISOString() };
+      const prior = memory.scopes[scope];
+      memory.scopes[scope] = { peakEquityMicros: equityMicros, day: prior?.day ?? at.toISOString().slice(0, 10), dayStartEquityMicros: prior?.dayStartEquityMicros ?? equityMicros };
+      tx.set(memoryRef, memory);
+      tx.create(this.db.collection(COLLECTIONS.tradingStateChanges).doc(), { scope, peakReset: { from: prior?.peakEquityMicros ?? null, to: equityMicros }, reason, changedBy: by, changedAt: at.toISOString() });
+    });
+  }
+}

@@ -1,0 +1,44 @@
+import { FieldValue, type Firestore, type Transaction } from '@google-cloud/firestore';
+import { z } from 'zod';
+import { COLLECTIONS } from './collections.js';
+
+/**
+ * Trading states: `halted` stops new risk for an agent or the whole portfolio (margin-reservation
+ * reads them in its transaction); only an operator's resume sets `active` again. Every change
+ * is recorded with who and why, so a halt survives restarts and its history is auditable.
+ */
+
+export const TradingState = z.object({
+  state: z.enum(['active', 'halted']),
+  reason: z.string(),
+  changedBy: z.string(),
+  changedAt: z.string(),
+});
+export type TradingState = z.infer<typeof TradingState>;
+
+export interface StateChange {
+  readonly scope: string;
+  readonly state: 'active' | 'halted';
+  readonly reason: string;
+  readonly changedBy: string;
+  readonly at: Date;
+}
+
+/** Writes a state change and its audit record inside a caller's transaction. */
+export function setTradingState(db: Firestore, tx: Transaction, change: StateChange): void {
+  const record: TradingState = { state: change.state, reason: change.reason, changedBy: change.changedBy, changedAt: change.at.toISOString() };
+  tx.set(db.collection(COLLECTIONS.tradingStates).doc(change.scope), record);
+  tx.create(db.collection(COLLECTIONS.tradingStateChanges).doc(), { scope: change.scope, ...record, recordedAt: FieldValue.serverTimestamp() });
+}
+
+export async function changeTradingState(db: Firestore, change: StateChange): Promise<TradingState> {
+  return db.runTransaction(async (tx) => {
+    setTradingState(db, tx, change);
+    return { state: change.state, reason: change.reason, changedBy: change.changedBy, changedAt: change.at.toISOString() };
+  });
+}
+
+export async function tradingStateOf(db: Firestore, scope: string): Promise<TradingState | undefined> {
+  const snap = await db.collection(COLLECTIONS.tradingStates).doc(scope).get();
+  return snap.exists ? TradingState.parse(snap.data()) : undefined;
+}

@@ -1,0 +1,64 @@
+import type { Firestore } from '@google-cloud/firestore';
+import type { Config } from '../config.js';
+import type { MarketData } from '../domain/exchange.js';
+import { MarginLedgerState } from '../domain/margin.js';
+import { PositionState, unrealizedPnlMicros } from '../domain/positions.js';
+import type { AgentExposure, RiskLimits } from '../domain/risk.js';
+import { listAgentProfiles } from '../firestore/agent-profiles.js';
+import { COLLECTIONS } from '../firestore/collections.js';
+import { type EvaluationResult, RiskBook } from '../firestore/risk-book.js';
+import type { JsonPublisher } from '../pubsub/publisher.js';
+
+export interface EvaluatorDeps {
+  readonly db: Firestore;
+  readonly market: MarketData;
+  readonly book: RiskBook;
+  readonly publisher: JsonPublisher;
+  readonly topics: Config['topics'];
+  readonly limits: RiskLimits;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * One drawdown evaluation: every agent's ledger and open positions, marked to the market's
+ * current prices, evaluated at the market's minute (the replay's, locally). Then every alert
+ * transition not yet published goes to `alerts`, including ones a crashed run left behind.
+ */
+export async function evaluateDrawdown(deps: EvaluatorDeps): Promise<EvaluationResult> {
+  const [profiles, ledgerSnap, positionSnap] = await Promise.all([
+    listAgentProfiles(deps.db),
+    deps.db.collection(COLLECTIONS.marginLedgers).get(),
+    deps.db.collection(COLLECTIONS.positions).where('quantityAtoms', '!=', 0).get(),
+  ]);
+  const ledgers = new Map(ledgerSnap.docs.map((d) => [d.id, MarginLedgerState.parse(d.data())]));
+  const positions = positionSnap.docs.map((d) => ({ agentId: String(d.get('agentId')), symbol: String(d.get('symbol')), position: PositionState.parse(d.data()) }));
+  // At least one price even without positions: the market's clock says which minute this is.
+  const clockSymbol = profiles[0]?.allowedSymbols[0] ?? 'BTCUSDT';
+  const symbols = [...new Set([...positions.map((p) => p.symbol), clockSymbol])];
+  const tickers = new Map(await Promise.all(symbols.map(async (s) => [s, await deps.market.ticker(s)] as const)));
+  const marketTime = Math.max(...[...tickers.values()].map((t) => t.time));
+  const at = new Date(Math.floor(marketTime / MINUTE) * MINUTE);
+
+  const exposures: AgentExposure[] = profiles.map((profile) => {
+    const ledger = ledgers.get(profile.agentId);
+    const unrealized = positions
+      .filter((p) => p.agentId === profile.agentId)
+      .reduce((sum, p) => sum + unrealizedPnlMicros(p.position, tickers.get(p.symbol)?.priceMicros ?? 0), 0);
+    return {
+      agentId: profile.agentId,
+      allocationMicros: profile.marginAllocationMicros,
+      reservedMicros: ledger?.reservedMicros ?? 0,
+      inUseMicros: ledger?.inUseMicros ?? 0,
+      realizedPnlMicros: ledger?.realizedPnlMicros ?? 0,
+      unrealizedPnlMicros: unrealized,
+    };
+  });
+  const result = await deps.book.evaluate(exposures, deps.limits, at);
+  for (const { id, alert } of await deps.book.unpublishedAlerts()) {
+    await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
+    await deps.book.markPublished(id, new Date());
+  }
+  return result;
+}
+

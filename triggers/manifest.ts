@@ -11,6 +11,8 @@ export const TOPICS = {
   orderUpdates: 'order-updates',
   riskEvents: 'risk-events',
   alerts: 'alerts',
+  monitoringIncidents: 'monitoring-incidents',
+  monitoringIncidentsDeadLetter: 'monitoring-incidents-dead-letter',
   alertsDeadLetter: 'alerts-dead-letter',
   orderUpdatesDeadLetter: 'order-updates-dead-letter',
 } as const;
@@ -30,6 +32,8 @@ export interface PushTrigger {
   /** Deliver one message at a time per ordering key (the agentId on `signals`). */
   readonly messageOrdering: boolean;
   readonly ackDeadlineSeconds: number;
+  /** Path on the function the push goes to, when not `/`. */
+  readonly pushPath?: string;
   readonly retry: { readonly minimumBackoffSeconds: number; readonly maximumBackoffSeconds: number };
   readonly deadLetter: { readonly topic: TopicName; readonly maxDeliveryAttempts: number };
 }
@@ -146,6 +150,26 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     maxInstances: 5,
   },
   {
+    name: 'monitoring-incidents',
+    entryPoint: 'monitoringIncidents',
+    triggers: [
+      { kind: 'http', routes: ['POST /webhook?token={token}', 'POST /pubsub'] },
+      {
+        kind: 'pubsub-push',
+        topic: TOPICS.monitoringIncidents,
+        subscription: 'monitoring-incidents',
+        pushPath: '/pubsub',
+        messageOrdering: false,
+        ackDeadlineSeconds: 30,
+        retry: { minimumBackoffSeconds: 5, maximumBackoffSeconds: 300 },
+        deadLetter: { topic: TOPICS.monitoringIncidentsDeadLetter, maxDeliveryAttempts: 10 },
+      },
+    ],
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    maxInstances: 3,
+  },
+  {
     name: 'ops-api',
     entryPoint: 'opsApi',
     triggers: [{ kind: 'http', routes: ['GET /healthz', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume'] }],
@@ -169,6 +193,7 @@ export const HOLDING_SUBSCRIPTIONS: readonly { readonly topic: TopicName; readon
   { topic: TOPICS.ordersDeadLetter, subscription: 'orders-dead-letter-hold' },
   { topic: TOPICS.orderUpdatesDeadLetter, subscription: 'order-updates-dead-letter-hold' },
   { topic: TOPICS.alertsDeadLetter, subscription: 'alerts-dead-letter-hold' },
+  { topic: TOPICS.monitoringIncidentsDeadLetter, subscription: 'monitoring-incidents-dead-letter-hold' },
   { topic: TOPICS.riskEvents, subscription: 'risk-events-hold' },
 ];
 

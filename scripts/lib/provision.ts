@@ -29,7 +29,7 @@ export async function provisionPubSub(pubsub: PubSub, endpointOf: (functionName:
     for (const trigger of pushTriggers(fn)) {
       await ignoreExisting(() =>
       pubsub.topic(trigger.topic).createSubscription(trigger.subscription, {
-        pushConfig: { pushEndpoint: endpoint },
+        pushConfig: { pushEndpoint: trigger.pushPath ? `${endpoint.replace(/\/$/, '')}${trigger.pushPath}` : endpoint },
         enableMessageOrdering: trigger.messageOrdering,
         ackDeadlineSeconds: trigger.ackDeadlineSeconds,
         retryPolicy: {

@@ -11,6 +11,7 @@ import {
   episodeTransitions,
   evaluateRisk,
 } from '../domain/risk.js';
+import { addToOutbox } from './alert-outbox.js';
 import { COLLECTIONS } from './collections.js';
 import { TradingState, setTradingState } from './trading-states.js';
 import { runTransaction } from './transactions.js';
@@ -26,7 +27,6 @@ const Memory = z.object({
   lastEvaluatedAt: z.string(),
 });
 
-const OutboxEntry = z.object({ alert: z.record(z.string(), z.unknown()), publishedAt: z.string().nullable() });
 
 export interface EvaluationResult {
   /** False when this instant was already evaluated. */
@@ -76,7 +76,7 @@ export class RiskBook {
       tx.set(this.db.collection(COLLECTIONS.riskSnapshots).doc(at.toISOString()), { evaluatedAt: at.toISOString(), snapshots: evaluation.snapshots });
       for (const t of transitions) {
         tx.set(this.db.collection(COLLECTIONS.alertEpisodes).doc(t.episode.episodeId), t.episode);
-        tx.create(this.db.collection(COLLECTIONS.alertOutbox).doc(`${t.episode.episodeId}:${t.transition}`), { alert: alertMessageOf(t), publishedAt: null });
+        addToOutbox(this.db, tx, alertMessageOf(t));
       }
       haltScopes.forEach((scope, i) => {
         const current = stateSnaps[i]?.exists ? TradingState.parse(stateSnaps[i]?.data()) : undefined;
@@ -86,16 +86,6 @@ export class RiskBook {
       });
       return { evaluated: true, snapshots: evaluation.snapshots, transitions };
     });
-  }
-
-  /** Alert transitions committed but not yet published (after a crash, or just now). */
-  async unpublishedAlerts(): Promise<{ id: string; alert: AlertMessage }[]> {
-    const snap = await this.db.collection(COLLECTIONS.alertOutbox).where('publishedAt', '==', null).get();
-    return snap.docs.map((d) => ({ id: d.id, alert: OutboxEntry.parse(d.data()).alert as AlertMessage }));
-  }
-
-  async markPublished(id: string, at: Date): Promise<void> {
-    await this.db.collection(COLLECTIONS.alertOutbox).doc(id).update({ publishedAt: at.toISOString() });
   }
 
   async episodes(): Promise<AlertEpisode[]> {

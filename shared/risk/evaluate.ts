@@ -5,6 +5,7 @@ import { MarginLedgerState } from '../domain/margin.js';
 import { PositionState, unrealizedPnlMicros } from '../domain/positions.js';
 import type { AgentExposure, RiskLimits } from '../domain/risk.js';
 import { listAgentProfiles } from '../firestore/agent-profiles.js';
+import { flushOutbox } from '../firestore/alert-outbox.js';
 import { COLLECTIONS } from '../firestore/collections.js';
 import { type EvaluationResult, RiskBook } from '../firestore/risk-book.js';
 import type { JsonPublisher } from '../pubsub/publisher.js';
@@ -55,10 +56,7 @@ export async function evaluateDrawdown(deps: EvaluatorDeps): Promise<EvaluationR
     };
   });
   const result = await deps.book.evaluate(exposures, deps.limits, at);
-  for (const { id, alert } of await deps.book.unpublishedAlerts()) {
-    await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
-    await deps.book.markPublished(id, new Date());
-  }
+  await flushOutbox(deps.db, deps.publisher, deps.topics.alerts);
   return result;
 }
 

@@ -14,6 +14,7 @@ import { type MarketStandIn, startMarketStandIn } from '../../scripts/lib/market
 import { provisionPubSub } from '../../scripts/lib/provision.js';
 import { MARKET_CSV } from '../support/market.js';
 import { makeSignal } from '../support/signals.js';
+import { startRecordingServer } from '../support/recording-server.js';
 import { type ServedFunction, TopicTap, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
 
 /**
@@ -32,6 +33,7 @@ const trades = new TradeLedger(db);
 const USD = 1_000_000;
 let venue: MarketStandIn;
 let alerts: TopicTap<AlertMessage>;
+let slack: Awaited<ReturnType<typeof startRecordingServer>>;
 const fns: Record<string, ServedFunction> = {};
 
 async function evaluateAt(iso: string): Promise<{ evaluated: boolean; snapshots: ScopeSnapshot[] }> {
@@ -64,13 +66,21 @@ async function episodes(): Promise<AlertEpisode[]> {
 
 beforeAll(async () => {
   venue = await startMarketStandIn({ csvFiles: { BTCUSDT: MARKET_CSV }, apiKey: 'unused', apiSecret: 'unused', start: Date.parse('2023-03-08T12:01:00Z'), speed: 0 });
-  Object.assign(process.env, { MARKET_DATA_URL: venue.url, PAPER_SLIPPAGE_BPS: '5', PAPER_TAKER_FEE_PPM: '500' });
+  slack = await startRecordingServer();
+  Object.assign(process.env, {
+    MARKET_DATA_URL: venue.url,
+    PAPER_SLIPPAGE_BPS: '5',
+    PAPER_TAKER_FEE_PPM: '500',
+    ALERT_DESTINATIONS: JSON.stringify([{ name: 'ops-slack', type: 'slack', url: `${slack.url}/services/T0/B0/X` }]),
+    ALERT_RATE_PER_SECOND: '50',
+  });
   await seedAgentProfiles(db, DEFAULT_AGENTS);
   fns.reservation = await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation');
   fns.router = await serveFunction(() => import('../../functions/order-router/index.js'), 'orderRouter');
   fns.evaluator = await serveFunction(() => import('../../functions/drawdown-evaluator/index.js'), 'drawdownEvaluator');
   fns.ops = await serveFunction(() => import('../../functions/ops-api/index.js'), 'opsApi');
-  await provisionPubSub(pubsub, (name) => ({ 'margin-reservation': `${fns.reservation?.url}/`, 'order-router': `${fns.router?.url}/` })[name]);
+  fns.alerts = await serveFunction(() => import('../../functions/alert-publisher/index.js'), 'alertPublisher');
+  await provisionPubSub(pubsub, (name) => ({ 'margin-reservation': `${fns.reservation?.url}/`, 'order-router': `${fns.router?.url}/`, 'alert-publisher': `${fns.alerts?.url}/` })[name]);
   alerts = await TopicTap.open(pubsub, TOPICS.alerts);
 });
 
@@ -78,6 +88,7 @@ afterAll(async () => {
   await alerts?.close();
   for (const fn of Object.values(fns)) await fn.close();
   await venue?.close();
+  await slack?.close();
 });
 
 describe('drawdown, kill switch and resume on replayed prices', () => {
@@ -147,5 +158,12 @@ describe('drawdown, kill switch and resume on replayed prices', () => {
     const stored = await episodes();
     const expectedTransitions = stored.flatMap((e) => [`${e.episodeId}:open`, ...(e.state === 'resolved' ? [`${e.episodeId}:resolve`] : [])]);
     expect(new Set(published)).toEqual(new Set(expectedTransitions));
+
+    // Every alert redelivered once more: people still get one message per transition.
+    for (const m of [...alerts.messages]) await publisher.publish(TOPICS.alerts, m.data);
+    await waitUntil('every notification', () => slack.requests.length >= expectedTransitions.length);
+    await settle(() => slack.requests.length, 1_500);
+    expect(slack.requests).toHaveLength(expectedTransitions.length);
+    expect(slack.requests.filter((r) => r.body.includes('portfolio drawdown'))).toHaveLength(1);
   }, 120_000);
 });

@@ -26,6 +26,8 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   SIGNAL_INTAKE_TOKENS: 'sapphire-local-dev-token',
   TRADINGVIEW_SOURCE_SECRETS: JSON.stringify({ local: 'sapphire-local-tv-secret' }),
   BROKER_WEBHOOK_SECRETS: JSON.stringify({ local: 'sapphire-local-broker-secret' }),
+  OPS_API_TOKENS: 'local:sapphire-local-ops-token',
+  MONITORING_WEBHOOK_TOKEN: 'sapphire-local-monitoring-token',
   METADATA_SERVER_DETECTION: 'none',
 };
 const BASE_PORT = Number(process.env.SAPPHIRE_PORT ?? 8080);
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
       `  Pub/Sub emulator     ${emulators.pubsub.host}`,
       `  market data          ${market ? `${market.url} (replay of ${Object.keys(files).join(', ')})` : process.env.MARKET_DATA_URL ?? 'https://fapi.binance.com'}`,
       `  signal token         ${process.env.SIGNAL_INTAKE_TOKENS === LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS ? LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS : '(from SIGNAL_INTAKE_TOKENS)'}`,
+      `  operator token       ${process.env.OPS_API_TOKENS === LOCAL_DEFAULTS.OPS_API_TOKENS ? 'sapphire-local-ops-token (operator "local")' : '(from OPS_API_TOKENS)'}`,
       '',
       'Send a signal (see README), then `npm run ledgers` to see each agent’s margin. Ctrl-C stops everything.',
       '',

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { type AgentExposure, type AlertEpisode, RiskLimits, episodeTransitions, evaluateRisk } from '../../../shared/domain/risk.js';
+
+const USD = 1_000_000;
+const limits = RiskLimits.parse({});
+const at = new Date('2023-03-10T05:00:00Z');
+
+function agent(overrides: Partial<AgentExposure> = {}): AgentExposure {
+  return { agentId: 'a', allocationMicros: 1_000 * USD, reservedMicros: 0, inUseMicros: 0, realizedPnlMicros: 0, unrealizedPnlMicros: 0, ...overrides };
+}
+
+describe('evaluateRisk', () => {
+  it('starts the peak at the first evaluation and never lowers it', () => {
+    const first = evaluateRisk([agent({ unrealizedPnlMicros: 100 * USD })], {}, limits, at);
+    expect(first.memory.a?.peakEquityMicros).toBe(1_100 * USD);
+    const second = evaluateRisk([agent({ unrealizedPnlMicros: -340 * USD })], first.memory, limits, new Date(at.getTime() + 60_000));
+    expect(second.memory.a?.peakEquityMicros).toBe(1_100 * USD);
+    expect(second.snapshots.find((s) => s.scope === 'a')?.drawdownFraction).toBeCloseTo(440 / 1_100, 12);
+  });
+
+  it('raises a warning above 95% utilization, and halting conditions for drawdown and daily loss', () => {
+    const prior = evaluateRisk([agent(), agent({ agentId: 'b' })], {}, limits, at).memory;
+    const { conditions } = evaluateRisk(
+      [agent({ reservedMicros: 500 * USD, inUseMicros: 451 * USD, unrealizedPnlMicros: -401 * USD }), agent({ agentId: 'b', unrealizedPnlMicros: -700 * USD })],
+      prior,
+      limits,
+      new Date(at.getTime() + 60_000),
+    );
+    expect(conditions.map((c) => `${c.key} ${c.severity} ${c.halts ?? '-'}`).sort()).toEqual([
+      'agent_drawdown:a critical a',
+      'agent_drawdown:b critical b',
+      'daily_loss:a critical a',
+      'daily_loss:b critical b',
+      'margin_utilization:a warning -',
+      'portfolio_drawdown:portfolio critical portfolio',
+    ]);
+  });
+
+  it('keeps an open episode open until the value falls below threshold × resolveRatio', () => {
+    const prior = evaluateRisk([agent()], {}, limits, at).memory;
+    const later = new Date(at.getTime() + 60_000);
+    const at24 = [agent({ unrealizedPnlMicros: -240 * USD })];
+    const key = 'portfolio_drawdown:portfolio';
+    expect(evaluateRisk(at24, prior, limits, later).conditions.some((c) => c.key === key)).toBe(false);
+    expect(evaluateRisk(at24, prior, limits, later, new Set([key])).conditions.some((c) => c.key === key)).toBe(true);
+    const at22 = [agent({ unrealizedPnlMicros: -220 * USD })];
+    expect(evaluateRisk(at22, prior, limits, later, new Set([key])).conditions.some((c) => c.key === key)).toBe(false);
+  });
+});
+
+describe('episodeTransitions', () => {
+  it('opens once, stays quiet while the condition holds, resolves once', () => {
+    const condition = { key: 'k', limitType: 'portfolio_drawdown' as const, scope: 'portfolio', severity: 'critical' as const, value: 0.3, threshold: 0.25, message: 'm' };
+    const [opened] = episodeTransitions([], [condition], at);
+    expect(opened).toMatchObject({ transition: 'open', episode: { episodeId: 'k@2023-03-10T05:00:00.000Z', state: 'open' } });
+    const open = [opened?.episode as AlertEpisode];
+    expect(episodeTransitions(open, [condition], new Date(at.getTime() + 60_000))).toEqual([]);
+    expect(episodeTransitions(open, [], new Date(at.getTime() + 120_000))).toMatchObject([{ transition: 'resolve', episode: { state: 'resolved', resolvedAt: '2023-03-10T05:02:00.000Z' } }]);
+  });
+});

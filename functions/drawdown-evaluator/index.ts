@@ -1,8 +1,9 @@
 import { http } from '@google-cloud/functions-framework';
+import { GroupCommitter } from '../../shared/concurrency/group-commit.js';
 import { loadConfig } from '../../shared/config.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
-import { RiskBook } from '../../shared/firestore/risk-book.js';
+import { type EvaluationResult, RiskBook } from '../../shared/firestore/risk-book.js';
 import { sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
@@ -33,13 +34,20 @@ const deps = {
   },
 };
 
+// Triggers arriving while an evaluation runs share the next one, instead of ten transactions
+// fighting over the same risk documents.
+const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(async (_key, triggers) => {
+  const result = await evaluateDrawdown(deps);
+  return triggers.map(() => result);
+}, 1_000);
+
 http('drawdownEvaluator', async (req, res) => {
   if (req.method !== 'POST') {
     sendProblem(res, 405, 'Cloud Scheduler and Pub/Sub call this with POST');
     return;
   }
   try {
-    const result = await evaluateDrawdown(deps);
+    const result = await evaluations.submit('portfolio', undefined);
     const portfolio = result.snapshots.find((s) => s.scope === 'portfolio');
     if (result.evaluated) {
       log.info('risk evaluated', {

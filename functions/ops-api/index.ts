@@ -2,6 +2,7 @@ import { http, type Request, type Response } from '@google-cloud/functions-frame
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
+import { RiskBook } from '../../shared/firestore/risk-book.js';
 import { changeTradingState } from '../../shared/firestore/trading-states.js';
 import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { bearerToken, matchesAnySecret } from '../../shared/http/secrets.js';
@@ -12,13 +13,15 @@ import { log } from '../../shared/log.js';
  *   GET  /healthz
  *   POST /agents/{id}/halt | /agents/{id}/resume     {"reason": "..."}
  *   POST /portfolio/halt   | /portfolio/resume       {"reason": "..."}
+ *   POST /portfolio/reset-peak | /agents/{id}/reset-peak   peak equity := last evaluated equity
  * Every change needs `Authorization: Bearer <token>` (OPS_API_TOKENS) and is recorded with the
  * token's name as who and the body's reason as why.
  */
 
 const config = loadConfig();
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
-const ROUTE = /^\/(?:agents\/([a-z0-9][a-z0-9-]{1,62})|(portfolio))\/(halt|resume)$/;
+const book = new RiskBook(db);
+const ROUTE = /^\/(?:agents\/([a-z0-9][a-z0-9-]{1,62})|(portfolio))\/(halt|resume|reset-peak)$/;
 const Body = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
 
 /** The operator a token belongs to; every token is compared, in constant time. */
@@ -30,7 +33,9 @@ function operatorOf(req: Request): string | undefined {
   return name;
 }
 
-async function changeState(req: Request, res: Response, scope: string, action: 'halt' | 'resume'): Promise<void> {
+type Action = 'halt' | 'resume' | 'reset-peak';
+
+async function act(req: Request, res: Response, scope: string, action: Action): Promise<void> {
   const operator = operatorOf(req);
   if (!operator) {
     sendProblem(res, 401, 'an operator bearer token is required');
@@ -39,6 +44,16 @@ async function changeState(req: Request, res: Response, scope: string, action: '
   const body = Body.safeParse(req.body);
   if (!body.success) {
     sendProblem(res, 400, 'say why', fieldErrors(body.error));
+    return;
+  }
+  if (action === 'reset-peak') {
+    const reset = await book.resetPeak(scope, `operator:${operator}`, body.data.reason, new Date());
+    if (!reset) {
+      sendProblem(res, 409, `no evaluation of ${scope} yet`);
+      return;
+    }
+    log.warn('peak equity reset by an operator', { scope, operator, reason: body.data.reason, ...reset });
+    res.status(200).json({ scope, peakEquityMicros: reset.to, previousPeakEquityMicros: reset.from });
     return;
   }
   const state = await changeTradingState(db, {
@@ -60,10 +75,10 @@ http('opsApi', async (req, res) => {
     }
     const match = ROUTE.exec(req.path);
     if (req.method === 'POST' && match) {
-      await changeState(req, res, match[1] ?? (match[2] as string), match[3] as 'halt' | 'resume');
+      await act(req, res, match[1] ?? (match[2] as string), match[3] as Action);
       return;
     }
-    sendProblem(res, 404, 'routes: GET /healthz, POST /agents/{id}/halt|resume, POST /portfolio/halt|resume');
+    sendProblem(res, 404, 'routes: GET /healthz, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak');
   } catch (error) {
     log.error('ops-api failed', { error });
     sendProblem(res, 500, 'internal error');

@@ -88,21 +88,24 @@ export class RiskBook {
     });
   }
 
-  async episodes(): Promise<AlertEpisode[]> {
-    const snap = await this.db.collection(COLLECTIONS.alertEpisodes).get();
-    return snap.docs.map((d) => AlertEpisode.parse(d.data()));
-  }
-
-  /** An audited reset of a scope's peak to its current equity. */
-  async resetPeak(scope: string, equityMicros: number, by: string, reason: string, at: Date): Promise<void> {
+  /**
+   * An audited reset of a scope's peak to its equity at the last evaluation: the only way a
+   * peak goes down. Recorded in tradingStateChanges with who and why.
+   */
+  async resetPeak(scope: string, by: string, reason: string, at: Date): Promise<{ from: number; to: number } | undefined> {
     const memoryRef = this.db.collection(COLLECTIONS.riskState).doc('memory');
-    await runTransaction(this.db, async (tx) => {
+    return runTransaction(this.db, async (tx) => {
       const snap = await tx.get(memoryRef);
-      const memory = snap.exists ? Memory.parse(snap.data()) : { scopes: {}, lastEvaluatedAt: new Date(0).toISOString() };
+      if (!snap.exists) return undefined;
+      const memory = Memory.parse(snap.data());
       const prior = memory.scopes[scope];
-      memory.scopes[scope] = { peakEquityMicros: equityMicros, day: prior?.day ?? at.toISOString().slice(0, 10), dayStartEquityMicros: prior?.dayStartEquityMicros ?? equityMicros };
-      tx.set(memoryRef, memory);
-      tx.create(this.db.collection(COLLECTIONS.tradingStateChanges).doc(), { scope, peakReset: { from: prior?.peakEquityMicros ?? null, to: equityMicros }, reason, changedBy: by, changedAt: at.toISOString() });
+      const last = await tx.get(this.db.collection(COLLECTIONS.riskSnapshots).doc(memory.lastEvaluatedAt));
+      const equity = (last.get('snapshots') as ScopeSnapshot[] | undefined)?.find((s) => s.scope === scope)?.equityMicros;
+      if (!prior || equity === undefined) return undefined;
+      const reset = { from: prior.peakEquityMicros, to: equity };
+      tx.set(memoryRef, { ...memory, scopes: { ...memory.scopes, [scope]: { ...prior, peakEquityMicros: equity } } });
+      tx.create(this.db.collection(COLLECTIONS.tradingStateChanges).doc(), { scope, peakReset: reset, reason, changedBy: by, changedAt: at.toISOString() });
+      return reset;
     });
   }
 }

@@ -152,6 +152,15 @@ describe('drawdown, kill switch and resume on replayed prices', () => {
     const changes = await db.collection('tradingStateChanges').where('scope', '==', 'portfolio').get();
     expect(changes.docs.map((d) => `${d.get('state')} by ${d.get('changedBy')}`).sort()).toEqual(['active by operator:alice', 'halted by drawdown-evaluator']);
 
+    // An audited peak reset is the only way down for a peak: the drawdown episode then resolves.
+    expect((await resume('/portfolio/reset-peak')).status).toBe(401);
+    const reset = await resume('/portfolio/reset-peak', OPS_TOKEN);
+    expect(reset.status).toBe(200);
+    const { snapshots } = await evaluateAt('2023-03-10T07:00:00.000Z');
+    // Measured from the new peak: only qwen-7b's small new position moves it.
+    expect(snapshots.find((s) => s.scope === 'portfolio')?.drawdownFraction).toBeLessThan(0.001);
+    expect((await episodes()).find((e) => e.key === 'portfolio_drawdown:portfolio')).toMatchObject({ state: 'resolved', resolvedAt: '2023-03-10T07:00:00.000Z' });
+
     // Every transition went to `alerts`, and none twice.
     await settle(() => alerts.messages.length);
     const published = alerts.messages.map((m) => `${m.data.episodeId}:${m.data.transition}`);
@@ -164,6 +173,9 @@ describe('drawdown, kill switch and resume on replayed prices', () => {
     await waitUntil('every notification', () => slack.requests.length >= expectedTransitions.length);
     await settle(() => slack.requests.length, 1_500);
     expect(slack.requests).toHaveLength(expectedTransitions.length);
-    expect(slack.requests.filter((r) => r.body.includes('portfolio drawdown'))).toHaveLength(1);
+    expect(slack.requests.filter((r) => r.body.includes('portfolio drawdown')).map((r) => (JSON.parse(r.body) as { text: string }).text.split(' ')[1])).toEqual(
+      expect.arrayContaining(['*CRITICAL*', '*RESOLVED*']),
+    );
+    expect(slack.requests.filter((r) => r.body.includes('portfolio drawdown'))).toHaveLength(2);
   }, 120_000);
 });

@@ -105,6 +105,27 @@ const EnvSchema = z.object({
     .default([]),
   /** Most notifications per second to one destination (Slack allows about one). */
   ALERT_RATE_PER_SECOND: IntFrom(1, 100).default(1),
+  /** Vertex AI endpoint resource name per agent: JSON {"deepseek-v3": "projects/…/locations/…/endpoints/…"}. */
+  VERTEX_ENDPOINTS: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object {"<agentId>": "<endpoint resource name>"}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/endpoints\/[^/]+$/, 'projects/<p>/locations/<l>/endpoints/<id>')))
+    .default({}),
+  /** Prediction API host; defaults to the regional endpoint of VERTEX_LOCATION. */
+  VERTEX_API_ENDPOINT: z.string().min(1).optional(),
+  VERTEX_LOCATION: z.string().regex(/^[a-z]+-[a-z]+\d+$/).default('us-central1'),
+  VERTEX_TIMEOUT_MS: IntFrom(100, 120_000).default(8_000),
+  /** Decisions less confident than this send no signal. */
+  MIN_SIGNAL_CONFIDENCE: FractionFrom.default(0.55),
+  /** One-minute candles per symbol an agent sees. */
+  AGENT_CANDLES: IntFrom(30, 1_500).default(180),
   /** Token the Cloud Monitoring webhook channel sends as ?token=. */
   MONITORING_WEBHOOK_TOKEN: z.string().min(16).optional(),
 }).superRefine((env, ctx) => {

@@ -70,6 +70,14 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     maxInstances: 20,
   },
   {
+    name: 'agent-inference',
+    entryPoint: 'agentInference',
+    triggers: [{ kind: 'schedule', schedule: '*/5 * * * *', attemptDeadlineSeconds: 120 }],
+    memoryMb: 512,
+    timeoutSeconds: 120,
+    maxInstances: 4,
+  },
+  {
     name: 'margin-reservation',
     entryPoint: 'marginReservation',
     triggers: [{

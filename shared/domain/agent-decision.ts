@@ -22,6 +22,13 @@ export function hold(reason: string): AgentDecision {
   return { action: 'HOLD', reason };
 }
 
+/** Of several decisions (one per symbol), the most confident trade; else the holds' reasons. */
+export function mostConfident(decisions: readonly AgentDecision[]): AgentDecision {
+  const trades = decisions.filter((d): d is Extract<AgentDecision, { action: 'BUY' | 'SELL' }> => d.action !== 'HOLD');
+  if (trades.length === 0) return hold(decisions.map((d) => (d.action === 'HOLD' ? d.reason : '')).join('; ') || 'nothing to decide on');
+  return trades.reduce((best, d) => (d.confidence > best.confidence ? d : best));
+}
+
 /** The strict JSON an LLM agent must answer with (snake_case, as the prompt asks). */
 export const LlmDecision = z
   .object({

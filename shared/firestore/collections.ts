@@ -34,6 +34,8 @@ export const COLLECTIONS = {
   tradingStateChanges: 'tradingStateChanges',
   /** incidents/{incidentId}:{state}: Cloud Monitoring incidents received. */
   incidents: 'incidents',
+  /** agentDecisions/{agentId}:{minute}: each inference tick's decision, reason, latency, source. */
+  agentDecisions: 'agentDecisions',
   /** deadLetters/{source}:{messageId}: messages that could not be understood. */
   deadLetters: 'deadLetters',
 } as const;

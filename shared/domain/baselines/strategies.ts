@@ -1,5 +1,5 @@
 import type { AgentProfile } from '../agents.js';
-import { type AgentDecision, type PriceForecast, forecastDecision, hold } from '../agent-decision.js';
+import { type AgentDecision, type PriceForecast, forecastDecision, hold, mostConfident } from '../agent-decision.js';
 import { ema, ewmaVariance, logReturns, mean, stdev } from './indicators.js';
 
 /**
@@ -99,8 +99,5 @@ const BY_STRATEGY: Record<AgentProfile['strategy'], (series: SymbolSeries, agent
 
 /** The agent's baseline over all its symbols: the most confident trade, or HOLD. */
 export function baselineDecision(agent: AgentProfile, series: readonly SymbolSeries[]): AgentDecision {
-  const decisions = series.map((s) => BY_STRATEGY[agent.strategy](s, agent));
-  const trades = decisions.filter((d): d is Extract<AgentDecision, { action: 'BUY' | 'SELL' }> => d.action !== 'HOLD');
-  if (trades.length === 0) return hold(decisions.map((d) => (d.action === 'HOLD' ? d.reason : '')).join('; ') || 'no market data');
-  return trades.reduce((best, d) => (d.confidence > best.confidence ? d : best));
+  return mostConfident(series.map((s) => BY_STRATEGY[agent.strategy](s, agent)));
 }

@@ -1,0 +1,64 @@
+import { http } from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import { loadConfig } from '../../shared/config.js';
+import { AgentId } from '../../shared/domain/agents.js';
+import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
+import { listAgentProfiles } from '../../shared/firestore/agent-profiles.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
+import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
+import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
+import { modelRegistry } from '../../shared/inference/registry.js';
+import { runAgent } from '../../shared/inference/run-agents.js';
+import { log } from '../../shared/log.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { JsonPublisher } from '../../shared/pubsub/publisher.js';
+
+/**
+ * agent-inference (Cloud Scheduler, one job per agent or one for all): each agent's market
+ * context → its model (Vertex AI, or its local baseline) → a validated TradeSignal on
+ * `signals`, or HOLD with the reason. Body: {"agentId": "…"} for one agent, {} for all.
+ */
+
+const config = loadConfig();
+const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
+const deps = {
+  db,
+  market: new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL }),
+  margins: new MarginLedger(db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, maxBatch: config.GROUP_COMMIT_MAX_BATCH }),
+  trades: new TradeLedger(db),
+  publisher: new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT)),
+  topics: config.topics,
+  modelFor: modelRegistry(config),
+  maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT,
+  minConfidence: config.MIN_SIGNAL_CONFIDENCE,
+  signalTtlSeconds: config.SIGNAL_TTL_SECONDS,
+  candles: config.AGENT_CANDLES,
+};
+const Body = z.object({ agentId: AgentId.optional() }).strict();
+
+http('agentInference', async (req, res) => {
+  if (req.method !== 'POST') {
+    sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
+    return;
+  }
+  const body = Body.safeParse(typeof req.body === 'object' && req.body !== null && !Buffer.isBuffer(req.body) ? req.body : {});
+  if (!body.success) {
+    sendProblem(res, 400, 'invalid body', fieldErrors(body.error));
+    return;
+  }
+  try {
+    const agents = (await listAgentProfiles(db)).filter((a) => !body.data.agentId || a.agentId === body.data.agentId);
+    const now = new Date();
+    const runs = await Promise.allSettled(agents.map((agent) => runAgent(deps, agent, now)));
+    const failed = runs.flatMap((r, i) => (r.status === 'rejected' ? [`${agents[i]?.agentId}: ${(r.reason as Error).message}`] : []));
+    if (failed.length > 0) log.error('agent inference failed', { failed });
+    res.status(failed.length === agents.length && agents.length > 0 ? 500 : 200).json({
+      runs: runs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+      failed,
+    });
+  } catch (error) {
+    log.error('agent inference failed', { error });
+    sendProblem(res, 500, 'inference failed; the next tick runs again');
+  }
+});

@@ -37,8 +37,9 @@ const MARKET_DIR = process.env.SAPPHIRE_MARKET_DATA ?? join(ROOT, '..', 'shared'
 /** Replay start and speed: by default 2023-03-08 00:00 UTC, one market minute per second. */
 const REPLAY_START = Date.parse(process.env.SAPPHIRE_REPLAY_START ?? '2023-03-08T00:00:00Z');
 const REPLAY_SPEED = Number(process.env.SAPPHIRE_REPLAY_SPEED ?? 60);
-/** Locally, Cloud Scheduler jobs are timers; a minute-cron job runs this often. */
+/** Locally, Cloud Scheduler jobs are timers: agents think every 15 s, the rest run every minute. */
 const SCHEDULE_MS = Number(process.env.SAPPHIRE_SCHEDULE_SECONDS ?? 60) * 1000;
+const AGENT_MS = Number(process.env.SAPPHIRE_AGENT_SECONDS ?? 15) * 1000;
 
 function marketFiles(): Record<string, string> {
   if (!existsSync(MARKET_DIR)) return {};
@@ -116,8 +117,8 @@ async function main(): Promise<void> {
     for (const spec of FUNCTIONS) {
       if (!spec.triggers.some((t) => t.kind === 'schedule')) continue;
       const url = endpoints.get(spec.name) as string;
-      const run = () => void fetch(url, { method: 'POST' }).catch(() => undefined);
-      timers.push(setInterval(run, SCHEDULE_MS));
+      const run = () => void fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => undefined);
+      timers.push(setTimeout(run, 3_000), setInterval(run, spec.name === 'agent-inference' ? AGENT_MS : SCHEDULE_MS));
     }
 
     const lines = [

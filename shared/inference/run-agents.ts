@@ -55,7 +55,8 @@ async function context(deps: InferenceDeps, agent: AgentProfile): Promise<{ cont
     closes: (candles[i] ?? []).map((k) => k.closeMicros / 1_000_000),
     volumes: (candles[i] ?? []).map((k) => Number(k.volume)),
   }));
-  const marketTime = Math.max(0, ...candles.flatMap((c) => c.map((k) => k.closeTime)));
+  // The decision is for the minute after the last closed candle.
+  const marketTime = Math.max(0, ...candles.flatMap((c) => c.map((k) => k.closeTime + 1)));
   return {
     context: {
       agent,

@@ -22,17 +22,25 @@ const TokenList = z
   .transform((v) => v.split(',').map((t) => t.trim()).filter(Boolean))
   .pipe(z.array(z.string().min(16, 'each token needs at least 16 characters')));
 
-const SourceSecrets = z
-  .string()
-  .transform((v, ctx) => {
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object {"<source>": "<secret>"}' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.record(z.string().regex(/^[a-z0-9-]{1,40}$/), z.string().min(16, 'each secret needs at least 16 characters')));
+/** A variable holding JSON, parsed and then validated by `schema`; `shape` names the expected form. */
+function JsonVar<T extends z.ZodType>(shape: string, schema: T) {
+  return z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON: ${shape}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
+const SourceSecrets = JsonVar(
+  '{"<name>": "<secret>"}',
+  z.record(z.string().regex(/^[a-z0-9-]{1,40}$/), z.string().min(16, 'each secret needs at least 16 characters')),
+);
 
 const FractionFrom = z
   .string()
@@ -84,40 +92,22 @@ const EnvSchema = z.object({
   RISK_AGENT_DRAWDOWN_HALT_FRACTION: FractionFrom.default(0.4),
   RISK_AGENT_DAILY_LOSS_HALT_FRACTION: FractionFrom.default(0.2),
   /** Where alerts go: JSON [{"name","type":"slack","url"} | {"name","type":"webhook","url","secret"}]. */
-  ALERT_DESTINATIONS: z
-    .string()
-    .transform((v, ctx) => {
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of destinations' });
-        return z.NEVER;
-      }
-    })
-    .pipe(
-      z.array(
-        z.discriminatedUnion('type', [
-          z.object({ name: z.string().regex(/^[a-z0-9-]{1,40}$/), type: z.literal('slack'), url: z.url() }),
-          z.object({ name: z.string().regex(/^[a-z0-9-]{1,40}$/), type: z.literal('webhook'), url: z.url(), secret: z.string().min(16) }),
-        ]),
-      ),
-    )
-    .default([]),
+  ALERT_DESTINATIONS: JsonVar(
+    '[{"name", "type": "slack" | "webhook", "url", "secret"?}]',
+    z.array(
+      z.discriminatedUnion('type', [
+        z.object({ name: z.string().regex(/^[a-z0-9-]{1,40}$/), type: z.literal('slack'), url: z.url() }),
+        z.object({ name: z.string().regex(/^[a-z0-9-]{1,40}$/), type: z.literal('webhook'), url: z.url(), secret: z.string().min(16) }),
+      ]),
+    ),
+  ).default([]),
   /** Most notifications per second to one destination (Slack allows about one). */
   ALERT_RATE_PER_SECOND: IntFrom(1, 100).default(1),
   /** Vertex AI endpoint resource name per agent: JSON {"deepseek-v3": "projects/…/locations/…/endpoints/…"}. */
-  VERTEX_ENDPOINTS: z
-    .string()
-    .transform((v, ctx) => {
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON object {"<agentId>": "<endpoint resource name>"}' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.record(z.string(), z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/endpoints\/[^/]+$/, 'projects/<p>/locations/<l>/endpoints/<id>')))
-    .default({}),
+  VERTEX_ENDPOINTS: JsonVar(
+    '{"<agentId>": "projects/<p>/locations/<l>/endpoints/<id>"}',
+    z.record(z.string(), z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/endpoints\/[^/]+$/, 'projects/<p>/locations/<l>/endpoints/<id>')),
+  ).default({}),
   /** Prediction API host; defaults to the regional endpoint of VERTEX_LOCATION. */
   VERTEX_API_ENDPOINT: z.string().min(1).optional(),
   VERTEX_LOCATION: z.string().regex(/^[a-z]+-[a-z]+\d+$/).default('us-central1'),

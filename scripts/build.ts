@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { zipSync } from 'fflate';
-import { FUNCTIONS, type FunctionSpec } from '../triggers/manifest.js';
+import { FUNCTIONS, type FunctionSpec, HOLDING_SUBSCRIPTIONS, TOPICS } from '../triggers/manifest.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EXTERNAL = ['@google-cloud/*', 'google-gax', '@grpc/*', 'protobufjs', 'google-auth-library'];
@@ -98,6 +98,11 @@ async function buildOne(spec: FunctionSpec, outDir: string, declared: Record<str
   return { name: spec.name, entryPoint: spec.entryPoint, folder, zip: zipPath, bytes: zip.length, dependencies };
 }
 
+/** What Terraform reads of triggers/manifest.ts: terraform/triggers.json, committed, kept in sync by a test. */
+export function terraformManifest(): string {
+  return `${JSON.stringify({ topics: Object.values(TOPICS), functions: FUNCTIONS, holdingSubscriptions: HOLDING_SUBSCRIPTIONS }, null, 2)}\n`;
+}
+
 export async function buildFunctions(outDir = join(ROOT, 'dist')): Promise<BuiltFunction[]> {
   await mkdir(outDir, { recursive: true });
   const root = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -108,10 +113,11 @@ export async function buildFunctions(outDir = join(ROOT, 'dist')): Promise<Built
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const started = Date.now();
+  await writeFile(join(ROOT, 'terraform', 'triggers.json'), terraformManifest());
   for (const fn of await buildFunctions()) {
     process.stdout.write(
       `built ${fn.name.padEnd(20)} ${relative(ROOT, fn.zip).padEnd(44)} ${(fn.bytes / 1024).toFixed(0).padStart(5)} KiB  externals: ${Object.keys(fn.dependencies).join(', ')}\n`,
     );
   }
-  process.stdout.write(`done in ${Date.now() - started} ms\n`);
+  process.stdout.write(`wrote terraform/triggers.json; done in ${Date.now() - started} ms\n`);
 }

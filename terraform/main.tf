@@ -1,0 +1,295 @@
+# Sapphire on Google Cloud. Everything a function needs is derived from triggers.json, which
+# `npm run build` writes from triggers/manifest.ts: topics, push subscriptions (OIDC, retry,
+# dead letters, ordering), Cloud Scheduler jobs and the functions themselves.
+
+locals {
+  manifest  = jsondecode(file("${path.module}/triggers.json"))
+  functions = { for f in local.manifest.functions : f.name => f }
+
+  push_triggers = merge([
+    for f in local.manifest.functions : {
+      for t in f.triggers : t.subscription => merge(t, { function = f.name }) if t.kind == "pubsub-push"
+    }
+  ]...)
+  schedule_triggers = merge([
+    for f in local.manifest.functions : {
+      for t in f.triggers : f.name => t if t.kind == "schedule"
+    }
+  ]...)
+  # Functions reachable from outside authenticate callers themselves (bearer tokens, HMAC,
+  # body secrets); the rest only accept Pub/Sub and Cloud Scheduler with OIDC.
+  public_functions = toset([for f in local.manifest.functions : f.name if contains([for t in f.triggers : t.kind], "http")])
+
+  # Secrets live in Secret Manager; their values are added out of band, never in this repo.
+  secret_env = toset([
+    "SIGNAL_INTAKE_TOKENS",
+    "TRADINGVIEW_SOURCE_SECRETS",
+    "BROKER_WEBHOOK_SECRETS",
+    "OPS_API_TOKENS",
+    "ALERT_DESTINATIONS",
+    "MONITORING_WEBHOOK_TOKEN",
+    "EXCHANGE_API_KEY",
+    "EXCHANGE_API_SECRET",
+  ])
+
+  plain_env = merge({
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    ENABLE_PAPER_TRADING = tostring(var.enable_paper_trading)
+    ENABLE_VERTEX_AI     = tostring(var.enable_vertex_ai)
+    VERTEX_LOCATION      = var.region
+    VERTEX_ENDPOINTS     = jsonencode(var.vertex_endpoints)
+  }, var.extra_env)
+
+  zips = { for name, _ in local.functions : name => one(fileset(var.dist_dir, "${name}-*.zip")) }
+}
+
+resource "google_project_service" "apis" {
+  for_each = toset([
+    "cloudfunctions.googleapis.com",
+    "run.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "pubsub.googleapis.com",
+    "firestore.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "secretmanager.googleapis.com",
+    "aiplatform.googleapis.com",
+    "monitoring.googleapis.com",
+  ])
+  service            = each.value
+  disable_on_destroy = false
+}
+
+resource "google_firestore_database" "default" {
+  name        = "(default)"
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+  depends_on  = [google_project_service.apis]
+}
+
+# The reconciler's query: reservations still `reserved`, decided before a cutoff.
+resource "google_firestore_index" "stale_reservations" {
+  collection = "reservations"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "decidedAt"
+    order      = "ASCENDING"
+  }
+  depends_on = [google_firestore_database.default]
+}
+
+resource "google_service_account" "runtime" {
+  account_id   = "sapphire-functions"
+  display_name = "Sapphire functions"
+}
+
+resource "google_service_account" "invoker" {
+  account_id   = "sapphire-invoker"
+  display_name = "Pub/Sub push and Cloud Scheduler calls to Sapphire functions (OIDC)"
+}
+
+resource "google_project_iam_member" "runtime" {
+  for_each = toset([
+    "roles/datastore.user",
+    "roles/pubsub.publisher",
+    "roles/aiplatform.user",
+    "roles/monitoring.metricWriter",
+    "roles/logging.logWriter",
+  ])
+  project = var.project_id
+  role    = each.value
+  member  = "serviceAccount:${google_service_account.runtime.email}"
+}
+
+resource "google_secret_manager_secret" "env" {
+  for_each  = local.secret_env
+  secret_id = lower(replace("sapphire-${each.value}", "_", "-"))
+  replication {
+    auto {}
+  }
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_iam_member" "runtime" {
+  for_each  = google_secret_manager_secret.env
+  secret_id = each.value.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.runtime.email}"
+}
+
+resource "google_storage_bucket" "sources" {
+  name                        = "${var.project_id}-sapphire-sources"
+  location                    = var.region
+  uniform_bucket_level_access = true
+}
+
+resource "google_storage_bucket_object" "source" {
+  for_each = local.zips
+  # The content hash in the zip's name makes a new object, and a new revision, per change.
+  name   = each.value
+  bucket = google_storage_bucket.sources.name
+  source = "${var.dist_dir}/${each.value}"
+}
+
+resource "google_pubsub_topic" "topic" {
+  for_each   = toset(local.manifest.topics)
+  name       = each.value
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_cloudfunctions2_function" "fn" {
+  for_each = local.functions
+  name     = each.key
+  location = var.region
+
+  build_config {
+    runtime     = "nodejs20"
+    entry_point = each.value.entryPoint
+    source {
+      storage_source {
+        bucket = google_storage_bucket.sources.name
+        object = google_storage_bucket_object.source[each.key].name
+      }
+    }
+  }
+
+  service_config {
+    available_memory      = "${each.value.memoryMb}M"
+    timeout_seconds       = each.value.timeoutSeconds
+    max_instance_count    = each.value.maxInstances
+    service_account_email = google_service_account.runtime.email
+    environment_variables = local.plain_env
+    ingress_settings      = "ALLOW_ALL"
+
+    dynamic "secret_environment_variables" {
+      for_each = local.secret_env
+      content {
+        key        = secret_environment_variables.value
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.env[secret_environment_variables.value].secret_id
+        version    = "latest"
+      }
+    }
+  }
+
+  depends_on = [google_secret_manager_secret_iam_member.runtime, google_project_iam_member.runtime]
+}
+
+resource "google_cloud_run_service_iam_member" "public" {
+  for_each = local.public_functions
+  location = var.region
+  service  = google_cloudfunctions2_function.fn[each.value].name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+resource "google_cloud_run_service_iam_member" "invoker" {
+  for_each = local.functions
+  location = var.region
+  service  = google_cloudfunctions2_function.fn[each.key].name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.invoker.email}"
+}
+
+data "google_project" "this" {}
+
+locals {
+  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+# Pub/Sub signs push requests as the invoker account and forwards dead letters itself.
+resource "google_service_account_iam_member" "pubsub_token_creator" {
+  service_account_id = google_service_account.invoker.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription" "push" {
+  for_each             = local.push_triggers
+  name                 = each.key
+  topic                = google_pubsub_topic.topic[each.value.topic].id
+  ack_deadline_seconds = each.value.ackDeadlineSeconds
+
+  enable_message_ordering = each.value.messageOrdering
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri}${try(each.value.pushPath, "/")}"
+    oidc_token {
+      service_account_email = google_service_account.invoker.email
+      audience              = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "${each.value.retry.minimumBackoffSeconds}s"
+    maximum_backoff = "${each.value.retry.maximumBackoffSeconds}s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.topic[each.value.deadLetter.topic].id
+    max_delivery_attempts = each.value.deadLetter.maxDeliveryAttempts
+  }
+}
+
+resource "google_pubsub_subscription" "holding" {
+  for_each                   = { for h in local.manifest.holdingSubscriptions : h.subscription => h }
+  name                       = each.key
+  topic                      = google_pubsub_topic.topic[each.value.topic].id
+  message_retention_duration = "604800s"
+}
+
+resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+  for_each = toset([for s in local.push_triggers : s.deadLetter.topic])
+  topic    = google_pubsub_topic.topic[each.value].id
+  role     = "roles/pubsub.publisher"
+  member   = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
+  for_each     = google_pubsub_subscription.push
+  subscription = each.value.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
+resource "google_cloud_scheduler_job" "schedule" {
+  for_each         = { for name, t in local.schedule_triggers : name => t if name != "agent-inference" }
+  name             = "sapphire-${each.key}"
+  region           = var.region
+  schedule         = each.value.schedule
+  time_zone        = "Etc/UTC"
+  attempt_deadline = "${each.value.attemptDeadlineSeconds}s"
+
+  http_target {
+    http_method = "POST"
+    uri         = google_cloudfunctions2_function.fn[each.key].service_config[0].uri
+    oidc_token {
+      service_account_email = google_service_account.invoker.email
+      audience              = google_cloudfunctions2_function.fn[each.key].service_config[0].uri
+    }
+  }
+}
+
+# One inference job per agent, so each agent's tick can be paused or re-timed alone.
+resource "google_cloud_scheduler_job" "agent" {
+  for_each         = toset(var.agent_ids)
+  name             = "sapphire-agent-${each.value}"
+  region           = var.region
+  schedule         = var.agent_schedule
+  time_zone        = "Etc/UTC"
+  attempt_deadline = "${local.schedule_triggers["agent-inference"].attemptDeadlineSeconds}s"
+
+  http_target {
+    http_method = "POST"
+    uri         = google_cloudfunctions2_function.fn["agent-inference"].service_config[0].uri
+    headers     = { "Content-Type" = "application/json" }
+    body        = base64encode(jsonencode({ agentId = each.value }))
+    oidc_token {
+      service_account_email = google_service_account.invoker.email
+      audience              = google_cloudfunctions2_function.fn["agent-inference"].service_config[0].uri
+    }
+  }
+}

@@ -1,0 +1,76 @@
+# Cloud Monitoring incidents reach monitoring-incidents through a Pub/Sub notification channel.
+# Sapphire's own policies carry the user label `sapphire_policy`, which the function reads to
+# halt trading on a drawdown policy, as the drawdown evaluator does.
+
+resource "google_monitoring_notification_channel" "pubsub" {
+  display_name = "Sapphire monitoring-incidents"
+  type         = "pubsub"
+  labels = {
+    topic = google_pubsub_topic.topic["monitoring-incidents"].id
+  }
+}
+
+resource "google_pubsub_topic_iam_member" "monitoring_publisher" {
+  topic  = google_pubsub_topic.topic["monitoring-incidents"].id
+  role   = "roles/pubsub.publisher"
+  member = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+}
+
+resource "google_monitoring_notification_channel" "email" {
+  count        = var.alert_notification_email == "" ? 0 : 1
+  display_name = "Sapphire operators"
+  type         = "email"
+  labels = {
+    email_address = var.alert_notification_email
+  }
+}
+
+locals {
+  channels = concat([google_monitoring_notification_channel.pubsub.id], google_monitoring_notification_channel.email[*].id)
+}
+
+resource "google_monitoring_alert_policy" "portfolio_drawdown" {
+  display_name = "Sapphire portfolio drawdown > 25%"
+  combiner     = "OR"
+  severity     = "CRITICAL"
+  user_labels = {
+    sapphire_policy = "drawdown"
+  }
+  conditions {
+    display_name = "portfolio_drawdown_pct above 25"
+    condition_threshold {
+      filter          = "metric.type = \"custom.googleapis.com/portfolio_drawdown_pct\" AND resource.type = \"global\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 25
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+  notification_channels = local.channels
+}
+
+resource "google_monitoring_alert_policy" "margin_utilization" {
+  display_name = "Sapphire agent margin utilization > 95%"
+  combiner     = "OR"
+  severity     = "WARNING"
+  user_labels = {
+    sapphire_policy = "margin_utilization"
+  }
+  conditions {
+    display_name = "agent_margin_utilization_ratio above 0.95"
+    condition_threshold {
+      filter          = "metric.type = \"custom.googleapis.com/agent_margin_utilization_ratio\" AND resource.type = \"global\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0.95
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+  notification_channels = local.channels
+}

@@ -1,0 +1,64 @@
+variable "project_id" {
+  description = "Google Cloud project Sapphire runs in."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, Pub/Sub push endpoints and Cloud Scheduler jobs."
+  type        = string
+  default     = "us-central1"
+}
+
+variable "firestore_location" {
+  description = "Firestore database location."
+  type        = string
+  default     = "nam5"
+}
+
+variable "dist_dir" {
+  description = "Where `npm run build` left the function zips (<name>-<hash>.zip)."
+  type        = string
+  default     = "../dist"
+}
+
+variable "enable_paper_trading" {
+  description = "ENABLE_PAPER_TRADING: orders go to the paper exchange."
+  type        = bool
+  default     = true
+}
+
+variable "enable_vertex_ai" {
+  description = "ENABLE_VERTEX_AI: agents call their Vertex AI endpoints."
+  type        = bool
+  default     = false
+}
+
+variable "vertex_endpoints" {
+  description = "Vertex AI endpoint resource name per agent id (VERTEX_ENDPOINTS)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "agent_ids" {
+  description = "Agents that get their own agent-inference Cloud Scheduler job."
+  type        = list(string)
+  default     = ["deepseek-v3", "qwen-7b", "fingpt-alpha", "lagllama-degen"]
+}
+
+variable "agent_schedule" {
+  description = "Cron of each agent's inference tick (UTC)."
+  type        = string
+  default     = "*/5 * * * *"
+}
+
+variable "extra_env" {
+  description = "More plain (non-secret) environment variables for every function."
+  type        = map(string)
+  default     = {}
+}
+
+variable "alert_notification_email" {
+  description = "Optional e-mail for Cloud Monitoring's own notifications, besides Sapphire's Pub/Sub channel."
+  type        = string
+  default     = ""
+}

@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from '@cdktf/hcl2json';
+import { describe, expect, it } from 'vitest';
+import { terraformManifest } from '../../scripts/build.js';
+import { loadConfig } from '../../shared/config.js';
+
+/** Terraform cannot download its providers here: its HCL is checked by parsing it. */
+
+const DIR = join(process.cwd(), 'terraform');
+
+type Hcl = { resource: Record<string, Record<string, Record<string, unknown>[]>>; locals: Record<string, unknown>[] };
+
+async function hcl(): Promise<Hcl> {
+  const merged: Hcl = { resource: {}, locals: [] };
+  for (const file of (await readdir(DIR)).filter((f) => f.endsWith('.tf'))) {
+    const parsed = (await parse(file, await readFile(join(DIR, file), 'utf8'))) as Partial<Hcl>;
+    for (const [type, byName] of Object.entries(parsed.resource ?? {})) merged.resource[type] = { ...merged.resource[type], ...byName };
+    merged.locals.push(...(parsed.locals ?? []));
+  }
+  return merged;
+}
+
+describe('terraform/', () => {
+  it('reads the trigger manifest that triggers/manifest.ts makes (npm run build writes it)', async () => {
+    expect(await readFile(join(DIR, 'triggers.json'), 'utf8')).toBe(terraformManifest());
+  });
+
+  it('is formatted (terraform fmt)', () => {
+    const run = spawnSync('terraform', ['fmt', '-check', '-recursive', DIR], { encoding: 'utf8' });
+    if (run.error) {
+      process.stdout.write('terraform is not installed: formatting not checked\n');
+      return;
+    }
+    expect(run.stdout).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('deploys every function, topic, push subscription and schedule from the manifest', async () => {
+    const { resource } = await hcl();
+    for (const type of [
+      'google_cloudfunctions2_function',
+      'google_pubsub_topic',
+      'google_pubsub_subscription',
+      'google_cloud_scheduler_job',
+      'google_secret_manager_secret',
+      'google_monitoring_alert_policy',
+      'google_firestore_database',
+    ]) {
+      expect(resource[type], type).toBeDefined();
+    }
+    const fn = resource.google_cloudfunctions2_function?.fn?.[0] as { for_each: string };
+    expect(fn.for_each).toContain('local.functions');
+    const push = resource.google_pubsub_subscription?.push?.[0] as { push_config: { oidc_token: unknown[] }[]; dead_letter_policy: unknown[]; retry_policy: unknown[] };
+    // Push subscriptions carry OIDC tokens, a retry policy and a dead-letter topic.
+    expect(push.push_config[0]?.oidc_token).toHaveLength(1);
+    expect(push.dead_letter_policy).toHaveLength(1);
+    expect(push.retry_policy).toHaveLength(1);
+  });
+
+  it('gives every secret-bearing variable of the configuration a Secret Manager secret', async () => {
+    const { locals } = await hcl();
+    const secretEnv = JSON.stringify(locals.find((l) => 'secret_env' in l));
+    for (const name of ['SIGNAL_INTAKE_TOKENS', 'TRADINGVIEW_SOURCE_SECRETS', 'BROKER_WEBHOOK_SECRETS', 'OPS_API_TOKENS', 'ALERT_DESTINATIONS', 'MONITORING_WEBHOOK_TOKEN', 'EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET']) {
+      expect(secretEnv).toContain(name);
+    }
+    // and every plain variable Terraform sets is one the configuration knows.
+    const known = Object.keys(loadConfig({ GOOGLE_CLOUD_PROJECT: 'sapphire-test' }));
+    for (const name of ['GOOGLE_CLOUD_PROJECT', 'ENABLE_PAPER_TRADING', 'ENABLE_VERTEX_AI', 'VERTEX_LOCATION', 'VERTEX_ENDPOINTS']) expect(known).toContain(name);
+  });
+});

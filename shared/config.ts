@@ -116,6 +116,11 @@ const EnvSchema = z.object({
   MIN_SIGNAL_CONFIDENCE: FractionFrom.default(0.55),
   /** One-minute candles per symbol an agent sees. */
   AGENT_CANDLES: IntFrom(30, 1_500).default(180),
+  /**
+   * The service account Pub/Sub push and Cloud Scheduler sign OIDC tokens as. Set (deployed),
+   * push and scheduled functions refuse calls without such a token for their own URL.
+   */
+  INVOKER_SERVICE_ACCOUNT: z.email().optional(),
   /** Token the Cloud Monitoring webhook channel sends as ?token=. */
   MONITORING_WEBHOOK_TOKEN: z.string().min(16).optional(),
 }).superRefine((env, ctx) => {

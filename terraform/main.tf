@@ -38,6 +38,8 @@ locals {
     ENABLE_VERTEX_AI     = tostring(var.enable_vertex_ai)
     VERTEX_LOCATION      = var.region
     VERTEX_ENDPOINTS     = jsonencode(var.vertex_endpoints)
+    # Push and scheduled functions accept only OIDC tokens of this account, for their own URL.
+    INVOKER_SERVICE_ACCOUNT = google_service_account.invoker.email
   }, var.extra_env)
 
   zips = { for name, _ in local.functions : name => one(fileset(var.dist_dir, "${name}-*.zip")) }

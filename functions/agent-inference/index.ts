@@ -1,6 +1,7 @@
 import { http } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
+import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { AgentId } from '../../shared/domain/agents.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { listAgentProfiles } from '../../shared/firestore/agent-profiles.js';
@@ -37,28 +38,31 @@ const deps = {
 };
 const Body = z.object({ agentId: AgentId.optional() }).strict();
 
-http('agentInference', async (req, res) => {
-  if (req.method !== 'POST') {
-    sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
-    return;
-  }
-  const body = Body.safeParse(typeof req.body === 'object' && req.body !== null && !Buffer.isBuffer(req.body) ? req.body : {});
-  if (!body.success) {
-    sendProblem(res, 400, 'invalid body', fieldErrors(body.error));
-    return;
-  }
-  try {
-    const agents = (await listAgentProfiles(db)).filter((a) => !body.data.agentId || a.agentId === body.data.agentId);
-    const now = new Date();
-    const runs = await Promise.allSettled(agents.map((agent) => runAgent(deps, agent, now)));
-    const failed = runs.flatMap((r, i) => (r.status === 'rejected' ? [`${agents[i]?.agentId}: ${(r.reason as Error).message}`] : []));
-    if (failed.length > 0) log.error('agent inference failed', { failed });
-    res.status(failed.length === agents.length && agents.length > 0 ? 500 : 200).json({
-      runs: runs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
-      failed,
-    });
-  } catch (error) {
-    log.error('agent inference failed', { error });
-    sendProblem(res, 500, 'inference failed; the next tick runs again');
-  }
-});
+http(
+  'agentInference',
+  requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
+    if (req.method !== 'POST') {
+      sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
+      return;
+    }
+    const body = Body.safeParse(typeof req.body === 'object' && req.body !== null && !Buffer.isBuffer(req.body) ? req.body : {});
+    if (!body.success) {
+      sendProblem(res, 400, 'invalid body', fieldErrors(body.error));
+      return;
+    }
+    try {
+      const agents = (await listAgentProfiles(db)).filter((a) => !body.data.agentId || a.agentId === body.data.agentId);
+      const now = new Date();
+      const runs = await Promise.allSettled(agents.map((agent) => runAgent(deps, agent, now)));
+      const failed = runs.flatMap((r, i) => (r.status === 'rejected' ? [`${agents[i]?.agentId}: ${(r.reason as Error).message}`] : []));
+      if (failed.length > 0) log.error('agent inference failed', { failed });
+      res.status(failed.length === agents.length && agents.length > 0 ? 500 : 200).json({
+        runs: runs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+        failed,
+      });
+    } catch (error) {
+      log.error('agent inference failed', { error });
+      sendProblem(res, 500, 'inference failed; the next tick runs again');
+    }
+  }),
+);

@@ -1,6 +1,7 @@
 import { http } from '@google-cloud/functions-framework';
 import { deliverAlert } from '../../shared/alerts/deliver.js';
 import { loadConfig } from '../../shared/config.js';
+import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { RateLimiter } from '../../shared/concurrency/rate-limiter.js';
 import { AlertMessage } from '../../shared/domain/messages.js';
 import { DeliveryLog } from '../../shared/firestore/alert-deliveries.js';
@@ -23,11 +24,14 @@ const deps = {
 
 http(
   'alertPublisher',
-  pushHandler({
-    schema: AlertMessage,
-    deadLetters: new DeadLetterBox(db),
-    handle: async (alert) => {
-      await deliverAlert(deps, alert);
-    },
-  }),
+  requireInvoker(
+    invokerVerifierFromConfig(config),
+    pushHandler({
+      schema: AlertMessage,
+      deadLetters: new DeadLetterBox(db),
+      handle: async (alert) => {
+        await deliverAlert(deps, alert);
+      },
+    }),
+  ),
 );

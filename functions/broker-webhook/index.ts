@@ -70,7 +70,13 @@ async function receive(req: Request, res: Response, broker: string, format: stri
     sendProblem(res, 422, `unknown order ${update.orderId}`);
     return;
   }
-  log.info('order update received', { broker, eventId: update.eventId, orderId: update.orderId, status: update.status, outcome: result.outcome });
+  log.info('order update received', {
+    broker,
+    eventId: update.eventId,
+    orderId: update.orderId,
+    status: update.status,
+    outcome: result.outcome,
+  });
   res.status(200).json({ outcome: result.outcome, orderStatus: result.order?.status });
 }
 

@@ -1,6 +1,7 @@
 import { http } from '@google-cloud/functions-framework';
 import { GroupCommitter } from '../../shared/concurrency/group-commit.js';
 import { loadConfig } from '../../shared/config.js';
+import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { type EvaluationResult, RiskBook } from '../../shared/firestore/risk-book.js';
@@ -41,23 +42,26 @@ const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(asyn
   return triggers.map(() => result);
 }, 1_000);
 
-http('drawdownEvaluator', async (req, res) => {
-  if (req.method !== 'POST') {
-    sendProblem(res, 405, 'Cloud Scheduler and Pub/Sub call this with POST');
-    return;
-  }
-  try {
-    const result = await evaluations.submit('portfolio', undefined);
-    const portfolio = result.snapshots.find((s) => s.scope === 'portfolio');
-    if (result.evaluated) {
-      log.info('risk evaluated', {
-        portfolio_drawdown_pct: portfolio ? portfolio.drawdownFraction * 100 : undefined,
-        transitions: result.transitions.map((t) => `${t.transition}:${t.episode.key}`),
-      });
+http(
+  'drawdownEvaluator',
+  requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
+    if (req.method !== 'POST') {
+      sendProblem(res, 405, 'Cloud Scheduler and Pub/Sub call this with POST');
+      return;
     }
-    res.status(200).json(result);
-  } catch (error) {
-    log.error('risk evaluation failed', { error });
-    sendProblem(res, 500, 'evaluation failed; it will run again');
-  }
-});
+    try {
+      const result = await evaluations.submit('portfolio', undefined);
+      const portfolio = result.snapshots.find((s) => s.scope === 'portfolio');
+      if (result.evaluated) {
+        log.info('risk evaluated', {
+          portfolio_drawdown_pct: portfolio ? portfolio.drawdownFraction * 100 : undefined,
+          transitions: result.transitions.map((t) => `${t.transition}:${t.episode.key}`),
+        });
+      }
+      res.status(200).json(result);
+    } catch (error) {
+      log.error('risk evaluation failed', { error });
+      sendProblem(res, 500, 'evaluation failed; it will run again');
+    }
+  }),
+);

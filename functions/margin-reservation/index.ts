@@ -1,5 +1,6 @@
 import { http } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.js';
+import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { log } from '../../shared/log.js';
 import { TradeSignal } from '../../shared/domain/messages.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
@@ -29,15 +30,18 @@ const deps = {
 
 http(
   'marginReservation',
-  pushHandler({
-    schema: TradeSignal,
-    deadLetters: new DeadLetterBox(db),
-    handle: async (signal) => {
-      const { record, decidedNow } = await reserveAndPublish(deps, signal);
-      if (decidedNow) {
-        const { signalId, agentId, symbol, status, reason, marginMicros, orderId } = record;
-        log.info('reservation decided', { signalId, agentId, symbol, status, reason, marginMicros, orderId });
-      }
-    },
-  }),
+  requireInvoker(
+    invokerVerifierFromConfig(config),
+    pushHandler({
+      schema: TradeSignal,
+      deadLetters: new DeadLetterBox(db),
+      handle: async (signal) => {
+        const { record, decidedNow } = await reserveAndPublish(deps, signal);
+        if (decidedNow) {
+          const { signalId, agentId, symbol, status, reason, marginMicros, orderId } = record;
+          log.info('reservation decided', { signalId, agentId, symbol, status, reason, marginMicros, orderId });
+        }
+      },
+    }),
+  ),
 );

@@ -1,5 +1,6 @@
 import { http, type Request, type Response } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.js';
+import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { MonitoringNotification, incidentAction } from '../../shared/domain/monitoring.js';
 import { flushOutbox } from '../../shared/firestore/alert-outbox.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
@@ -26,17 +27,26 @@ async function handle(notification: MonitoringNotification): Promise<'recorded' 
   const action = incidentAction(notification, new Date());
   const outcome = await recordIncident(db, notification, action, new Date());
   await flushOutbox(db, publisher, config.topics.alerts);
-  log.warn('monitoring incident', { incidentId: notification.incident.incident_id, state: notification.incident.state, policy: notification.incident.policy_name, outcome, halts: action.halts });
+  log.warn('monitoring incident', {
+    incidentId: notification.incident.incident_id,
+    state: notification.incident.state,
+    policy: notification.incident.policy_name,
+    outcome,
+    halts: action.halts,
+  });
   return outcome;
 }
 
-const fromPubSub = pushHandler({
-  schema: MonitoringNotification,
-  deadLetters: new DeadLetterBox(db),
-  handle: async (notification) => {
-    await handle(notification);
-  },
-});
+const fromPubSub = requireInvoker(
+  invokerVerifierFromConfig(config),
+  pushHandler({
+    schema: MonitoringNotification,
+    deadLetters: new DeadLetterBox(db),
+    handle: async (notification) => {
+      await handle(notification);
+    },
+  }),
+);
 
 async function fromWebhook(req: Request, res: Response): Promise<void> {
   const token = typeof req.query.token === 'string' ? req.query.token : '';

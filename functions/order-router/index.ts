@@ -1,5 +1,6 @@
 import { http } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.js';
+import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { OrderRequest } from '../../shared/domain/messages.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { DeadLetterBox } from '../../shared/firestore/dead-letters.js';
@@ -17,9 +18,12 @@ const deps = tradingDepsFromConfig(config);
 
 http(
   'orderRouter',
-  pushHandler({
-    schema: OrderRequest,
-    deadLetters: new DeadLetterBox(firestoreFor(config.GOOGLE_CLOUD_PROJECT)),
-    handle: (order) => routeOrder(deps, order),
-  }),
+  requireInvoker(
+    invokerVerifierFromConfig(config),
+    pushHandler({
+      schema: OrderRequest,
+      deadLetters: new DeadLetterBox(firestoreFor(config.GOOGLE_CLOUD_PROJECT)),
+      handle: (order) => routeOrder(deps, order),
+    }),
+  ),
 );

@@ -1,5 +1,6 @@
 import { http } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.js';
+import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
@@ -14,15 +15,18 @@ const config = loadConfig();
 const deps = tradingDepsFromConfig(config);
 const options = { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placingGraceMs: 120_000 };
 
-http('reconciler', async (req, res) => {
-  if (req.method !== 'POST') {
-    sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
-    return;
-  }
-  try {
-    res.status(200).json(await reconcile(deps, options));
-  } catch (error) {
-    log.error('reconciliation failed', { error });
-    sendProblem(res, 500, 'reconciliation failed; the next run retries');
-  }
-});
+http(
+  'reconciler',
+  requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
+    if (req.method !== 'POST') {
+      sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
+      return;
+    }
+    try {
+      res.status(200).json(await reconcile(deps, options));
+    } catch (error) {
+      log.error('reconciliation failed', { error });
+      sendProblem(res, 500, 'reconciliation failed; the next run retries');
+    }
+  }),
+);

@@ -34,7 +34,11 @@ async function accept(res: Response, candidate: unknown): Promise<void> {
     res.status(202).json({ signalId: signal.signalId, messageId });
   } catch (error) {
     log.error('signal publish failed', { signalId: signal.signalId, error });
-    sendProblem(res, 503, error instanceof PublishTimeout ? 'signal queue did not confirm in time; retry' : 'signal queue unavailable; retry');
+    sendProblem(
+      res,
+      503,
+      error instanceof PublishTimeout ? 'signal queue did not confirm in time; retry' : 'signal queue unavailable; retry',
+    );
   }
 }
 

@@ -25,10 +25,10 @@ afterAll(async () => {
   await rm(OUT, { recursive: true, force: true });
 });
 
-async function start(fn: BuiltFunction): Promise<string> {
+async function start(fn: BuiltFunction, env: Record<string, string> = {}): Promise<string> {
   const port = await freePort();
   const child = spawn(process.execPath, [FRAMEWORK, `--source=${fn.folder}`, `--target=${fn.entryPoint}`, `--port=${port}`], {
-    env: { ...process.env, SIGNAL_INTAKE_TOKENS: 'bundle-test-token-0123456789' },
+    env: { ...process.env, SIGNAL_INTAKE_TOKENS: 'bundle-test-token-0123456789', ...env },
     stdio: 'ignore',
   });
   children.push(child);
@@ -76,4 +76,11 @@ describe('npm run build', () => {
       expect({ name: fn.name, status: response.status }).toEqual({ name: fn.name, status: expected });
     }
   }, 60_000);
+
+  it('deployed (INVOKER_SERVICE_ACCOUNT set), a push function refuses a call without the invoker OIDC token', async () => {
+    const fn = built.find((b) => b.name === 'margin-reservation') as BuiltFunction;
+    const url = await start(fn, { INVOKER_SERVICE_ACCOUNT: 'sapphire-invoker@sapphire-prod.iam.gserviceaccount.com' });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(401);
+  }, 30_000);
 });

@@ -27,6 +27,7 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   TRADINGVIEW_SOURCE_SECRETS: JSON.stringify({ local: 'sapphire-local-tv-secret' }),
   BROKER_WEBHOOK_SECRETS: JSON.stringify({ local: 'sapphire-local-broker-secret' }),
   OPS_API_TOKENS: 'local:sapphire-local-ops-token',
+  OPS_PUBLIC_READ: 'true',
   MONITORING_WEBHOOK_TOKEN: 'sapphire-local-monitoring-token',
   METADATA_SERVER_DETECTION: 'none',
 };
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
       '',
       `  Firestore emulator   ${emulators.firestore.host}`,
       `  Pub/Sub emulator     ${emulators.pubsub.host}`,
+      `  dashboard            ${endpoints.get('ops-api')}/dashboard   (metrics: ${endpoints.get('ops-api')}/metrics)`,
       `  market data          ${market ? `${market.url} (replay of ${Object.keys(files).join(', ')})` : process.env.MARKET_DATA_URL ?? 'https://fapi.binance.com'}`,
       `  signal token         ${process.env.SIGNAL_INTAKE_TOKENS === LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS ? LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS : '(from SIGNAL_INTAKE_TOKENS)'}`,
       `  operator token       ${process.env.OPS_API_TOKENS === LOCAL_DEFAULTS.OPS_API_TOKENS ? 'sapphire-local-ops-token (operator "local")' : '(from OPS_API_TOKENS)'}`,

@@ -87,6 +87,8 @@ const EnvSchema = z.object({
     .pipe(z.array(z.string().regex(/^[a-z0-9._-]{1,40}:\S{16,}$/, 'each entry is name:token, the token at least 16 characters')))
     .transform((entries) => entries.map((e) => ({ name: e.slice(0, e.indexOf(':')), token: e.slice(e.indexOf(':') + 1) })))
     .default([]),
+  /** GET /metrics and /dashboard without a token (the local stack; deployed, keep it off). */
+  OPS_PUBLIC_READ: Bool.default(false),
   RISK_UTILIZATION_WARN_FRACTION: FractionFrom.default(0.95),
   RISK_PORTFOLIO_DRAWDOWN_HALT_FRACTION: FractionFrom.default(0.25),
   RISK_AGENT_DRAWDOWN_HALT_FRACTION: FractionFrom.default(0.4),

@@ -180,7 +180,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'ops-api',
     entryPoint: 'opsApi',
-    triggers: [{ kind: 'http', routes: ['GET /healthz', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume', 'POST /portfolio/reset-peak'] }],
+    triggers: [{ kind: 'http', routes: ['GET /healthz', 'GET /metrics', 'GET /dashboard', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume', 'POST /portfolio/reset-peak'] }],
     memoryMb: 256,
     timeoutSeconds: 30,
     maxInstances: 3,

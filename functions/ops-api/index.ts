@@ -7,10 +7,15 @@ import { changeTradingState } from '../../shared/firestore/trading-states.js';
 import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { bearerToken, matchesAnySecret } from '../../shared/http/secrets.js';
 import { log } from '../../shared/log.js';
+import { renderDashboard } from '../../shared/ops/dashboard.js';
+import { renderMetrics } from '../../shared/ops/metrics.js';
+import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
 
 /**
  * ops-api (HTTP): health, and the operator's kill switch.
  *   GET  /healthz
+ *   GET  /metrics      Prometheus text: agent_margin_remaining_usd, portfolio_drawdown_pct, …
+ *   GET  /dashboard    the operator's page
  *   POST /agents/{id}/halt | /agents/{id}/resume     {"reason": "..."}
  *   POST /portfolio/halt   | /portfolio/resume       {"reason": "..."}
  *   POST /portfolio/reset-peak | /agents/{id}/reset-peak   peak equity := last evaluated equity
@@ -73,12 +78,36 @@ http('opsApi', async (req, res) => {
       res.status(200).json({ ok: true });
       return;
     }
+    if (req.method === 'GET' && (req.path === '/metrics' || req.path === '/dashboard' || req.path === '/')) {
+      if (!config.OPS_PUBLIC_READ && !operatorOf(req)) {
+        sendProblem(res, 401, 'an operator bearer token is required');
+        return;
+      }
+      if (req.path === '/') {
+        res.redirect(302, 'dashboard');
+        return;
+      }
+      const view = await readPortfolioView(db);
+      if (req.path === '/metrics') {
+        res.status(200).type('text/plain; version=0.0.4').send(renderMetrics(view));
+        return;
+      }
+      res
+        .status(200)
+        .type('html')
+        .send(renderDashboard(view, { paper: config.ENABLE_PAPER_TRADING, vertex: config.ENABLE_VERTEX_AI }));
+      return;
+    }
     const match = ROUTE.exec(req.path);
     if (req.method === 'POST' && match) {
       await act(req, res, match[1] ?? (match[2] as string), match[3] as Action);
       return;
     }
-    sendProblem(res, 404, 'routes: GET /healthz, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak');
+    sendProblem(
+      res,
+      404,
+      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak',
+    );
   } catch (error) {
     log.error('ops-api failed', { error });
     sendProblem(res, 500, 'internal error');

@@ -168,6 +168,19 @@ describe('drawdown, kill switch and resume on replayed prices', () => {
     const expectedTransitions = stored.flatMap((e) => [`${e.episodeId}:open`, ...(e.state === 'resolved' ? [`${e.episodeId}:resolve`] : [])]);
     expect(new Set(published)).toEqual(new Set(expectedTransitions));
 
+    // What operators read: the metrics with the seed system's names, and the dashboard.
+    expect((await fetch(`${fns.ops?.url}/metrics`)).status).toBe(401);
+    const metrics = await (await fetch(`${fns.ops?.url}/metrics`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } })).text();
+    expect(metrics).toContain('agent_margin_remaining_usd{agent_id="lagllama-degen"}');
+    expect(metrics).toMatch(/agent_margin_utilization_ratio\{agent_id="qwen-7b"\} 0\.\d+/);
+    expect(metrics).toContain('risk_limits_breached_total{limit_type="trading_halted"} 2');
+    expect(metrics).toContain('agent_trading_halted{agent_id="lagllama-degen"} 1');
+    expect(metrics).toMatch(/portfolio_drawdown_pct \d+\.\d{4}/);
+    const dashboard = await fetch(`${fns.ops?.url}/dashboard`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    expect(dashboard.headers.get('content-type')).toMatch(/text\/html/);
+    const page = await dashboard.text();
+    for (const text of ['Lag-Llama', 'HALTED', 'Portfolio equity', 'Latest decisions', 'qwen-7b']) expect(page).toContain(text);
+
     // Every alert redelivered once more: people still get one message per transition.
     for (const m of [...alerts.messages]) await publisher.publish(TOPICS.alerts, m.data);
     await waitUntil('every notification', () => slack.requests.length >= expectedTransitions.length);

@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
@@ -41,6 +42,24 @@ const REPLAY_SPEED = Number(process.env.SAPPHIRE_REPLAY_SPEED ?? 60);
 /** Locally, Cloud Scheduler jobs are timers: agents think every 15 s, the rest run every minute. */
 const SCHEDULE_MS = Number(process.env.SAPPHIRE_SCHEDULE_SECONDS ?? 60) * 1000;
 const AGENT_MS = Number(process.env.SAPPHIRE_AGENT_SECONDS ?? 15) * 1000;
+
+/** Listens on `port`, or on any free port when that one is taken; returns the port used. */
+async function listen(server: Server, port: number): Promise<number> {
+  const attempt = (p: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, '127.0.0.1', () => {
+        server.removeListener('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  try {
+    return await attempt(port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return attempt(0);
+  }
+}
 
 function marketFiles(): Record<string, string> {
   if (!existsSync(MARKET_DIR)) return {};
@@ -100,11 +119,7 @@ async function main(): Promise<void> {
     for (const [i, spec] of FUNCTIONS.entries()) {
       await import(`../functions/${spec.name}/index.ts`);
       const server = getTestServer(spec.entryPoint);
-      const port = BASE_PORT + i;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, '127.0.0.1', resolve);
-      });
+      const port = await listen(server, BASE_PORT + i);
       servers.push(server);
       endpoints.set(spec.name, `http://127.0.0.1:${port}`);
     }

@@ -26,7 +26,12 @@ describe('npm start', () => {
     stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     stack.stdout?.on('data', (c: Buffer) => (output += c.toString()));
     stack.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-    await waitUntil('the banner', () => output.includes('Sapphire is running locally'), 90_000);
+    await waitUntil('the banner', () => {
+      if (stack?.exitCode !== null) throw new Error(`npm start exited with ${stack?.exitCode}:\n${output.slice(-3_000)}`);
+      return output.includes('Sapphire is running locally');
+    }, 90_000).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${output.slice(-3_000)}`);
+    });
     const firestoreHost = /Firestore emulator\s+(\S+)/.exec(output)?.[1] as string;
     // This test process reads the stack's own emulator, not the test suite's.
     process.env.FIRESTORE_EMULATOR_HOST = firestoreHost;

@@ -87,6 +87,10 @@ const EnvSchema = z.object({
     .pipe(z.array(z.string().regex(/^[a-z0-9._-]{1,40}:\S{16,}$/, 'each entry is name:token, the token at least 16 characters')))
     .transform((entries) => entries.map((e) => ({ name: e.slice(0, e.indexOf(':')), token: e.slice(e.indexOf(':') + 1) })))
     .default([]),
+  /** Write the metrics to Cloud Monitoring as custom metrics (deployed), where the alert policies watch them. */
+  ENABLE_CLOUD_MONITORING: Bool.default(false),
+  /** Cloud Monitoring API host override, e.g. a local stand-in (http://127.0.0.1:9000). */
+  MONITORING_API_ENDPOINT: z.string().min(1).optional(),
   /** GET /metrics and /dashboard without a token (the local stack; deployed, keep it off). */
   OPS_PUBLIC_READ: Bool.default(false),
   RISK_UTILIZATION_WARN_FRACTION: FractionFrom.default(0.95),

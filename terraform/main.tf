@@ -38,6 +38,8 @@ locals {
     ENABLE_VERTEX_AI     = tostring(var.enable_vertex_ai)
     VERTEX_LOCATION      = var.region
     VERTEX_ENDPOINTS     = jsonencode(var.vertex_endpoints)
+    # The evaluator writes the metrics the alert policies in monitoring.tf watch.
+    ENABLE_CLOUD_MONITORING = "true"
     # Push and scheduled functions accept only OIDC tokens of this account, for their own URL.
     INVOKER_SERVICE_ACCOUNT = google_service_account.invoker.email
   }, var.extra_env)

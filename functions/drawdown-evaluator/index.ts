@@ -7,6 +7,9 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { type EvaluationResult, RiskBook } from '../../shared/firestore/risk-book.js';
 import { sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
+import { metricWriterFromConfig } from '../../shared/monitoring/metric-writer.js';
+import { metricFamilies } from '../../shared/ops/metrics.js';
+import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { evaluateDrawdown } from '../../shared/risk/evaluate.js';
@@ -35,10 +38,16 @@ const deps = {
   },
 };
 
+const metrics = config.ENABLE_CLOUD_MONITORING ? metricWriterFromConfig(config) : undefined;
+
 // Triggers arriving while an evaluation runs share the next one, instead of ten transactions
 // fighting over the same risk documents.
 const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(async (_key, triggers) => {
   const result = await evaluateDrawdown(deps);
+  if (result.evaluated && metrics) {
+    // Metrics are for people and alert policies; their failure never fails the evaluation.
+    await metrics.write(metricFamilies(await readPortfolioView(db))).catch((error: unknown) => log.warn('metrics not written', { error }));
+  }
   return triggers.map(() => result);
 }, 1_000);
 

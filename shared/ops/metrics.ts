@@ -2,43 +2,72 @@ import { committedMicros, freeMarginMicros } from '../domain/margin.js';
 import type { PortfolioView } from './portfolio-view.js';
 
 /**
- * Prometheus text exposition of the portfolio, with the metric names operators know from the
- * seed system: agent_margin_remaining_usd, agent_margin_utilization_ratio,
- * risk_limits_breached_total, portfolio_drawdown_pct.
+ * The portfolio as metrics, with the names operators know from the seed system
+ * (agent_margin_remaining_usd, agent_margin_utilization_ratio, risk_limits_breached_total,
+ * portfolio_drawdown_pct). One list serves the Prometheus endpoint and Cloud Monitoring.
  */
 
-const usd = (micros: number) => (micros / 1_000_000).toFixed(6);
-const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+export interface MetricFamily {
+  readonly name: string;
+  readonly kind: 'gauge' | 'counter';
+  readonly help: string;
+  readonly samples: readonly { readonly labels: Readonly<Record<string, string>>; readonly value: number }[];
+}
 
-export function renderMetrics(view: PortfolioView): string {
-  const lines: string[] = [];
-  const family = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, string | number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-  };
-  const perAgent = (f: (a: PortfolioView['agents'][number]) => string | number): [string, string | number][] =>
-    view.agents.map((a) => [`{agent_id="${label(a.profile.agentId)}"}`, f(a)]);
+const usd = (micros: number) => micros / 1_000_000;
 
-  family('agent_margin_allocation_usd', 'gauge', "The agent's margin budget.", perAgent((a) => usd(a.profile.marginAllocationMicros)));
-  family('agent_margin_reserved_usd', 'gauge', 'Margin reserved for signals and open orders.', perAgent((a) => usd(a.ledger.reservedMicros)));
-  family('agent_margin_in_use_usd', 'gauge', 'Margin held by open positions.', perAgent((a) => usd(a.ledger.inUseMicros)));
-  family('agent_margin_remaining_usd', 'gauge', 'Margin the agent can still commit.', perAgent((a) => usd(freeMarginMicros(a.ledger, a.profile.marginAllocationMicros))));
-  family('agent_margin_utilization_ratio', 'gauge', '(reserved + in use) / allocation.', perAgent((a) => (a.profile.marginAllocationMicros > 0 ? committedMicros(a.ledger) / a.profile.marginAllocationMicros : 0)));
-  family('agent_realized_pnl_usd', 'gauge', 'Realized PnL, net of fees.', perAgent((a) => usd(a.ledger.realizedPnlMicros)));
-  family('agent_drawdown_ratio', 'gauge', 'Drawdown from the persisted peak, as a fraction.', perAgent((a) => a.snapshot?.drawdownFraction ?? 0));
-  family('agent_trading_halted', 'gauge', '1 while the agent is halted.', perAgent((a) => (a.state?.state === 'halted' ? 1 : 0)));
-
+export function metricFamilies(view: PortfolioView): MetricFamily[] {
+  const perAgent = (f: (a: PortfolioView['agents'][number]) => number) => view.agents.map((a) => ({ labels: { agent_id: a.profile.agentId }, value: f(a) }));
   const breaches = new Map<string, number>();
   for (const a of view.agents) for (const [type, n] of Object.entries(a.ledger.breaches)) breaches.set(type, (breaches.get(type) ?? 0) + (n ?? 0));
   if (view.unknownAgentBreaches > 0) breaches.set('unknown_agent', (breaches.get('unknown_agent') ?? 0) + view.unknownAgentBreaches);
-  family('risk_limits_breached_total', 'counter', 'Signals rejected, by limit type.', [...breaches.entries()].sort().map(([type, n]) => [`{limit_type="${label(type)}"}`, n]));
-
   const p = view.portfolio.snapshot;
-  family('portfolio_equity_usd', 'gauge', 'Allocation + realized + unrealized PnL, all agents.', [['', usd(p?.equityMicros ?? 0)]]);
-  family('portfolio_peak_equity_usd', 'gauge', 'The persisted peak of portfolio equity.', [['', usd(p?.peakEquityMicros ?? 0)]]);
-  family('portfolio_drawdown_pct', 'gauge', 'Portfolio drawdown from its peak, in percent.', [['', ((p?.drawdownFraction ?? 0) * 100).toFixed(4)]]);
-  family('portfolio_trading_halted', 'gauge', '1 while the whole portfolio is halted.', [['', view.portfolio.state?.state === 'halted' ? 1 : 0]]);
-  const bySeverity = (s: string) => view.openEpisodes.filter((e) => e.severity === s).length;
-  family('alert_episodes_open', 'gauge', 'Alert episodes open now.', [['{severity="warning"}', bySeverity('warning')], ['{severity="critical"}', bySeverity('critical')]]);
+  const open = (severity: string) => view.openEpisodes.filter((e) => e.severity === severity).length;
+  return [
+    { name: 'agent_margin_allocation_usd', kind: 'gauge', help: "The agent's margin budget.", samples: perAgent((a) => usd(a.profile.marginAllocationMicros)) },
+    { name: 'agent_margin_reserved_usd', kind: 'gauge', help: 'Margin reserved for signals and open orders.', samples: perAgent((a) => usd(a.ledger.reservedMicros)) },
+    { name: 'agent_margin_in_use_usd', kind: 'gauge', help: 'Margin held by open positions.', samples: perAgent((a) => usd(a.ledger.inUseMicros)) },
+    { name: 'agent_margin_remaining_usd', kind: 'gauge', help: 'Margin the agent can still commit.', samples: perAgent((a) => usd(freeMarginMicros(a.ledger, a.profile.marginAllocationMicros))) },
+    {
+      name: 'agent_margin_utilization_ratio',
+      kind: 'gauge',
+      help: '(reserved + in use) / allocation.',
+      samples: perAgent((a) => (a.profile.marginAllocationMicros > 0 ? committedMicros(a.ledger) / a.profile.marginAllocationMicros : 0)),
+    },
+    { name: 'agent_realized_pnl_usd', kind: 'gauge', help: 'Realized PnL, net of fees.', samples: perAgent((a) => usd(a.ledger.realizedPnlMicros)) },
+    { name: 'agent_drawdown_ratio', kind: 'gauge', help: 'Drawdown from the persisted peak, as a fraction.', samples: perAgent((a) => a.snapshot?.drawdownFraction ?? 0) },
+    { name: 'agent_trading_halted', kind: 'gauge', help: '1 while the agent is halted.', samples: perAgent((a) => (a.state?.state === 'halted' ? 1 : 0)) },
+    {
+      name: 'risk_limits_breached_total',
+      kind: 'counter',
+      help: 'Signals rejected, by limit type.',
+      samples: [...breaches.entries()].sort().map(([type, n]) => ({ labels: { limit_type: type }, value: n })),
+    },
+    { name: 'portfolio_equity_usd', kind: 'gauge', help: 'Allocation + realized + unrealized PnL, all agents.', samples: [{ labels: {}, value: usd(p?.equityMicros ?? 0) }] },
+    { name: 'portfolio_peak_equity_usd', kind: 'gauge', help: 'The persisted peak of portfolio equity.', samples: [{ labels: {}, value: usd(p?.peakEquityMicros ?? 0) }] },
+    { name: 'portfolio_drawdown_pct', kind: 'gauge', help: 'Portfolio drawdown from its peak, in percent.', samples: [{ labels: {}, value: (p?.drawdownFraction ?? 0) * 100 }] },
+    { name: 'portfolio_trading_halted', kind: 'gauge', help: '1 while the whole portfolio is halted.', samples: [{ labels: {}, value: view.portfolio.state?.state === 'halted' ? 1 : 0 }] },
+    {
+      name: 'alert_episodes_open',
+      kind: 'gauge',
+      help: 'Alert episodes open now.',
+      samples: ['warning', 'critical'].map((severity) => ({ labels: { severity }, value: open(severity) })),
+    },
+  ];
+}
+
+const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/** Prometheus text exposition format 0.0.4. */
+export function renderMetrics(view: PortfolioView): string {
+  const lines: string[] = [];
+  for (const family of metricFamilies(view)) {
+    lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.kind}`);
+    for (const sample of family.samples) {
+      const labels = Object.entries(sample.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+      const value = Number.isInteger(sample.value) ? String(sample.value) : sample.value.toFixed(6);
+      lines.push(`${family.name}${labels.length ? `{${labels.join(',')}}` : ''} ${value}`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }

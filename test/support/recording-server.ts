@@ -11,7 +11,7 @@ export interface RecordedRequest {
  * A local stand-in for an HTTP receiver (a Slack incoming webhook, a generic webhook): records
  * every request and answers with the status `respond` chooses.
  */
-export async function startRecordingServer(respond: (request: RecordedRequest, index: number) => number = () => 200) {
+export async function startRecordingServer(respond: (request: RecordedRequest, index: number) => number = () => 200, okBody = 'ok') {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -20,8 +20,8 @@ export async function startRecordingServer(respond: (request: RecordedRequest, i
       const request = { path: req.url ?? '/', headers: req.headers, body };
       const status = respond(request, requests.length);
       requests.push(request);
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end(status < 300 ? 'ok' : 'no');
+      res.writeHead(status, { 'content-type': okBody.startsWith('{') ? 'application/json' : 'text/plain' });
+      res.end(status < 300 ? okBody : 'no');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

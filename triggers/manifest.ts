@@ -205,12 +205,6 @@ export const HOLDING_SUBSCRIPTIONS: readonly { readonly topic: TopicName; readon
   { topic: TOPICS.riskEvents, subscription: 'risk-events-hold' },
 ];
 
-export function functionSpec(name: string): FunctionSpec {
-  const spec = FUNCTIONS.find((f) => f.name === name);
-  if (!spec) throw new Error(`no function named ${name} in triggers/manifest.ts`);
-  return spec;
-}
-
 /** One line saying how a function is triggered, for banners and docs. */
 export function describeTrigger(spec: FunctionSpec): string {
   return spec.triggers

@@ -3,7 +3,7 @@ import { loadConfig } from '../../shared/config.js';
 import { parseBinanceOrderTradeUpdate } from '../../shared/domain/binance-order-update.js';
 import { OrderUpdate } from '../../shared/domain/order-updates.js';
 import { factsFromOrderUpdate } from '../../shared/domain/venue-facts.js';
-import { verifyWebhook } from '../../shared/domain/webhook-signature.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../shared/domain/webhook-signature.js';
 import { type FieldError, fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
 import { applyAndPublish } from '../../shared/trading/apply-facts.js';
@@ -38,8 +38,8 @@ async function receive(req: Request, res: Response, broker: string, format: stri
   const rawBody = req.rawBody ?? Buffer.alloc(0);
   const verdict = verifyWebhook({
     secrets: secret ? [secret] : [],
-    timestampHeader: req.get('x-sapphire-timestamp'),
-    signatureHeader: req.get('x-sapphire-signature'),
+    timestampHeader: req.get(TIMESTAMP_HEADER),
+    signatureHeader: req.get(SIGNATURE_HEADER),
     rawBody,
     nowSeconds: Math.floor(Date.now() / 1000),
   });

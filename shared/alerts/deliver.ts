@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { RateLimiter } from '../concurrency/rate-limiter.js';
 import type { AlertMessage } from '../domain/messages.js';
-import { signWebhook } from '../domain/webhook-signature.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from '../domain/webhook-signature.js';
 import type { DeliveryLog } from '../firestore/alert-deliveries.js';
 import { log } from '../log.js';
 import { slackBody } from './format.js';
@@ -26,7 +26,7 @@ function request(destination: Destination, alert: AlertMessage): { body: string;
   // The generic webhook gets the alert itself, signed like Sapphire's broker webhooks.
   const body = JSON.stringify(alert);
   const timestamp = Math.floor(Date.now() / 1000);
-  return { body, headers: { 'X-Sapphire-Timestamp': String(timestamp), 'X-Sapphire-Signature': signWebhook(destination.secret, timestamp, body) } };
+  return { body, headers: { [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signWebhook(destination.secret, timestamp, body) } };
 }
 
 async function send(deps: AlertDeps, destination: Destination, alert: AlertMessage): Promise<void> {
@@ -46,7 +46,8 @@ async function send(deps: AlertDeps, destination: Destination, alert: AlertMessa
       if (response.ok) return;
       lastError = `HTTP ${response.status}`;
       const retryAfter = Number(response.headers.get('retry-after'));
-      if (attempt < attempts) await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 10) * 1000 : 200 * 2 ** attempt);
+      if (attempt < attempts)
+        await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 10) * 1000 : 200 * 2 ** attempt);
     } catch (error) {
       lastError = (error as Error).message;
       if (attempt < attempts) await sleep(200 * 2 ** attempt);
@@ -82,7 +83,16 @@ export async function deliverAlert(deps: AlertDeps, alert: AlertMessage): Promis
       }
     }),
   );
-  const line = { episodeId: alert.episodeId, transition: alert.transition, severity: alert.severity, limitType: alert.limitType, scope: alert.scope, delivered, skipped, failed };
+  const line = {
+    episodeId: alert.episodeId,
+    transition: alert.transition,
+    severity: alert.severity,
+    limitType: alert.limitType,
+    scope: alert.scope,
+    delivered,
+    skipped,
+    failed,
+  };
   if (alert.severity === 'critical' && alert.transition === 'open') log.error(`ALERT ${alert.message}`, line);
   else log.warn(`alert ${alert.transition}: ${alert.message}`, line);
   if (failed.length > 0) throw new UndeliveredAlert(`not delivered to ${failed.join(', ')}`);

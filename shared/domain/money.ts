@@ -3,8 +3,6 @@
  * Decimal strings from the outside world are parsed exactly, never through a float.
  */
 
-export const MICROS_PER_USD = 1_000_000;
-
 /** A non-negative decimal written without exponent: "1000", "0.25", "23142.31". */
 export const DECIMAL_PATTERN = /^(0|[1-9]\d*)(\.\d+)?$/;
 

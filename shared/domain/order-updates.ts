@@ -110,11 +110,3 @@ export const OrderUpdate = z
     }
   });
 export type OrderUpdate = z.infer<typeof OrderUpdate>;
-
-/**
- * The idempotency key of the update's effect: a fill is applied once whatever event carried
- * it; a status change without a fill once per status.
- */
-export function orderUpdateKey(u: Pick<OrderUpdate, 'orderId' | 'status' | 'fill'>): string {
-  return u.fill ? `${u.orderId}:${u.fill.tradeId}` : `${u.orderId}:${u.status}`;
-}

@@ -48,10 +48,6 @@ export function deriveStatus(order: OrderRecord): OrderStatus {
   return order.exchangeOrderId ? 'open' : 'placing';
 }
 
-export function isOpen(order: OrderRecord): boolean {
-  return order.terminalStatus === undefined;
-}
-
 export interface TerminalResult {
   readonly order: OrderRecord;
   /** Reserved margin returned to the agent by this event. */

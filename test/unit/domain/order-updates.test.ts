@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OrderUpdate, orderUpdateKey } from '../../../shared/domain/order-updates.js';
+import { OrderUpdate } from '../../../shared/domain/order-updates.js';
 
 const ORDER_ID = 'sph-0123456789abcdef0123456789abcdef';
 
@@ -96,15 +96,5 @@ describe('OrderUpdate', () => {
     expect(issues(update({ status: 'FILLED', cumulativeFilledQuantity: '0.01', fill: { ...FILL, feeMicros: -1 } })).join()).toMatch(
       /fill.feeMicros/,
     );
-  });
-});
-
-describe('orderUpdateKey', () => {
-  it('keys a fill by its trade and any other change by its status', () => {
-    const filled = OrderUpdate.parse(update({ status: 'PARTIALLY_FILLED', cumulativeFilledQuantity: '0.004', fill: FILL }));
-    expect(orderUpdateKey(filled)).toBe(`${ORDER_ID}:t-1`);
-    expect(orderUpdateKey(OrderUpdate.parse(update({ status: 'CANCELED' })))).toBe(`${ORDER_ID}:CANCELED`);
-    // The same trade relayed under another event id is the same effect.
-    expect(orderUpdateKey({ ...filled, status: 'FILLED' })).toBe(orderUpdateKey(filled));
   });
 });

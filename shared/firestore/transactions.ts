@@ -26,6 +26,7 @@ export interface TransactionOptions {
 }
 
 const ABORTED = 10;
+const INVALID_ARGUMENT = 3;
 const UNAVAILABLE = 14;
 const RETRYABLE = new Set([ABORTED, UNAVAILABLE, 4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */]);
 
@@ -36,6 +37,14 @@ function errorCode(error: unknown): number | undefined {
 
 export function isLockTimeout(error: unknown): boolean {
   return /lock timeout/i.test((error as { message?: string }).message ?? '');
+}
+
+/**
+ * The emulator answers INVALID_ARGUMENT "Transaction is invalid or closed" to a transaction whose
+ * lock wait it gave up on; Firestore itself says ABORTED. Either way: contention, try again.
+ */
+function isExpiredTransaction(error: unknown, code: number | undefined): boolean {
+  return code === INVALID_ARGUMENT && /transaction is invalid or closed/i.test((error as { message?: string }).message ?? '');
 }
 
 export async function runTransaction<T>(
@@ -53,11 +62,12 @@ export async function runTransaction<T>(
       return result;
     } catch (error) {
       const code = errorCode(error);
-      if (code === ABORTED && stats) {
+      const expired = isExpiredTransaction(error, code);
+      if ((code === ABORTED || expired) && stats) {
         stats.aborts += 1;
-        if (isLockTimeout(error)) stats.lockTimeouts += 1;
+        if (isLockTimeout(error) || expired) stats.lockTimeouts += 1;
       }
-      if (code === undefined || !RETRYABLE.has(code) || attempt >= maxAttempts) {
+      if (code === undefined || !(RETRYABLE.has(code) || expired) || attempt >= maxAttempts) {
         if (stats) stats.failures += 1;
         throw error;
       }

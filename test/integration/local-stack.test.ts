@@ -13,9 +13,14 @@ import { waitUntil } from '../support/stack.js';
 let stack: ChildProcess | undefined;
 let output = '';
 
-afterAll(() => {
-  if (stack?.pid && stack.exitCode === null) process.kill(-stack.pid, 'SIGKILL');
-});
+afterAll(async () => {
+  if (!stack?.pid || stack.exitCode !== null) return;
+  // Ctrl-C first: only the stack itself knows its emulators' process groups.
+  const exited = new Promise((resolve) => stack?.once('exit', resolve));
+  process.kill(-stack.pid, 'SIGINT');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  if (stack.exitCode === null) process.kill(-stack.pid, 'SIGKILL');
+}, 30_000);
 
 describe('npm start', () => {
   it('trades by itself within two minutes and stops cleanly', async () => {

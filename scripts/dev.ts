@@ -98,6 +98,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGHUP', () => void shutdown(0)); // the terminal closed
 
   try {
     await writeLocalEnv({ GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', ...emulators.env });

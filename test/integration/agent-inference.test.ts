@@ -12,9 +12,9 @@ import { type InferenceDeps, runAgent } from '../../shared/inference/run-agents.
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type MarketStandIn, startMarketStandIn } from '../../scripts/lib/market-standin.js';
+import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
 import { provisionPubSub } from '../../scripts/lib/provision.js';
-import { MARKET_CSV } from '../support/market.js';
+import { startReplayAt } from '../support/market.js';
 import { TopicTap, isolatedProject, waitUntil } from '../support/stack.js';
 import { type VertexStandIn, startVertexStandIn, staticTokenAuth } from '../support/vertex-standin.js';
 
@@ -47,7 +47,7 @@ function deps(env: Record<string, string>): InferenceDeps {
 }
 
 beforeAll(async () => {
-  market = await startMarketStandIn({ csvFiles: { BTCUSDT: MARKET_CSV }, apiKey: 'unused', apiSecret: 'unused', start: Date.parse('2023-03-08T12:01:00Z'), speed: 0 });
+  market = await startReplayAt('2023-03-08T12:01:00Z');
   vertex = await startVertexStandIn();
   await seedAgentProfiles(db, DEFAULT_AGENTS);
   await provisionPubSub(pubsub, () => undefined);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExchangeError } from '../../shared/domain/exchange.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
-import { type MarketStandIn, startMarketStandIn } from '../../scripts/lib/market-standin.js';
-import { MARKET_CSV } from '../support/market.js';
+import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
+import { startReplayAt } from '../support/market.js';
 
 /** The real Binance futures client against the local stand-in venue over HTTP. */
 
@@ -12,7 +12,7 @@ let venue: MarketStandIn;
 let client: BinanceFuturesClient;
 
 beforeAll(async () => {
-  venue = await startMarketStandIn({ csvFiles: { BTCUSDT: MARKET_CSV }, apiKey: API_KEY, apiSecret: API_SECRET, start: Date.parse('2023-03-01T00:05:00Z'), speed: 0 });
+  venue = await startReplayAt('2023-03-01T00:05:00Z', { apiKey: API_KEY, apiSecret: API_SECRET });
   client = new BinanceFuturesClient({ baseUrl: venue.url, apiKey: API_KEY, apiSecret: API_SECRET, sleep: async () => {} });
 });
 

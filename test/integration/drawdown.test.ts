@@ -10,9 +10,9 @@ import { tradingStateOf } from '../../shared/firestore/trading-states.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type MarketStandIn, startMarketStandIn } from '../../scripts/lib/market-standin.js';
+import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
 import { provisionPubSub } from '../../scripts/lib/provision.js';
-import { MARKET_CSV } from '../support/market.js';
+import { startReplayAt } from '../support/market.js';
 import { makeSignal } from '../support/signals.js';
 import { startRecordingServer } from '../support/recording-server.js';
 import { type ServedFunction, TopicTap, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
@@ -65,7 +65,7 @@ async function episodes(): Promise<AlertEpisode[]> {
 }
 
 beforeAll(async () => {
-  venue = await startMarketStandIn({ csvFiles: { BTCUSDT: MARKET_CSV }, apiKey: 'unused', apiSecret: 'unused', start: Date.parse('2023-03-08T12:01:00Z'), speed: 0 });
+  venue = await startReplayAt('2023-03-08T12:01:00Z');
   slack = await startRecordingServer();
   Object.assign(process.env, {
     MARKET_DATA_URL: venue.url,

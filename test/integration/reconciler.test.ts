@@ -8,9 +8,9 @@ import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import type { TradingDeps } from '../../shared/trading/deps.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type MarketStandIn, startMarketStandIn } from '../../scripts/lib/market-standin.js';
+import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
 import { provisionPubSub } from '../../scripts/lib/provision.js';
-import { MARKET_CSV } from '../support/market.js';
+import { startReplayAt } from '../support/market.js';
 import { makeSignal } from '../support/signals.js';
 import { isolatedProject } from '../support/stack.js';
 import { openTestOrder, seedTestAgent } from '../support/trading.js';
@@ -27,7 +27,7 @@ let venue: MarketStandIn;
 let deps: TradingDeps;
 
 beforeAll(async () => {
-  venue = await startMarketStandIn({ csvFiles: { BTCUSDT: MARKET_CSV }, apiKey: KEY, apiSecret: SECRET, start: Date.parse('2023-03-08T12:01:00Z'), speed: 0 });
+  venue = await startReplayAt('2023-03-08T12:01:00Z', { apiKey: KEY, apiSecret: SECRET });
   await provisionPubSub(pubsubFor(projectId), () => undefined);
   deps = {
     exchange: new BinanceFuturesClient({ baseUrl: venue.url, apiKey: KEY, apiSecret: SECRET }),

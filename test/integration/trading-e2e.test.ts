@@ -7,9 +7,9 @@ import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type MarketStandIn, startMarketStandIn } from '../../scripts/lib/market-standin.js';
+import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
 import { provisionPubSub } from '../../scripts/lib/provision.js';
-import { MARKET_CSV } from '../support/market.js';
+import { startReplayAt } from '../support/market.js';
 import { makeSignal } from '../support/signals.js';
 import { type ServedFunction, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
 
@@ -29,7 +29,7 @@ let venue: MarketStandIn;
 const served: ServedFunction[] = [];
 
 beforeAll(async () => {
-  venue = await startMarketStandIn({ csvFiles: { BTCUSDT: MARKET_CSV }, apiKey: 'unused', apiSecret: 'unused', start: Date.parse('2023-03-08T12:01:00Z'), speed: 0 });
+  venue = await startReplayAt('2023-03-08T12:01:00Z');
   Object.assign(process.env, { MARKET_DATA_URL: venue.url, ENABLE_PAPER_TRADING: 'true', PAPER_SLIPPAGE_BPS: '5', PAPER_TAKER_FEE_PPM: '500' });
   await seedAgentProfiles(db, DEFAULT_AGENTS);
   served.push(await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation'));

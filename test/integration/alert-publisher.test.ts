@@ -58,7 +58,11 @@ describe('alert-publisher', () => {
   it('notifies each destination once per transition, retries a failing one, and is not held up by a dead one', async () => {
     // The same transition published five times, as a redelivering evaluator would.
     await Promise.all(Array.from({ length: 5 }, () => publisher.publish(TOPICS.alerts, alert)));
-    await waitUntil('slack and the webhook', () => slack.requests.length >= 1 && hook.requests.length >= 3, 30_000);
+    await waitUntil(
+      'slack, the webhook and the dead destination',
+      () => slack.requests.length >= 1 && hook.requests.length >= 3 && broken.requests.length >= 3,
+      30_000,
+    );
     await settle(() => slack.requests.length + hook.requests.length, 1_500);
 
     expect(slack.requests).toHaveLength(1);
@@ -88,7 +92,12 @@ describe('alert-publisher', () => {
 
   it('sends the resolution as its own notification', async () => {
     const before = slack.requests.length;
-    await publisher.publish(TOPICS.alerts, { ...alert, transition: 'resolve', message: 'resolved: portfolio drawdown 25.48% above 25.00%: all trading halted', resolvedAt: '2023-03-10T09:00:00.000Z' });
+    await publisher.publish(TOPICS.alerts, {
+      ...alert,
+      transition: 'resolve',
+      message: 'resolved: portfolio drawdown 25.48% above 25.00%: all trading halted',
+      resolvedAt: '2023-03-10T09:00:00.000Z',
+    });
     await waitUntil('the resolution', () => slack.requests.length > before);
     expect(JSON.parse(slack.requests.at(-1)?.body ?? '{}').text).toMatch(/^:white_check_mark: \*RESOLVED\*/);
   });

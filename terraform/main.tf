@@ -1,6 +1,6 @@
 # Sapphire on Google Cloud. Everything a function needs is derived from triggers.json, which
 # `npm run build` writes from triggers/manifest.ts: topics, push subscriptions (OIDC, retry,
-# dead letters, ordering), Cloud Scheduler jobs and the functions themselves.
+# dead letters), Cloud Scheduler jobs and the functions themselves.
 
 locals {
   manifest  = jsondecode(file("${path.module}/triggers.json"))
@@ -161,12 +161,15 @@ resource "google_cloudfunctions2_function" "fn" {
   }
 
   service_config {
-    available_memory      = "${each.value.memoryMb}M"
-    timeout_seconds       = each.value.timeoutSeconds
-    max_instance_count    = each.value.maxInstances
-    service_account_email = google_service_account.runtime.email
-    environment_variables = local.plain_env
-    ingress_settings      = "ALLOW_ALL"
+    available_memory                 = "${each.value.memoryMb}M"
+    available_cpu                    = tostring(each.value.cpu)
+    max_instance_request_concurrency = each.value.concurrency
+    min_instance_count               = each.value.minInstances
+    timeout_seconds                  = each.value.timeoutSeconds
+    max_instance_count               = each.value.maxInstances
+    service_account_email            = google_service_account.runtime.email
+    environment_variables            = local.plain_env
+    ingress_settings                 = "ALLOW_ALL"
 
     dynamic "secret_environment_variables" {
       for_each = local.secret_env
@@ -216,8 +219,6 @@ resource "google_pubsub_subscription" "push" {
   name                 = each.key
   topic                = google_pubsub_topic.topic[each.value.topic].id
   ack_deadline_seconds = each.value.ackDeadlineSeconds
-
-  enable_message_ordering = each.value.messageOrdering
 
   push_config {
     push_endpoint = "${google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri}${try(each.value.pushPath, "/")}"

@@ -29,8 +29,6 @@ export interface PushTrigger {
   readonly kind: 'pubsub-push';
   readonly topic: TopicName;
   readonly subscription: string;
-  /** Deliver one message at a time per ordering key (the agentId on `signals`). */
-  readonly messageOrdering: boolean;
   readonly ackDeadlineSeconds: number;
   /** Path on the function the push goes to, when not `/`. */
   readonly pushPath?: string;
@@ -56,6 +54,15 @@ export interface FunctionSpec {
   /** Usually one; a function may also be pushed to and scheduled (drawdown-evaluator). */
   readonly triggers: readonly Trigger[];
   readonly memoryMb: number;
+  /** vCPUs per instance; more than one request at a time needs at least 1. */
+  readonly cpu: number;
+  /**
+   * Requests one instance serves at once. High where group commit coalesces per agent: the more
+   * of an agent's messages share an instance, the fewer transactions fight over its ledger.
+   */
+  readonly concurrency: number;
+  /** Warm instances kept on the hot path, so a signal never waits for a cold start. */
+  readonly minInstances: number;
   readonly timeoutSeconds: number;
   readonly maxInstances: number;
 }
@@ -66,6 +73,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entryPoint: 'signalIntake',
     triggers: [{ kind: 'http', routes: ['POST /signals', 'POST /tradingview'] }],
     memoryMb: 256,
+    cpu: 1,
+    concurrency: 80,
+    minInstances: 1,
     timeoutSeconds: 10,
     maxInstances: 20,
   },
@@ -74,6 +84,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entryPoint: 'agentInference',
     triggers: [{ kind: 'schedule', schedule: '*/5 * * * *', attemptDeadlineSeconds: 120 }],
     memoryMb: 512,
+    cpu: 1,
+    concurrency: 4,
+    minInstances: 0,
     timeoutSeconds: 120,
     maxInstances: 4,
   },
@@ -84,12 +97,14 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       kind: 'pubsub-push',
       topic: TOPICS.signals,
       subscription: 'margin-reservation',
-      messageOrdering: true,
       ackDeadlineSeconds: 30,
       retry: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 60 },
       deadLetter: { topic: TOPICS.signalsDeadLetter, maxDeliveryAttempts: 10 },
     }],
     memoryMb: 512,
+    cpu: 1,
+    concurrency: 250,
+    minInstances: 1,
     timeoutSeconds: 30,
     maxInstances: 10,
   },
@@ -100,12 +115,14 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       kind: 'pubsub-push',
       topic: TOPICS.orders,
       subscription: 'order-router',
-      messageOrdering: true,
       ackDeadlineSeconds: 60,
       retry: { minimumBackoffSeconds: 2, maximumBackoffSeconds: 120 },
       deadLetter: { topic: TOPICS.ordersDeadLetter, maxDeliveryAttempts: 10 },
     }],
     memoryMb: 512,
+    cpu: 1,
+    concurrency: 250,
+    minInstances: 1,
     timeoutSeconds: 60,
     maxInstances: 10,
   },
@@ -117,6 +134,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       routes: ['POST /brokers/{broker}/order-updates', 'POST /brokers/{broker}/binance', 'POST /brokers/{broker}/aster'],
     }],
     memoryMb: 256,
+    cpu: 1,
+    concurrency: 250,
+    minInstances: 1,
     timeoutSeconds: 30,
     maxInstances: 20,
   },
@@ -129,13 +149,15 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
         kind: 'pubsub-push',
         topic: TOPICS.orderUpdates,
         subscription: 'drawdown-evaluator',
-        messageOrdering: false,
         ackDeadlineSeconds: 60,
         retry: { minimumBackoffSeconds: 5, maximumBackoffSeconds: 300 },
         deadLetter: { topic: TOPICS.orderUpdatesDeadLetter, maxDeliveryAttempts: 5 },
       },
     ],
     memoryMb: 512,
+    cpu: 1,
+    concurrency: 80,
+    minInstances: 0,
     timeoutSeconds: 60,
     maxInstances: 3,
   },
@@ -147,13 +169,15 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
         kind: 'pubsub-push',
         topic: TOPICS.alerts,
         subscription: 'alert-publisher',
-        messageOrdering: false,
         ackDeadlineSeconds: 60,
         retry: { minimumBackoffSeconds: 5, maximumBackoffSeconds: 600 },
         deadLetter: { topic: TOPICS.alertsDeadLetter, maxDeliveryAttempts: 20 },
       },
     ],
     memoryMb: 256,
+    cpu: 1,
+    concurrency: 40,
+    minInstances: 0,
     timeoutSeconds: 60,
     maxInstances: 5,
   },
@@ -167,13 +191,15 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
         topic: TOPICS.monitoringIncidents,
         subscription: 'monitoring-incidents',
         pushPath: '/pubsub',
-        messageOrdering: false,
         ackDeadlineSeconds: 30,
         retry: { minimumBackoffSeconds: 5, maximumBackoffSeconds: 300 },
         deadLetter: { topic: TOPICS.monitoringIncidentsDeadLetter, maxDeliveryAttempts: 10 },
       },
     ],
     memoryMb: 256,
+    cpu: 1,
+    concurrency: 20,
+    minInstances: 0,
     timeoutSeconds: 30,
     maxInstances: 3,
   },
@@ -182,6 +208,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entryPoint: 'opsApi',
     triggers: [{ kind: 'http', routes: ['GET /healthz', 'GET /metrics', 'GET /dashboard', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume', 'POST /portfolio/reset-peak'] }],
     memoryMb: 256,
+    cpu: 1,
+    concurrency: 20,
+    minInstances: 0,
     timeoutSeconds: 30,
     maxInstances: 3,
   },
@@ -190,6 +219,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entryPoint: 'reconciler',
     triggers: [{ kind: 'schedule', schedule: '* * * * *', attemptDeadlineSeconds: 120 }],
     memoryMb: 512,
+    cpu: 1,
+    concurrency: 1,
+    minInstances: 0,
     timeoutSeconds: 120,
     maxInstances: 1,
   },

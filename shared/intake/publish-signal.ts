@@ -24,7 +24,6 @@ export async function publishSignal(
   try {
     return await Promise.race([
       publisher.publish(topics.signals, signal, {
-        orderingKey: signal.agentId,
         attributes: { signalId: signal.signalId, agentId: signal.agentId },
       }),
       timeout,

@@ -1,8 +1,6 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 
 export interface PublishOptions {
-  /** Messages with one key are delivered in order (the agentId on `signals`). */
-  readonly orderingKey?: string;
   readonly attributes?: Record<string, string>;
 }
 
@@ -18,24 +16,13 @@ export class JsonPublisher {
   async publish(topicName: string, message: unknown, options: PublishOptions = {}): Promise<string> {
     const topic = this.topic(topicName);
     const data = Buffer.from(JSON.stringify(message));
-    try {
-      return await topic.publishMessage({
-        data,
-        ...(options.orderingKey ? { orderingKey: options.orderingKey } : {}),
-        ...(options.attributes ? { attributes: options.attributes } : {}),
-      });
-    } catch (error) {
-      // A failed publish pauses its ordering key until resumed; the caller's retry needs it open.
-      if (options.orderingKey) topic.resumePublishing(options.orderingKey);
-      throw error;
-    }
+    return topic.publishMessage({ data, ...(options.attributes ? { attributes: options.attributes } : {}) });
   }
 
   private topic(name: string): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
       topic = this.pubsub.topic(name, {
-        messageOrdering: true,
         batching: { maxMessages: 100, maxMilliseconds: 5 },
       });
       this.topics.set(name, topic);

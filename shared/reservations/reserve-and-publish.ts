@@ -34,7 +34,6 @@ export async function reserveAndPublish(deps: ReservationDeps, signal: TradeSign
   const next = outcomeMessage(signal, record);
   if (next.topic !== 'none') {
     await deps.publisher.publish(deps.topics[next.topic], next.message, {
-      orderingKey: signal.agentId,
       attributes: { signalId: signal.signalId, agentId: signal.agentId },
     });
   }

@@ -22,7 +22,7 @@ export async function applyAndPublish(deps: TradingDeps, facts: VenueFacts, even
       positionQuantity: `${position.quantityAtoms < 0 ? '-' : ''}${atomsToQuantity(Math.abs(position.quantityAtoms))}`,
       occurredAt: now(deps).toISOString(),
     };
-    await deps.publisher.publish(deps.topics.orderUpdates, message, { orderingKey: order.agentId });
+    await deps.publisher.publish(deps.topics.orderUpdates, message, { attributes: { orderId: order.orderId, agentId: order.agentId } });
   }
   return result;
 }

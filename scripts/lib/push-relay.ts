@@ -1,0 +1,146 @@
+import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
+import type { PushTrigger } from '../../triggers/manifest.js';
+import { deadLetterAttributes, isPushAck, pushBackoffMs, pushEnvelope, type PulledMessage } from './push-delivery.js';
+
+/**
+ * Local push delivery that behaves like Cloud Pub/Sub push, with the emulator as the broker:
+ * pulls each push subscription of triggers/ (streaming pull) and POSTs the push envelope to the
+ * function, many requests in flight. A 2xx acknowledges; anything else, or no answer within the
+ * ack deadline, is retried after the subscription's exponential backoff; after
+ * `maxDeliveryAttempts` the message goes to the dead-letter topic and is acknowledged. The
+ * emulator's own push keeps about two requests in flight per subscription and ignores backoff
+ * and dead-letter policies, so it shows neither Cloud Pub/Sub's speed nor its failure handling.
+ */
+
+export interface RelayRoute {
+  readonly trigger: PushTrigger;
+  /** Full URL the push goes to. */
+  readonly endpoint: string;
+}
+
+export interface PushRelayOptions {
+  /** Push requests in flight at once, over all subscriptions. */
+  readonly maxInFlight?: number;
+}
+
+export interface PushRelayStats {
+  /** POSTs made, first attempts and retries. */
+  attempts: number;
+  acked: number;
+  /** Attempts answered with a failure or not answered in time. */
+  failures: number;
+  deadLettered: number;
+  maxInFlight: number;
+}
+
+export class PushRelay {
+  readonly stats: PushRelayStats = { attempts: 0, acked: 0, failures: 0, deadLettered: 0, maxInFlight: 0 };
+  /** Attempts per message id: the emulator does not count deliveries. */
+  private readonly attempts = new Map<string, number>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly waiting: (() => void)[] = [];
+  private inFlight = 0;
+  private stopped = false;
+
+  private constructor(
+    private readonly pubsub: PubSub,
+    private readonly maxInFlight: number,
+    private readonly subscriptions: Subscription[] = [],
+  ) {}
+
+  static start(pubsub: PubSub, routes: readonly RelayRoute[], options: PushRelayOptions = {}): PushRelay {
+    const relay = new PushRelay(pubsub, options.maxInFlight ?? 200);
+    for (const route of routes) relay.listen(route);
+    return relay;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    await Promise.all(this.subscriptions.map((s) => s.close()));
+  }
+
+  private listen(route: RelayRoute): void {
+    const subscription = this.pubsub.subscription(route.trigger.subscription, {
+      // Messages waiting out a backoff stay leased; flow control must not starve the rest.
+      flowControl: { maxMessages: 10_000, allowExcessMessages: false },
+    });
+    subscription.on('message', (message: Message) => void this.deliver(route, subscription.name, message));
+    subscription.on('error', (error: Error) => {
+      if (!this.stopped) process.stderr.write(`push relay ${route.trigger.subscription}: ${error.message}\n`);
+    });
+    this.subscriptions.push(subscription);
+  }
+
+  private async deliver(route: RelayRoute, subscriptionPath: string, message: Message): Promise<void> {
+    const pulled: PulledMessage = {
+      id: message.id,
+      data: message.data,
+      attributes: message.attributes,
+      publishTime: new Date(message.publishTime.getTime()),
+      ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
+    };
+    const attempt = (this.attempts.get(message.id) ?? 0) + 1;
+    this.attempts.set(message.id, attempt);
+    const acknowledged = await this.post(route, pushEnvelope(subscriptionPath, pulled, attempt));
+    if (this.stopped) return;
+    if (acknowledged) {
+      this.stats.acked += 1;
+      this.attempts.delete(message.id);
+      message.ack();
+      return;
+    }
+    this.stats.failures += 1;
+    const { deadLetter, retry } = route.trigger;
+    if (attempt >= deadLetter.maxDeliveryAttempts) {
+      try {
+        await this.pubsub.topic(deadLetter.topic).publishMessage({ data: pulled.data, attributes: deadLetterAttributes(pulled, subscriptionPath, attempt) });
+        this.stats.deadLettered += 1;
+        this.attempts.delete(message.id);
+        message.ack();
+      } catch {
+        message.nack(); // the dead-letter topic is unreachable: keep the message
+      }
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      message.nack(); // redelivered now, after the backoff
+    }, pushBackoffMs(retry, attempt));
+    this.retryTimers.add(timer);
+  }
+
+  /** One push request; true when the function acknowledged it. */
+  private async post(route: RelayRoute, body: unknown): Promise<boolean> {
+    await this.acquire();
+    this.stats.attempts += 1;
+    try {
+      const response = await fetch(route.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(route.trigger.ackDeadlineSeconds * 1_000),
+      });
+      await response.arrayBuffer();
+      return isPushAck(response.status);
+    } catch {
+      return false; // refused, reset or timed out: a nack, as Cloud Pub/Sub counts it
+    } finally {
+      this.release();
+    }
+  }
+
+  /** A slot for one request; a released slot passes straight to the longest waiter. */
+  private async acquire(): Promise<void> {
+    if (this.inFlight < this.maxInFlight) this.inFlight += 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.inFlight);
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight -= 1;
+  }
+}

@@ -13,6 +13,7 @@ import type { TradeSignal } from '../shared/domain/messages.js';
 import { seedAgentProfiles } from '../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../shared/firestore/client.js';
 import { COLLECTIONS } from '../shared/firestore/collections.js';
+import { LedgerRepository } from '../shared/firestore/ledger-repository.js';
 import { MarginLedger } from '../shared/firestore/margin-ledger.js';
 import { startEmulator } from './lib/emulators.js';
 
@@ -85,16 +86,15 @@ async function countViolations(projectId: string, agents: readonly AgentProfile[
   const db = firestoreFor(projectId);
   let violations = 0;
   for (const agent of agents) {
-    const [records, ledgerSnap] = await Promise.all([
+    const [records, ledger] = await Promise.all([
       db.collection(COLLECTIONS.reservations).where('agentId', '==', agent.agentId).get(),
-      db.collection(COLLECTIONS.marginLedgers).doc(agent.agentId).get(),
+      LedgerRepository.for(db).ledgerOf(agent.agentId),
     ]);
     const reservedSum = records.docs
       .map((d) => ReservationRecord.parse(d.data()))
       .filter((r) => r.status === 'reserved')
       .reduce((sum, r) => sum + r.marginMicros, 0);
-    const reserved = (ledgerSnap.get('reservedMicros') as number | undefined) ?? 0;
-    const inUse = (ledgerSnap.get('inUseMicros') as number | undefined) ?? 0;
+    const { reservedMicros: reserved, inUseMicros: inUse } = ledger;
     if (reserved !== reservedSum || reserved + inUse > agent.marginAllocationMicros || reserved < 0) violations += 1;
   }
   return violations;
@@ -106,7 +106,9 @@ async function runScenario(scenario: Scenario, label: string): Promise<ScenarioR
   const db = firestoreFor(projectId);
   const agents = Array.from({ length: scenario.agents }, (_, i) => profile(`bench-agent-${i}`));
   await seedAgentProfiles(db, agents);
-  const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 200, coalesce: scenario.design === 'coalescing' });
+  // Unpaced: this measures what group commit can decide, not the ledger's write pacing.
+  const ledgers = new LedgerRepository(db, { maxBatch: 200 });
+  const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50, coalesce: scenario.design === 'coalescing', ledgers });
 
   const latencies: number[] = [];
   let issued = 0;
@@ -139,7 +141,7 @@ async function runScenario(scenario: Scenario, label: string): Promise<ScenarioR
   clearInterval(progress);
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const stats = ledger.transactionStats;
+  const stats = ledgers.transactionStats;
   return {
     ...scenario,
     decided: latencies.length,

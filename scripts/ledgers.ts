@@ -6,7 +6,7 @@ import { listAgentProfiles } from '../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../shared/firestore/client.js';
 import { COLLECTIONS } from '../shared/firestore/collections.js';
 import { MarginLedger } from '../shared/firestore/margin-ledger.js';
-import { committedMicros, freeMarginMicros, heldSymbols } from '../shared/domain/margin.js';
+import { committedMicros, freeMarginMicros, heldSymbols } from '../shared/domain/ledger.js';
 import { microsToUsd } from '../shared/domain/money.js';
 import { PositionState, averageEntryMicros } from '../shared/domain/positions.js';
 import { atomsToQuantity } from '../shared/domain/quantity.js';
@@ -14,7 +14,7 @@ import { useLocalEnv } from './lib/local-env.js';
 
 if (!process.env.GOOGLE_CLOUD_PROJECT || !process.env.FIRESTORE_EMULATOR_HOST) await useLocalEnv();
 const db = firestoreFor(process.env.GOOGLE_CLOUD_PROJECT as string);
-const ledgers = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 1 });
+const ledgers = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
 
 const usd = (micros: number) => microsToUsd(micros).padStart(14);
 process.stdout.write(`${'agent'.padEnd(16)}${'allocation'.padStart(14)}${'reserved'.padStart(14)}${'in use'.padStart(14)}${'free'.padStart(14)}${'realized PnL'.padStart(14)}  symbols\n`);

@@ -59,8 +59,14 @@ const EnvSchema = z.object({
   TRADINGVIEW_SOURCE_SECRETS: SourceSecrets.default({}),
   /** How long a TradingView alert stays actionable. */
   SIGNAL_TTL_SECONDS: IntFrom(1, 3_600).default(60),
-  /** Most signals one agent's reservation transaction decides at once (≤ 500 writes per commit). */
-  GROUP_COMMIT_MAX_BATCH: IntFrom(1, 400).default(200),
+  /** Most ledger events (reservations, fills, …) one agent's transaction applies; ≤ 5 writes each, 500 per commit. */
+  GROUP_COMMIT_MAX_BATCH: IntFrom(1, 99).default(99),
+  /**
+   * Commits per agent ledger: a burst, then a steady rate. Burst + rate is the most writes one
+   * ledger document gets in any second; under load, events wait and share bigger batches.
+   */
+  LEDGER_COMMIT_BURST: IntFrom(1, 100).default(4),
+  LEDGER_COMMITS_PER_SECOND: IntFrom(1, 1_000).default(6),
   /**
    * A redelivered signal whose outcome is still unpublished after this long publishes it again:
    * the delivery that decided it died between commit and publish.

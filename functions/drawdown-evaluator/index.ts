@@ -48,8 +48,8 @@ const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(asyn
     // Metrics are for people and alert policies; their failure never fails the evaluation.
     await metrics.write(metricFamilies(await readPortfolioView(db))).catch((error: unknown) => log.warn('metrics not written', { error }));
   }
-  return triggers.map(() => result);
-}, 1_000);
+  return triggers.map(() => ({ ok: true, value: result }) as const);
+}, { maxBatch: 1_000 });
 
 http(
   'drawdownEvaluator',

@@ -5,6 +5,7 @@ import { log } from '../../shared/log.js';
 import { TradeSignal } from '../../shared/domain/messages.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { DeadLetterBox } from '../../shared/firestore/dead-letters.js';
+import { LedgerRepository, ledgerOptionsFromConfig } from '../../shared/firestore/ledger-repository.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
@@ -21,7 +22,7 @@ const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const deps = {
   ledger: new MarginLedger(db, {
     maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT,
-    maxBatch: config.GROUP_COMMIT_MAX_BATCH,
+    ledgers: LedgerRepository.for(db, ledgerOptionsFromConfig(config)),
   }),
   publisher: new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT)),
   topics: config.topics,

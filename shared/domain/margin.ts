@@ -1,43 +1,14 @@
 import { z } from 'zod';
 import type { AgentProfile } from './agents.js';
-import { RejectionReason, type TradeSignal, orderIdForSignal } from './messages.js';
-import { ceilDiv, microsToUsd, notionalMicros } from './money.js';
+import { type MarginLedgerState, applyLedgerEvent, freeMarginMicros, heldSymbols } from './ledger.js';
+import { MAX_SIGNAL_NOTIONAL_MICROS, RejectionReason, type TradeSignal, boundedNotionalMicros, orderIdForSignal } from './messages.js';
+import { ceilDiv, microsToUsd } from './money.js';
 
 /**
- * The margin rules: pure functions over an agent's ledger. The invariant they keep, for every
- * agent and any sequence of reserve / reject / release: reserved + in use ≤ allocation, and no
- * amount is ever negative.
+ * The margin rules: deciding a signal against an agent's ledger. The invariant they keep, for
+ * every agent and any sequence of reserve / reject / release: reserved + in use ≤ allocation, and
+ * no amount is ever negative (applyLedgerEvent refuses anything else).
  */
-
-export const MarginLedgerState = z.object({
-  reservedMicros: z.number().int().nonnegative(),
-  inUseMicros: z.number().int().nonnegative(),
-  /** Open reservations and orders per symbol; a symbol with 0 is not held. */
-  openSymbols: z.record(z.string(), z.number().int().positive()),
-  /** Symbols with an open position. */
-  positionSymbols: z.record(z.string(), z.literal(true)).default({}),
-  /** Realized PnL of all positions, net of fees. */
-  realizedPnlMicros: z.number().int().default(0),
-  feesMicros: z.number().int().nonnegative().default(0),
-  /** risk_limits_breached_total for this agent, by limit type. */
-  breaches: z.partialRecord(RejectionReason, z.number().int().nonnegative()),
-});
-export type MarginLedgerState = z.infer<typeof MarginLedgerState>;
-
-export const EMPTY_LEDGER: MarginLedgerState = Object.freeze({
-  reservedMicros: 0,
-  inUseMicros: 0,
-  openSymbols: {},
-  positionSymbols: {},
-  realizedPnlMicros: 0,
-  feesMicros: 0,
-  breaches: {},
-}) as MarginLedgerState;
-
-/** Symbols the agent is exposed to: open reservations, open orders and open positions. */
-export function heldSymbols(ledger: MarginLedgerState): Set<string> {
-  return new Set([...Object.keys(ledger.openSymbols), ...Object.keys(ledger.positionSymbols)]);
-}
 
 /**
  * `reserved`: margin held for the signal. `ordered`: handed to its order, whose fills and
@@ -81,23 +52,15 @@ export type ReservationDecision =
   | { readonly outcome: 'reserved'; readonly notionalMicros: number; readonly marginMicros: number }
   | { readonly outcome: 'rejected'; readonly reason: RejectionReason; readonly detail: string; readonly notionalMicros: number };
 
-export function signalNotionalMicros(signal: TradeSignal): number {
-  return signal.size.type === 'notional'
-    ? signal.size.notionalMicros
-    : notionalMicros(signal.size.quantity, signal.size.priceMicros);
+/** The signal's notional, or undefined when it is beyond what a signal may ask (then it is rejected, never thrown on). */
+export function signalNotionalMicros(signal: TradeSignal): number | undefined {
+  if (signal.size.type === 'quantity') return boundedNotionalMicros(signal.size.quantity, signal.size.priceMicros);
+  return signal.size.notionalMicros <= MAX_SIGNAL_NOTIONAL_MICROS ? signal.size.notionalMicros : undefined;
 }
 
 /** Initial margin of a position: notional / leverage, rounded up so the agent never gets more. */
 export function marginRequiredMicros(notional: number, leverage: number): number {
   return ceilDiv(notional, leverage);
-}
-
-export function committedMicros(ledger: MarginLedgerState): number {
-  return ledger.reservedMicros + ledger.inUseMicros;
-}
-
-export function freeMarginMicros(ledger: MarginLedgerState, allocationMicros: number): number {
-  return Math.max(0, allocationMicros - committedMicros(ledger));
 }
 
 function reject(reason: RejectionReason, detail: string, notional: number): ReservationDecision {
@@ -110,7 +73,10 @@ export function decideReservation(
   signal: TradeSignal,
   context: ReservationContext,
 ): ReservationDecision {
-  const notional = signalNotionalMicros(signal);
+  const bounded = signalNotionalMicros(signal);
+  // The schema refuses such sizes; this second check keeps a hand-made signal from throwing.
+  if (bounded === undefined) return reject('position_size_out_of_range', `notional above ${MAX_SIGNAL_NOTIONAL_MICROS / 1_000_000} USD`, 0);
+  const notional = bounded;
   const { agent } = context;
   if (!agent) return reject('unknown_agent', `no agent profile for ${signal.agentId}`, notional);
   if (Date.parse(signal.expiresAt) <= context.now.getTime()) {
@@ -145,19 +111,10 @@ export function decideReservation(
 }
 
 /** The ledger after a decision: a reservation adds margin and holds the symbol; a rejection counts a breach. */
-export function applyDecision(ledger: MarginLedgerState, symbol: string, decision: ReservationDecision): MarginLedgerState {
-  if (decision.outcome === 'rejected') {
-    return {
-      ...ledger,
-      breaches: { ...ledger.breaches, [decision.reason]: (ledger.breaches[decision.reason] ?? 0) + 1 },
-    };
-  }
-  if (decision.marginMicros === 0) return ledger;
-  return {
-    ...ledger,
-    reservedMicros: ledger.reservedMicros + decision.marginMicros,
-    openSymbols: { ...ledger.openSymbols, [symbol]: (ledger.openSymbols[symbol] ?? 0) + 1 },
-  };
+export function applyDecision(ledger: MarginLedgerState, symbol: string, decision: ReservationDecision, allocationMicros: number): MarginLedgerState {
+  return decision.outcome === 'rejected'
+    ? applyLedgerEvent(ledger, { kind: 'reject', reason: decision.reason })
+    : applyLedgerEvent(ledger, { kind: 'reserve', symbol, marginMicros: decision.marginMicros, allocationMicros });
 }
 
 export function recordFor(signal: TradeSignal, decision: ReservationDecision, now: Date): ReservationRecord {
@@ -196,7 +153,7 @@ export function decideBatch(
   for (const signal of signals) {
     if (records.has(signal.signalId)) continue;
     const decision = decideReservation(current, signal, context);
-    current = applyDecision(current, signal.symbol, decision);
+    current = applyDecision(current, signal.symbol, decision, context.agent?.marginAllocationMicros ?? 0);
     records.set(signal.signalId, recordFor(signal, decision, context.now));
   }
   return { ledger: current, records };
@@ -210,14 +167,6 @@ export interface ReleaseResult {
 }
 
 /** Returns a reservation's margin to the agent. Idempotent: only a `reserved` record releases. */
-export function releaseOpenSymbol(openSymbols: MarginLedgerState['openSymbols'], symbol: string): MarginLedgerState['openSymbols'] {
-  const next = { ...openSymbols };
-  const count = (next[symbol] ?? 0) - 1;
-  if (count > 0) next[symbol] = count;
-  else delete next[symbol];
-  return next;
-}
-
 export function releaseReservation(
   ledger: MarginLedgerState,
   record: ReservationRecord,
@@ -225,12 +174,8 @@ export function releaseReservation(
   now: Date,
 ): ReleaseResult {
   if (record.status !== 'reserved') return { ledger, record, released: false };
-  if (record.marginMicros > ledger.reservedMicros) {
-    throw new Error(`ledger corrupt: releasing ${record.marginMicros} of ${ledger.reservedMicros} reserved micros`);
-  }
-  const openSymbols = record.marginMicros > 0 ? releaseOpenSymbol(ledger.openSymbols, record.symbol) : ledger.openSymbols;
   return {
-    ledger: { ...ledger, reservedMicros: ledger.reservedMicros - record.marginMicros, openSymbols },
+    ledger: applyLedgerEvent(ledger, { kind: 'release', symbol: record.symbol, marginMicros: record.marginMicros }),
     record: { ...record, status: 'released', releasedAt: now.toISOString(), releaseReason: reason },
     released: true,
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AgentId, Symbol } from './agents.js';
-import { DECIMAL_PATTERN } from './money.js';
+import { DECIMAL_PATTERN, notionalMicros } from './money.js';
 
 /**
  * Every message Sapphire passes between functions, defined once; types are inferred.
@@ -19,16 +19,40 @@ const IsoTime = z.iso.datetime({ offset: true });
 export const Side = z.enum(['BUY', 'SELL']);
 export type Side = z.infer<typeof Side>;
 
+/**
+ * The largest notional a signal may ask for: 1 billion USD. Far above any agent's limit, and far
+ * below 2^53 micro-USD, so every product the margin rules take of it stays exact.
+ */
+export const MAX_SIGNAL_NOTIONAL_MICROS = 1_000_000_000 * 1_000_000;
+
+/** The quantity × price notional, or undefined when it is beyond MAX_SIGNAL_NOTIONAL_MICROS. */
+export function boundedNotionalMicros(quantity: string, priceMicros: number): number | undefined {
+  try {
+    const notional = notionalMicros(quantity, priceMicros);
+    return notional <= MAX_SIGNAL_NOTIONAL_MICROS ? notional : undefined;
+  } catch {
+    return undefined; // beyond 2^53: certainly beyond the bound
+  }
+}
+
 export const SignalSize = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('notional'), notionalMicros: Micros }).strict(),
+  z.object({ type: z.literal('notional'), notionalMicros: Micros.max(MAX_SIGNAL_NOTIONAL_MICROS) }).strict(),
   z
     .object({
       type: z.literal('quantity'),
-      quantity: z.string().regex(DECIMAL_PATTERN, 'a positive decimal such as "0.015"').refine((q) => /[1-9]/.test(q), 'must be above zero'),
+      quantity: z
+        .string()
+        .max(40)
+        .regex(DECIMAL_PATTERN, 'a positive decimal such as "0.015"')
+        .refine((q) => /[1-9]/.test(q), 'must be above zero'),
       /** Reference price used to turn the quantity into a notional for margin. */
       priceMicros: Micros,
     })
-    .strict(),
+    .strict()
+    .refine((size) => !DECIMAL_PATTERN.test(size.quantity) || boundedNotionalMicros(size.quantity, size.priceMicros) !== undefined, {
+      message: `quantity × priceMicros must be at most ${MAX_SIGNAL_NOTIONAL_MICROS / 1_000_000} USD`,
+      path: ['quantity'],
+    }),
 ]);
 export type SignalSize = z.infer<typeof SignalSize>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { LedgerEffect } from './ledger.js';
 import { ATOMS_PER_UNIT } from './quantity.js';
 
 /**
@@ -54,14 +55,6 @@ export const FillFacts = z.object({
   orderReservedMicros: z.number().int().nonnegative(),
 });
 export type FillFacts = z.infer<typeof FillFacts>;
-
-/** What one fill does to the agent's margin ledger. */
-export interface LedgerEffect {
-  readonly reservedDeltaMicros: number;
-  readonly inUseDeltaMicros: number;
-  readonly realizedPnlDeltaMicros: number;
-  readonly feesDeltaMicros: number;
-}
 
 export const NO_EFFECT: LedgerEffect = Object.freeze({
   reservedDeltaMicros: 0,

@@ -13,13 +13,14 @@ const TERMINAL_STATUS: Partial<Record<ExchangeOrderStatus | OrderUpdate['status'
 
 /**
  * The facts a venue's view of an order holds (its id, each of its fills, its end), as the
- * reconciler and the order router read them back after placing or polling.
+ * reconciler and the order router read them back after placing or polling: one VenueFacts per
+ * fill, the id on the first and the end on the last, so a market order that filled at once is
+ * one ledger event, not three.
  */
 export function venueFactsFor(orderId: string, venueOrder: ExchangeOrder, fills: readonly ExchangeFill[]): VenueFacts[] {
-  const facts: VenueFacts[] = [{ orderId, exchangeOrderId: venueOrder.exchangeOrderId }];
-  for (const fill of fills) {
-    if (fill.clientOrderId !== orderId) continue;
-    facts.push({
+  const facts: VenueFacts[] = fills
+    .filter((fill) => fill.clientOrderId === orderId)
+    .map((fill) => ({
       orderId,
       fill: {
         tradeId: fill.tradeId,
@@ -28,10 +29,12 @@ export function venueFactsFor(orderId: string, venueOrder: ExchangeOrder, fills:
         feeMicros: fill.feeMicros,
         time: fill.time,
       },
-    });
-  }
-  const terminal = TERMINAL_STATUS[venueOrder.status];
-  if (terminal) facts.push({ orderId, terminal: { status: terminal, finalFilledAtoms: quantityToAtoms(venueOrder.executedQuantity) } });
+    }));
+  const terminalStatus = TERMINAL_STATUS[venueOrder.status];
+  const terminal = terminalStatus && { status: terminalStatus, finalFilledAtoms: quantityToAtoms(venueOrder.executedQuantity) };
+  if (facts.length === 0) return [{ orderId, exchangeOrderId: venueOrder.exchangeOrderId, ...(terminal ? { terminal } : {}) }];
+  facts[0] = { ...(facts[0] as VenueFacts), exchangeOrderId: venueOrder.exchangeOrderId };
+  if (terminal) facts[facts.length - 1] = { ...(facts[facts.length - 1] as VenueFacts), terminal };
   return facts;
 }
 

@@ -1,16 +1,10 @@
-import { FieldValue, type Firestore, type DocumentReference, type Transaction } from '@google-cloud/firestore';
-import { GroupCommitter } from '../concurrency/group-commit.js';
+import type { Firestore, DocumentReference } from '@google-cloud/firestore';
 import { AgentProfile } from '../domain/agents.js';
-import {
-  EMPTY_LEDGER,
-  MarginLedgerState,
-  ReservationRecord,
-  decideBatch,
-  releaseReservation,
-} from '../domain/margin.js';
+import { type MarginLedgerState } from '../domain/ledger.js';
+import { ReservationRecord, decideReservation, applyDecision, recordFor, releaseReservation } from '../domain/margin.js';
 import type { TradeSignal } from '../domain/messages.js';
 import { COLLECTIONS, PORTFOLIO_SCOPE } from './collections.js';
-import { type TransactionStats, emptyTransactionStats, runTransaction } from './transactions.js';
+import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
 
 export interface ReserveOutcome {
   readonly record: ReservationRecord;
@@ -20,60 +14,54 @@ export interface ReserveOutcome {
 
 export interface MarginLedgerOptions {
   readonly maxSymbolsPerAgent: number;
-  /** Most signals decided in one transaction. */
-  readonly maxBatch: number;
   /**
    * Coalesce concurrent reservations of one agent into one transaction (the default). Off, every
    * signal runs its own transaction: the naive design, kept for the benchmark's comparison.
    */
   readonly coalesce?: boolean;
+  /** Where ledgers are kept; by default the process's shared repository for `db`. */
+  readonly ledgers?: LedgerRepository;
   readonly clock?: () => Date;
 }
 
-type StoredLedger = MarginLedgerState & { agentId: string; updatedAt: string };
+const UNKNOWN_AGENT_COUNTER = 'unknown_agent';
 
 /**
- * Every agent's margin, kept in Firestore. All changes go through transactions that read the
- * agent's ledger document, so the margin invariant holds across instances; within an instance
- * concurrent reservations of one agent share a transaction (group commit).
+ * Reservations: each signal decided once, against the agent's ledger, in the ledger
+ * repository's batched transactions (so the margin invariant holds across instances, and one
+ * agent's concurrent reservations, fills and releases share transactions instead of fighting).
  */
 export class MarginLedger {
-  private readonly committer: GroupCommitter<string, TradeSignal, ReserveOutcome>;
   private readonly clock: () => Date;
-  /** Attempts, commits, aborts and lock timeouts of this ledger's transactions. */
-  readonly transactionStats: TransactionStats = emptyTransactionStats();
+  readonly ledgers: LedgerRepository;
 
   constructor(
     private readonly db: Firestore,
     private readonly options: MarginLedgerOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
-    this.committer = new GroupCommitter((agentId, signals) => this.decideInTransaction(agentId, signals), options.maxBatch);
+    this.ledgers = options.ledgers ?? LedgerRepository.for(db);
   }
 
   /** Reserves margin for a signal or rejects it, exactly once per signalId. */
   reserveMargin(signal: TradeSignal): Promise<ReserveOutcome> {
-    if (this.options.coalesce === false) {
-      return this.decideInTransaction(signal.agentId, [signal]).then(([outcome]) => outcome as ReserveOutcome);
-    }
-    return this.committer.submit(signal.agentId, signal);
+    const job = this.reservationJob(signal);
+    return this.options.coalesce === false ? this.ledgers.runAlone(signal.agentId, job) : this.ledgers.submit(signal.agentId, job);
   }
 
   /** Returns a reservation's margin to its agent. Idempotent: a second call releases nothing. */
   async releaseReservation(signalId: string, reason: string): Promise<{ released: boolean; record?: ReservationRecord }> {
+    const known = await this.reservationOf(signalId);
+    if (!known) return { released: false };
     const reservationRef = this.reservationRef(signalId);
-    return this.transaction(async (tx) => {
-      const reservationSnap = await tx.get(reservationRef);
-      if (!reservationSnap.exists) return { released: false };
-      const record = ReservationRecord.parse(reservationSnap.data());
-      const ledgerRef = this.ledgerRef(record.agentId);
-      const ledger = await this.readLedger(tx, ledgerRef);
-      const result = releaseReservation(ledger, record, reason, this.clock());
-      if (result.released) {
-        tx.set(reservationRef, result.record);
-        tx.set(ledgerRef, this.stored(record.agentId, result.ledger));
-      }
-      return { released: result.released, record: result.record };
+    return this.ledgers.submit(known.agentId, {
+      reads: [reservationRef],
+      run: async (stage, ledger) => {
+        const record = ReservationRecord.parse(await stage.get(reservationRef));
+        const result = releaseReservation(ledger, record, reason, this.clock());
+        if (result.released) stage.set(reservationRef, result.record);
+        return { ledger: result.ledger, result: { released: result.released, record: result.record } };
+      },
     });
   }
 
@@ -82,9 +70,8 @@ export class MarginLedger {
     await this.reservationRef(signalId).update({ publishedAt: this.clock().toISOString() });
   }
 
-  async ledgerOf(agentId: string): Promise<MarginLedgerState> {
-    const snap = await this.ledgerRef(agentId).get();
-    return snap.exists ? MarginLedgerState.parse(snap.data()) : EMPTY_LEDGER;
+  ledgerOf(agentId: string): Promise<MarginLedgerState> {
+    return this.ledgers.ledgerOf(agentId);
   }
 
   async reservationOf(signalId: string): Promise<ReservationRecord | undefined> {
@@ -102,85 +89,34 @@ export class MarginLedger {
     return snap.docs.map((d) => ReservationRecord.parse(d.data()));
   }
 
-  private async decideInTransaction(agentId: string, signals: readonly TradeSignal[]): Promise<ReserveOutcome[]> {
-    const signalIds = [...new Set(signals.map((s) => s.signalId))];
-    const agentRef = this.db.collection(COLLECTIONS.agents).doc(agentId);
-    const ledgerRef = this.ledgerRef(agentId);
-    const stateRefs = [agentId, PORTFOLIO_SCOPE].map((scope) => this.db.collection(COLLECTIONS.tradingStates).doc(scope));
-    const reservationRefs = signalIds.map((id) => this.reservationRef(id));
-
-    return this.transaction(async (tx) => {
-      const [agentSnap, ledgerSnap, agentStateSnap, portfolioStateSnap, ...reservationSnaps] = await tx.getAll(
-        agentRef,
-        ledgerRef,
-        ...stateRefs,
-        ...reservationRefs,
-      );
-      const existing = new Map<string, ReservationRecord>();
-      reservationSnaps.forEach((snap, i) => {
-        if (snap?.exists) existing.set(signalIds[i] as string, ReservationRecord.parse(snap.data()));
-      });
-      const fresh = signals.filter((s) => !existing.has(s.signalId));
-      const now = this.clock();
-      const agent = agentSnap?.exists ? AgentProfile.parse(agentSnap.data()) : undefined;
-      const ledger = ledgerSnap?.exists ? MarginLedgerState.parse(ledgerSnap.data()) : EMPTY_LEDGER;
-      const halted = [agentStateSnap, portfolioStateSnap].some((snap) => snap?.get('state') === 'halted');
-
-      const decided = decideBatch(ledger, fresh, {
-        agent,
-        halted,
-        maxSymbolsPerAgent: this.options.maxSymbolsPerAgent,
-        now,
-      });
-      for (const record of decided.records.values()) tx.create(this.reservationRef(record.signalId), record);
-      if (decided.records.size > 0) this.writeLedger(tx, agentId, agent, decided.ledger, decided.records.size);
-
-      const claimed = new Set<string>();
-      return signals.map((signal) => {
-        const prior = existing.get(signal.signalId);
-        if (prior) return { record: prior, decidedNow: false };
-        const record = decided.records.get(signal.signalId) as ReservationRecord;
-        const decidedNow = !claimed.has(signal.signalId);
-        claimed.add(signal.signalId);
-        return { record, decidedNow };
-      });
-    });
-  }
-
-  private transaction<T>(update: (tx: Transaction) => Promise<T>): Promise<T> {
-    return runTransaction(this.db, update, { stats: this.transactionStats });
-  }
-
-  private writeLedger(
-    tx: Transaction,
-    agentId: string,
-    agent: AgentProfile | undefined,
-    ledger: MarginLedgerState,
-    decisions: number,
-  ): void {
-    if (agent) {
-      tx.set(this.ledgerRef(agentId), this.stored(agentId, ledger));
-      return;
-    }
-    // No ledger for an agent that does not exist: count the breach where metrics find it.
-    tx.set(
-      this.db.collection(COLLECTIONS.riskCounters).doc('unknown_agent'),
-      { limitType: 'unknown_agent', count: FieldValue.increment(decisions) },
-      { merge: true },
-    );
-  }
-
-  private async readLedger(tx: Transaction, ref: DocumentReference): Promise<MarginLedgerState> {
-    const snap = await tx.get(ref);
-    return snap.exists ? MarginLedgerState.parse(snap.data()) : EMPTY_LEDGER;
-  }
-
-  private stored(agentId: string, ledger: MarginLedgerState): StoredLedger {
-    return { ...ledger, agentId, updatedAt: this.clock().toISOString() };
-  }
-
-  private ledgerRef(agentId: string): DocumentReference {
-    return this.db.collection(COLLECTIONS.marginLedgers).doc(agentId);
+  /** Decides one signal against the ledger as the batch has it so far; a signal decided before keeps its record. */
+  private reservationJob(signal: TradeSignal): LedgerJob<ReserveOutcome> {
+    const agentRef = this.db.collection(COLLECTIONS.agents).doc(signal.agentId);
+    const stateRefs = [signal.agentId, PORTFOLIO_SCOPE].map((scope) => this.db.collection(COLLECTIONS.tradingStates).doc(scope));
+    const reservationRef = this.reservationRef(signal.signalId);
+    const counterRef = this.db.collection(COLLECTIONS.riskCounters).doc(UNKNOWN_AGENT_COUNTER);
+    return {
+      reads: [agentRef, ...stateRefs, reservationRef],
+      run: async (stage, ledger) => {
+        const prior = await stage.get(reservationRef);
+        if (prior) return { ledger, result: { record: ReservationRecord.parse(prior), decidedNow: false } };
+        const now = this.clock();
+        const profile = await stage.get(agentRef);
+        const agent = profile ? AgentProfile.parse(profile) : undefined;
+        const states = await Promise.all(stateRefs.map((ref) => stage.get(ref)));
+        const halted = states.some((state) => state?.state === 'halted');
+        const decision = decideReservation(ledger, signal, { agent, halted, maxSymbolsPerAgent: this.options.maxSymbolsPerAgent, now });
+        const record = recordFor(signal, decision, now);
+        await stage.create(reservationRef, record);
+        if (!agent) {
+          // No ledger for an agent that does not exist: count the breach where metrics find it.
+          const counter = await stage.get(counterRef);
+          stage.set(counterRef, { limitType: UNKNOWN_AGENT_COUNTER, count: (typeof counter?.count === 'number' ? counter.count : 0) + 1 });
+          return { ledger, result: { record, decidedNow: true } };
+        }
+        return { ledger: applyDecision(ledger, signal.symbol, decision, agent.marginAllocationMicros), result: { record, decidedNow: true } };
+      },
+    };
   }
 
   private reservationRef(signalId: string): DocumentReference {

@@ -1,25 +1,18 @@
-import type { DocumentReference, Firestore, Transaction } from '@google-cloud/firestore';
+import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
-import { EMPTY_LEDGER, MarginLedgerState, ReservationRecord, releaseOpenSymbol } from '../domain/margin.js';
+import { type LedgerEffect, type MarginLedgerState, applyLedgerEvent } from '../domain/ledger.js';
+import { ReservationRecord } from '../domain/margin.js';
 import type { OrderRequest } from '../domain/messages.js';
 import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus } from '../domain/orders.js';
-import {
-  FLAT_POSITION,
-  FillFacts,
-  type FoldStep,
-  type LedgerEffect,
-  PositionState,
-  applyFill,
-  fillSortKey,
-  foldFills,
-} from '../domain/positions.js';
+import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, fillSortKey, foldFills } from '../domain/positions.js';
 import { COLLECTIONS } from './collections.js';
-import { type TransactionStats, emptyTransactionStats, runTransaction } from './transactions.js';
+import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
+import type { StagedTransaction } from './staged-transaction.js';
 
 /**
- * Orders, fills and positions in Firestore. Each venue fact is applied in one transaction with
- * the agent's margin ledger, idempotent by (orderId, tradeId) for fills and by order for its
- * terminal event.
+ * Orders, fills and positions in Firestore. Each venue fact is a job on the agent's ledger in
+ * the ledger repository (batched with the agent's other events), idempotent by
+ * (orderId, tradeId) for fills and by order for its terminal event.
  */
 
 export interface OrderPlan {
@@ -54,14 +47,16 @@ function subtractEffects(a: LedgerEffect, b: LedgerEffect): LedgerEffect {
 }
 
 export class TradeLedger {
-  readonly transactionStats: TransactionStats = emptyTransactionStats();
   private readonly clock: () => Date;
+  readonly ledgers: LedgerRepository;
 
   constructor(
     private readonly db: Firestore,
     clock?: () => Date,
+    ledgers?: LedgerRepository,
   ) {
     this.clock = clock ?? (() => new Date());
+    this.ledgers = ledgers ?? LedgerRepository.for(db);
   }
 
   /**
@@ -69,39 +64,44 @@ export class TradeLedger {
    * created, in one transaction. Only a `reserved` reservation can be claimed, so a reservation
    * the reconciler released is never placed. Claiming twice returns the same order.
    */
-  async claimForOrder(request: OrderRequest, plan: OrderPlan): Promise<ClaimResult> {
+  claimForOrder(request: OrderRequest, plan: OrderPlan): Promise<ClaimResult> {
     const reservationRef = this.db.collection(COLLECTIONS.reservations).doc(request.signalId);
     const orderRef = this.orderRef(request.orderId);
-    return this.transaction(async (tx) => {
-      const [reservationSnap, orderSnap] = await tx.getAll(reservationRef, orderRef);
-      if (orderSnap?.exists) return { claimed: true, order: OrderRecord.parse(orderSnap.data()) };
-      if (!reservationSnap?.exists) return { claimed: false, reason: 'no reservation for this signal' };
-      const reservation = ReservationRecord.parse(reservationSnap.data());
-      if (reservation.status !== 'reserved') return { claimed: false, reason: `reservation is ${reservation.status}` };
-      const now = this.clock().toISOString();
-      const order: OrderRecord = {
-        orderId: request.orderId,
-        signalId: request.signalId,
-        agentId: request.agentId,
-        symbol: request.symbol,
-        side: request.side,
-        type: plan.type,
-        reduceOnly: request.reduceOnly,
-        leverage: request.leverage,
-        venue: plan.venue,
-        quantityAtoms: plan.quantityAtoms,
-        ...(plan.limitPriceMicros ? { limitPriceMicros: plan.limitPriceMicros } : {}),
-        reservedMicros: reservation.marginMicros,
-        status: 'placing',
-        filledAtoms: 0,
-        feesMicros: 0,
-        releasedMicros: 0,
-        createdAt: now,
-        updatedAt: now,
-      };
-      tx.set(reservationRef, { ...reservation, status: 'ordered' });
-      tx.create(orderRef, order);
-      return { claimed: true, order };
+    return this.ledgers.submit<ClaimResult>(request.agentId, {
+      reads: [reservationRef, orderRef],
+      run: async (stage, ledger) => {
+        const existing = await stage.get(orderRef);
+        if (existing) return { ledger, result: { claimed: true, order: OrderRecord.parse(existing) } };
+        const stored = await stage.get(reservationRef);
+        if (!stored) return { ledger, result: { claimed: false, reason: 'no reservation for this signal' } };
+        const reservation = ReservationRecord.parse(stored);
+        if (reservation.status !== 'reserved') return { ledger, result: { claimed: false, reason: `reservation is ${reservation.status}` } };
+        const now = this.clock().toISOString();
+        const order: OrderRecord = {
+          orderId: request.orderId,
+          signalId: request.signalId,
+          agentId: request.agentId,
+          symbol: request.symbol,
+          side: request.side,
+          type: plan.type,
+          reduceOnly: request.reduceOnly,
+          leverage: request.leverage,
+          venue: plan.venue,
+          quantityAtoms: plan.quantityAtoms,
+          ...(plan.limitPriceMicros ? { limitPriceMicros: plan.limitPriceMicros } : {}),
+          reservedMicros: reservation.marginMicros,
+          status: 'placing',
+          filledAtoms: 0,
+          feesMicros: 0,
+          releasedMicros: 0,
+          createdAt: now,
+          updatedAt: now,
+        };
+        const next = applyLedgerEvent(ledger, { kind: 'claim', marginMicros: reservation.marginMicros });
+        stage.set(reservationRef, { ...reservation, status: 'ordered' });
+        await stage.create(orderRef, order);
+        return { ledger: next, result: { claimed: true, order } };
+      },
     });
   }
 
@@ -110,78 +110,10 @@ export class TradeLedger {
    * transaction and a second delivery with it is refused as a replay.
    */
   async applyVenueFacts(facts: VenueFacts, eventKey?: string): Promise<ApplyResult> {
-    const orderRef = this.orderRef(facts.orderId);
-    const eventRef = eventKey ? this.db.collection(COLLECTIONS.brokerEvents).doc(eventKey.replace(/\//g, '_')) : undefined;
-    return this.transaction(async (tx) => {
-      const [orderSnap, eventSnap] = await tx.getAll(orderRef, ...(eventRef ? [eventRef] : []));
-      if (eventSnap?.exists) return { outcome: 'replayed' };
-      if (!orderSnap?.exists) return { outcome: 'unknown_order' };
-      let order = OrderRecord.parse(orderSnap.data());
-      const ledgerRef = this.db.collection(COLLECTIONS.marginLedgers).doc(order.agentId);
-      const positionRef = this.positionRef(order.agentId, order.symbol);
-      const fillRef = facts.fill ? this.db.collection(COLLECTIONS.fills).doc(`${facts.orderId}:${facts.fill.tradeId}`) : undefined;
-      const [ledgerSnap, positionSnap, fillSnap] = await tx.getAll(ledgerRef, positionRef, ...(fillRef ? [fillRef] : []));
-      let ledger = ledgerSnap?.exists ? MarginLedgerState.parse(ledgerSnap.data()) : EMPTY_LEDGER;
-      let position = positionSnap?.exists ? PositionState.parse(positionSnap.data()) : FLAT_POSITION;
-      let changed = false;
-
-      if (facts.exchangeOrderId && !order.exchangeOrderId) {
-        order = { ...order, exchangeOrderId: facts.exchangeOrderId };
-        changed = true;
-      }
-      if (facts.fill && fillRef && !fillSnap?.exists) {
-        const fill: FillFacts = {
-          orderId: order.orderId,
-          tradeId: facts.fill.tradeId,
-          side: order.side,
-          quantityAtoms: facts.fill.quantityAtoms,
-          priceMicros: facts.fill.priceMicros,
-          feeMicros: facts.fill.feeMicros,
-          time: facts.fill.time,
-          orderQuantityAtoms: order.quantityAtoms,
-          orderReservedMicros: order.reservedMicros,
-        };
-        const step = await this.foldIn(tx, order, position, fill);
-        position = step.position;
-        ledger = {
-          ...ledger,
-          reservedMicros: ledger.reservedMicros + step.effect.reservedDeltaMicros,
-          inUseMicros: ledger.inUseMicros + step.effect.inUseDeltaMicros,
-          realizedPnlMicros: ledger.realizedPnlMicros + step.effect.realizedPnlDeltaMicros,
-          feesMicros: ledger.feesMicros + step.effect.feesDeltaMicros,
-        };
-        order = { ...order, filledAtoms: order.filledAtoms + fill.quantityAtoms, feesMicros: order.feesMicros + fill.feeMicros };
-        tx.create(fillRef, { ...fill, agentId: order.agentId, symbol: order.symbol, sortKey: fillSortKey(fill), appliedAt: this.clock().toISOString() });
-        changed = true;
-      }
-      if (facts.terminal) {
-        const ended = applyTerminal(order, facts.terminal.status, facts.terminal.finalFilledAtoms, facts.terminal.reason);
-        if (ended.applied) {
-          order = ended.order;
-          ledger = {
-            ...ledger,
-            reservedMicros: ledger.reservedMicros - ended.releasedMicros,
-            openSymbols: order.reservedMicros > 0 ? releaseOpenSymbol(ledger.openSymbols, order.symbol) : ledger.openSymbols,
-          };
-          changed = true;
-        }
-      }
-      if (changed) {
-        const positionSymbols = { ...ledger.positionSymbols };
-        if (position.quantityAtoms !== 0) positionSymbols[order.symbol] = true;
-        else delete positionSymbols[order.symbol];
-        ledger = { ...ledger, positionSymbols };
-        order = { ...order, status: deriveStatus(order), updatedAt: this.clock().toISOString() };
-        if (ledger.reservedMicros < 0 || ledger.inUseMicros < 0) {
-          throw new Error(`ledger of ${order.agentId} would go negative applying ${facts.orderId}: refusing`);
-        }
-        tx.set(orderRef, order);
-        tx.set(positionRef, { ...position, agentId: order.agentId, symbol: order.symbol });
-        tx.set(ledgerRef, { ...ledger, agentId: order.agentId, updatedAt: this.clock().toISOString() });
-      }
-      if (eventRef) tx.create(eventRef, { orderId: facts.orderId, receivedAt: this.clock().toISOString() });
-      return { outcome: changed ? 'applied' : 'duplicate', order, position };
-    });
+    // Which agent's ledger: an order's agent and symbol never change, so a plain read tells.
+    const known = await this.order(facts.orderId);
+    if (!known) return { outcome: 'unknown_order' };
+    return this.ledgers.submit(known.agentId, this.factsJob(known, facts, eventKey));
   }
 
   async order(orderId: string): Promise<OrderRecord | undefined> {
@@ -200,23 +132,76 @@ export class TradeLedger {
     return snap.docs.map((d) => OrderRecord.parse(d.data())).filter((o) => o.terminalStatus === undefined);
   }
 
+  private factsJob(known: OrderRecord, facts: VenueFacts, eventKey: string | undefined): LedgerJob<ApplyResult> {
+    const orderRef = this.orderRef(facts.orderId);
+    const eventRef = eventKey ? this.db.collection(COLLECTIONS.brokerEvents).doc(eventKey.replace(/\//g, '_')) : undefined;
+    const positionRef = this.positionRef(known.agentId, known.symbol);
+    const fillRef = facts.fill ? this.db.collection(COLLECTIONS.fills).doc(`${facts.orderId}:${facts.fill.tradeId}`) : undefined;
+    return {
+      reads: [orderRef, positionRef, ...(eventRef ? [eventRef] : []), ...(fillRef ? [fillRef] : [])],
+      run: async (stage, ledgerBefore) => {
+        let ledger: MarginLedgerState = ledgerBefore;
+        if (eventRef && (await stage.get(eventRef))) return { ledger, result: { outcome: 'replayed' } };
+        let order = OrderRecord.parse(await stage.get(orderRef));
+        const storedPosition = await stage.get(positionRef);
+        let position = storedPosition ? PositionState.parse(storedPosition) : FLAT_POSITION;
+        let changed = false;
+
+        if (facts.exchangeOrderId && !order.exchangeOrderId) {
+          order = { ...order, exchangeOrderId: facts.exchangeOrderId };
+          changed = true;
+        }
+        if (facts.fill && fillRef && !(await stage.get(fillRef))) {
+          const fill: FillFacts = {
+            orderId: order.orderId,
+            tradeId: facts.fill.tradeId,
+            side: order.side,
+            quantityAtoms: facts.fill.quantityAtoms,
+            priceMicros: facts.fill.priceMicros,
+            feeMicros: facts.fill.feeMicros,
+            time: facts.fill.time,
+            orderQuantityAtoms: order.quantityAtoms,
+            orderReservedMicros: order.reservedMicros,
+          };
+          const step = await this.foldIn(stage, order, position, fill);
+          position = step.position;
+          ledger = applyLedgerEvent(ledger, { kind: 'fill', symbol: order.symbol, effect: step.effect, positionOpen: position.quantityAtoms !== 0 });
+          order = { ...order, filledAtoms: order.filledAtoms + fill.quantityAtoms, feesMicros: order.feesMicros + fill.feeMicros };
+          await stage.create(fillRef, { ...fill, agentId: order.agentId, symbol: order.symbol, sortKey: fillSortKey(fill), appliedAt: this.clock().toISOString() });
+          changed = true;
+        }
+        if (facts.terminal) {
+          const ended = applyTerminal(order, facts.terminal.status, facts.terminal.finalFilledAtoms, facts.terminal.reason);
+          if (ended.applied) {
+            order = ended.order;
+            ledger = applyLedgerEvent(ledger, { kind: 'close', symbol: order.symbol, releasedMicros: ended.releasedMicros, heldSymbol: order.reservedMicros > 0 });
+            changed = true;
+          }
+        }
+        if (changed) {
+          order = { ...order, status: deriveStatus(order), updatedAt: this.clock().toISOString() };
+          stage.set(orderRef, order);
+          stage.set(positionRef, { ...position, agentId: order.agentId, symbol: order.symbol });
+        }
+        if (eventRef) await stage.create(eventRef, { orderId: facts.orderId, receivedAt: this.clock().toISOString() });
+        return { ledger, result: { outcome: changed ? 'applied' : 'duplicate', order, position } };
+      },
+    };
+  }
+
   /**
    * A fill later than every fill of the position is folded in directly; an earlier one (events
    * out of order) makes the position be refolded from all its fills, so order never matters.
    */
-  private async foldIn(tx: Transaction, order: OrderRecord, position: PositionState, fill: FillFacts): Promise<FoldStep> {
+  private async foldIn(stage: StagedTransaction, order: OrderRecord, position: PositionState, fill: FillFacts): Promise<FoldStep> {
     if (fillSortKey(fill) >= position.lastFillKey) return applyFill(position, fill, order.filledAtoms);
-    const snap = await tx.get(
-      this.db.collection(COLLECTIONS.fills).where('agentId', '==', order.agentId).where('symbol', '==', order.symbol),
-    );
-    const earlier = snap.docs.map((d) => FillRecord.parse(d.data()));
+    const fills = this.db.collection(COLLECTIONS.fills);
+    const stored = await stage.query(fills.where('agentId', '==', order.agentId).where('symbol', '==', order.symbol));
+    const batched = stage.stagedIn(fills.path).filter((f) => f.agentId === order.agentId && f.symbol === order.symbol);
+    const earlier = [...new Map([...stored, ...batched].map((f) => [`${String(f.orderId)}:${String(f.tradeId)}`, FillRecord.parse(f)])).values()];
     const before = foldFills(earlier);
     const after = foldFills([...earlier, fill]);
     return { position: after.position, effect: subtractEffects(after.effect, before.effect) };
-  }
-
-  private transaction<T>(update: (tx: Transaction) => Promise<T>): Promise<T> {
-    return runTransaction(this.db, update, { stats: this.transactionStats });
   }
 
   private orderRef(orderId: string): DocumentReference {

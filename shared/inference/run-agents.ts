@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { sizeSignal } from '../domain/agent-sizing.js';
 import type { AgentProfile } from '../domain/agents.js';
 import type { MarketData } from '../domain/exchange.js';
-import { freeMarginMicros } from '../domain/margin.js';
+import { freeMarginMicros } from '../domain/ledger.js';
 import { TradeSignal } from '../domain/messages.js';
 import { atomsToQuantity } from '../domain/quantity.js';
 import type { SymbolSeries } from '../domain/baselines/strategies.js';

@@ -1,4 +1,4 @@
-import { committedMicros, freeMarginMicros } from '../domain/margin.js';
+import { committedMicros, freeMarginMicros } from '../domain/ledger.js';
 import { averageEntryMicros } from '../domain/positions.js';
 import { atomsToQuantity } from '../domain/quantity.js';
 import type { PortfolioView } from './portfolio-view.js';

@@ -1,10 +1,11 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { AgentProfile } from '../domain/agents.js';
-import { EMPTY_LEDGER, MarginLedgerState } from '../domain/margin.js';
+import { EMPTY_LEDGER, type MarginLedgerState } from '../domain/ledger.js';
 import { PositionState } from '../domain/positions.js';
 import { AlertEpisode, type ScopeSnapshot } from '../domain/risk.js';
 import { listAgentProfiles } from '../firestore/agent-profiles.js';
 import { COLLECTIONS } from '../firestore/collections.js';
+import { LedgerRepository } from '../firestore/ledger-repository.js';
 import { TradingState } from '../firestore/trading-states.js';
 
 /** Everything the metrics endpoint and the dashboard show, read once from Firestore. */
@@ -20,9 +21,9 @@ export interface PortfolioView {
 }
 
 export async function readPortfolioView(db: Firestore, historyPoints = 240): Promise<PortfolioView> {
-  const [profiles, ledgers, states, snapshots, positions, episodes, counters, decisions, orders] = await Promise.all([
+  const [profiles, ledgerOf, states, snapshots, positions, episodes, counters, decisions, orders] = await Promise.all([
     listAgentProfiles(db),
-    db.collection(COLLECTIONS.marginLedgers).get(),
+    LedgerRepository.for(db).allLedgers(),
     db.collection(COLLECTIONS.tradingStates).get(),
     db.collection(COLLECTIONS.riskSnapshots).orderBy('evaluatedAt', 'desc').limit(historyPoints).get(),
     db.collection(COLLECTIONS.positions).where('quantityAtoms', '!=', 0).get(),
@@ -31,7 +32,6 @@ export async function readPortfolioView(db: Firestore, historyPoints = 240): Pro
     db.collection(COLLECTIONS.agentDecisions).orderBy('recordedAt', 'desc').limit(12).get(),
     db.collection(COLLECTIONS.orders).orderBy('updatedAt', 'desc').limit(12).get(),
   ]);
-  const ledgerOf = new Map(ledgers.docs.map((d) => [d.id, MarginLedgerState.parse(d.data())]));
   const stateOf = new Map(states.docs.map((d) => [d.id, TradingState.parse(d.data())]));
   const history = snapshots.docs.map((d) => ({ at: String(d.get('evaluatedAt')), snapshots: d.get('snapshots') as ScopeSnapshot[] })).reverse();
   const latest = history.at(-1);

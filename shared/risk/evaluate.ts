@@ -1,12 +1,12 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../config.js';
 import type { MarketData } from '../domain/exchange.js';
-import { MarginLedgerState } from '../domain/margin.js';
 import { PositionState, unrealizedPnlMicros } from '../domain/positions.js';
 import type { AgentExposure, RiskLimits } from '../domain/risk.js';
 import { listAgentProfiles } from '../firestore/agent-profiles.js';
 import { flushOutbox } from '../firestore/alert-outbox.js';
 import { COLLECTIONS } from '../firestore/collections.js';
+import { LedgerRepository } from '../firestore/ledger-repository.js';
 import { type EvaluationResult, RiskBook } from '../firestore/risk-book.js';
 import type { JsonPublisher } from '../pubsub/publisher.js';
 
@@ -27,12 +27,12 @@ const MINUTE = 60_000;
  * transition not yet published goes to `alerts`, including ones a crashed run left behind.
  */
 export async function evaluateDrawdown(deps: EvaluatorDeps): Promise<EvaluationResult> {
-  const [profiles, ledgerSnap, positionSnap] = await Promise.all([
+  // Plain reads, no transaction: the evaluator never locks what reservations and fills write.
+  const [profiles, ledgers, positionSnap] = await Promise.all([
     listAgentProfiles(deps.db),
-    deps.db.collection(COLLECTIONS.marginLedgers).get(),
+    LedgerRepository.for(deps.db).allLedgers(),
     deps.db.collection(COLLECTIONS.positions).where('quantityAtoms', '!=', 0).get(),
   ]);
-  const ledgers = new Map(ledgerSnap.docs.map((d) => [d.id, MarginLedgerState.parse(d.data())]));
   const positions = positionSnap.docs.map((d) => ({ agentId: String(d.get('agentId')), symbol: String(d.get('symbol')), position: PositionState.parse(d.data()) }));
   // At least one price even without positions: the market's clock says which minute this is.
   const clockSymbol = profiles[0]?.allowedSymbols[0] ?? 'BTCUSDT';

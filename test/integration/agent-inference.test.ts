@@ -13,7 +13,7 @@ import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
 import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
-import { provisionPubSub } from '../../scripts/lib/provision.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { startReplayAt } from '../support/market.js';
 import { TopicTap, isolatedProject, waitUntil } from '../support/stack.js';
 import { type VertexStandIn, startVertexStandIn, staticTokenAuth } from '../support/vertex-standin.js';
@@ -34,7 +34,7 @@ function deps(env: Record<string, string>): InferenceDeps {
   return {
     db,
     market: new BinanceFuturesClient({ baseUrl: market.url }),
-    margins: new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 10 }),
+    margins: new MarginLedger(db, { maxSymbolsPerAgent: 50 }),
     trades: new TradeLedger(db),
     publisher: new JsonPublisher(pubsub),
     topics: TOPICS,
@@ -46,15 +46,18 @@ function deps(env: Record<string, string>): InferenceDeps {
   };
 }
 
+let delivery: LocalPushDelivery | undefined;
+
 beforeAll(async () => {
   market = await startReplayAt('2023-03-08T12:01:00Z');
   vertex = await startVertexStandIn();
   await seedAgentProfiles(db, DEFAULT_AGENTS);
-  await provisionPubSub(pubsub, () => undefined);
+  delivery = await provisionPubSub(pubsub, () => undefined);
   signals = await TopicTap.open(pubsub, TOPICS.signals);
 });
 
 afterAll(async () => {
+  await delivery?.stop();
   await signals?.close();
   await vertex?.close();
   await market?.close();

@@ -5,7 +5,7 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { provisionPubSub } from '../../scripts/lib/provision.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { startRecordingServer } from '../support/recording-server.js';
 import { type ServedFunction, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
 
@@ -35,6 +35,8 @@ const alert: AlertMessage = {
   openedAt: '2023-03-10T05:00:00.000Z',
 };
 
+let delivery: LocalPushDelivery | undefined;
+
 beforeAll(async () => {
   slack = await startRecordingServer();
   hook = await startRecordingServer((_r, i) => (i < 2 ? 500 : 200)); // fails twice, then recovers
@@ -46,10 +48,11 @@ beforeAll(async () => {
   ]);
   process.env.ALERT_RATE_PER_SECOND = '50';
   fn = await serveFunction(() => import('../../functions/alert-publisher/index.js'), 'alertPublisher');
-  await provisionPubSub(pubsub, (name) => (name === 'alert-publisher' ? `${fn.url}/` : undefined));
+  delivery = await provisionPubSub(pubsub, (name) => (name === 'alert-publisher' ? `${fn.url}/` : undefined));
 });
 
 afterAll(async () => {
+  await delivery?.stop();
   await fn?.close();
   await Promise.all([slack?.close(), hook?.close(), broken?.close()]);
 });

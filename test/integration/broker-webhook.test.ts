@@ -6,7 +6,7 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { provisionPubSub } from '../../scripts/lib/provision.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { type ServedFunction, TopicTap, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
 import { openTestOrder, seedTestAgent } from '../support/trading.js';
 
@@ -57,8 +57,10 @@ async function snapshot(): Promise<unknown> {
   return { ledger: ledger.data(), order: order.data(), position: position.data(), fills: fills.size };
 }
 
+let delivery: LocalPushDelivery | undefined;
+
 beforeAll(async () => {
-  await provisionPubSub(pubsub, () => undefined);
+  delivery = await provisionPubSub(pubsub, () => undefined);
   updates = await TopicTap.open(pubsub, TOPICS.orderUpdates);
   await seedTestAgent(db, agentId);
   ({ order: { orderId } } = await openTestOrder(db, trades, { agentId, signalId: 'webhook-1', quantity: '0.01', quantityAtoms: BTC / 100, priceUsd: 20_000 }));
@@ -66,6 +68,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await delivery?.stop();
   await updates?.close();
   await fn?.close();
 });
@@ -145,7 +148,7 @@ describe('broker-webhook', () => {
       return { orderId: order.orderId, updates };
     }
     async function state(agent: string, id: string) {
-      const { agentId: _a, updatedAt: _u, ...ledger } = (await db.collection('marginLedgers').doc(agent).get()).data() ?? {};
+      const { agentId: _a, updatedAt: _u, revision: _r, ...ledger } = (await db.collection('marginLedgers').doc(agent).get()).data() ?? {};
       const { agentId: _b, ...position } = (await db.collection('positions').doc(`${agent}__BTCUSDT`).get()).data() ?? {};
       const { orderId: _o, signalId: _s, agentId: _c, createdAt: _t, updatedAt: _v, ...order } = (await trades.order(id)) ?? {};
       return { ledger, position, order };

@@ -63,7 +63,7 @@ beforeAll(async () => {
 describe('MarginLedger under concurrency', () => {
   it('coalesces 300 concurrent reservations of one agent without over-allocating', async () => {
     const agent = await seedAgent('burst-agent');
-    const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 200 });
+    const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
     // 300 × 7 USD of margin against a 1,000 USD budget: 142 fit, then the budget is gone.
     const signals = signalsFor(agent.agentId, 'burst', 300, 7);
     const outcomes = await Promise.all([...signals, ...signals.slice(0, 100)].map((s) => ledger.reserveMargin(s)));
@@ -92,7 +92,7 @@ describe('MarginLedger under concurrency', () => {
 
   it('releases a reservation exactly once, however many times and however concurrently it is asked', async () => {
     const agent = await seedAgent('release-agent');
-    const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 50 });
+    const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
     const [kept, released] = signalsFor(agent.agentId, 'rel', 2, 40);
     await Promise.all([kept, released].map((s) => ledger.reserveMargin(s as TradeSignal)));
     const results = await Promise.all(Array.from({ length: 10 }, () => ledger.releaseReservation((released as TradeSignal).signalId, 'order rejected')));

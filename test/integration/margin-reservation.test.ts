@@ -8,7 +8,7 @@ import { COLLECTIONS } from '../../shared/firestore/collections.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { provisionPubSub } from '../../scripts/lib/provision.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { makeSignal } from '../support/signals.js';
 import { type ServedFunction, TopicTap, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
 
@@ -37,15 +37,18 @@ async function countPublished(signalIds: readonly string[]): Promise<number> {
   return snap.docs.filter((d) => wanted.has(d.id)).length;
 }
 
+let delivery: LocalPushDelivery | undefined;
+
 beforeAll(async () => {
   await seedAgentProfiles(db, DEFAULT_AGENTS);
   fn = await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation');
-  await provisionPubSub(pubsub, (name) => (name === 'margin-reservation' ? `${fn.url}/` : undefined));
+  delivery = await provisionPubSub(pubsub, (name) => (name === 'margin-reservation' ? `${fn.url}/` : undefined));
   orders = await TopicTap.open(pubsub, TOPICS.orders);
   riskEvents = await TopicTap.open(pubsub, TOPICS.riskEvents);
 });
 
 afterAll(async () => {
+  await delivery?.stop();
   await orders?.close();
   await riskEvents?.close();
   await fn?.close();
@@ -72,7 +75,7 @@ describe('margin-reservation through the Pub/Sub emulator', () => {
     }
     const duplicated = signals.filter((_, i) => i % 4 === 0);
     const deliveries = [...signals, ...duplicated].sort((x, y) => (x.signalId < y.signalId ? -1 : 1));
-    await Promise.all(deliveries.map((s) => publisher.publish(TOPICS.signals, s, { orderingKey: s.agentId })));
+    await Promise.all(deliveries.map((s) => publisher.publish(TOPICS.signals, s)));
 
     const ids = signals.map((s) => s.signalId);
     await waitUntil('every outcome published', async () => (await countPublished(ids)) === ids.length, 90_000);
@@ -131,13 +134,12 @@ describe('margin-reservation through the Pub/Sub emulator', () => {
     // The first attempt: committed, then the instance died before publishing.
     const firstAttempt = new MarginLedger(db, {
       maxSymbolsPerAgent: 50,
-      maxBatch: 10,
       clock: () => new Date(Date.now() - 60_000),
     });
     const { record } = await firstAttempt.reserveMargin(signal);
     expect(record.status).toBe('reserved');
     const before = orders.messages.length;
-    await publisher.publish(TOPICS.signals, signal, { orderingKey: signal.agentId }); // the redelivery
+    await publisher.publish(TOPICS.signals, signal); // the redelivery
     await waitUntil('the order', () => orders.messages.some((m) => m.data.signalId === signal.signalId));
     await settle(() => orders.messages.length);
     const published = orders.messages.slice(before).filter((m) => m.data.signalId === signal.signalId);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_AGENTS } from '../../shared/domain/agents.js';
-import { EMPTY_LEDGER } from '../../shared/domain/margin.js';
+import { EMPTY_LEDGER } from '../../shared/domain/ledger.js';
 import { MetricWriter } from '../../shared/monitoring/metric-writer.js';
 import { metricFamilies } from '../../shared/ops/metrics.js';
 import type { PortfolioView } from '../../shared/ops/portfolio-view.js';

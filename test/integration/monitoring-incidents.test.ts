@@ -4,7 +4,7 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { tradingStateOf } from '../../shared/firestore/trading-states.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { provisionPubSub } from '../../scripts/lib/provision.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { type ServedFunction, TopicTap, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
 
 const projectId = isolatedProject('monitoring');
@@ -78,13 +78,16 @@ function post(path: string, body: unknown): Promise<Response> {
   return fetch(`${fn.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
+let delivery: LocalPushDelivery | undefined;
+
 beforeAll(async () => {
   fn = await serveFunction(() => import('../../functions/monitoring-incidents/index.js'), 'monitoringIncidents');
-  await provisionPubSub(pubsub, (name) => (name === 'monitoring-incidents' ? `${fn.url}/` : undefined));
+  delivery = await provisionPubSub(pubsub, (name) => (name === 'monitoring-incidents' ? `${fn.url}/` : undefined));
   alerts = await TopicTap.open(pubsub, TOPICS.alerts);
 });
 
 afterAll(async () => {
+  await delivery?.stop();
   await alerts?.close();
   await fn?.close();
 });

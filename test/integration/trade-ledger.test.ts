@@ -10,7 +10,7 @@ import { openTestOrder, seedTestAgent } from '../support/trading.js';
 
 const db = firestoreFor(isolatedProject('trades'));
 const trades = new TradeLedger(db);
-const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 10 });
+const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
 const USD = 1_000_000;
 const BTC = 100_000_000; // atoms
 
@@ -57,7 +57,7 @@ describe('TradeLedger', () => {
       return { facts, orderIds: [open.order.orderId, close.order.orderId] };
     }
     async function state(agentId: string, orderIds: string[]) {
-      const { agentId: _a, updatedAt: _u, ...ledger } = (await db.collection('marginLedgers').doc(agentId).get()).data() ?? {};
+      const { agentId: _a, updatedAt: _u, revision: _r, ...ledger } = (await db.collection('marginLedgers').doc(agentId).get()).data() ?? {};
       const { agentId: _b, ...position } = (await db.collection('positions').doc(`${agentId}__BTCUSDT`).get()).data() ?? {};
       const orders = await Promise.all(
         orderIds.map(async (id) => {

@@ -8,7 +8,7 @@ import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
 import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
-import { provisionPubSub } from '../../scripts/lib/provision.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { startReplayAt } from '../support/market.js';
 import { makeSignal } from '../support/signals.js';
 import { type ServedFunction, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
@@ -22,11 +22,13 @@ const projectId = isolatedProject('e2e');
 const db = firestoreFor(projectId);
 const pubsub = pubsubFor(projectId);
 const publisher = new JsonPublisher(pubsub);
-const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 10 });
+const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
 const trades = new TradeLedger(db);
 const USD = 1_000_000;
 let venue: MarketStandIn;
 const served: ServedFunction[] = [];
+
+let delivery: LocalPushDelivery | undefined;
 
 beforeAll(async () => {
   venue = await startReplayAt('2023-03-08T12:01:00Z');
@@ -35,10 +37,11 @@ beforeAll(async () => {
   served.push(await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation'));
   served.push(await serveFunction(() => import('../../functions/order-router/index.js'), 'orderRouter'));
   const [reservation, router] = served as [ServedFunction, ServedFunction];
-  await provisionPubSub(pubsub, (name) => ({ 'margin-reservation': `${reservation.url}/`, 'order-router': `${router.url}/` })[name]);
+  delivery = await provisionPubSub(pubsub, (name) => ({ 'margin-reservation': `${reservation.url}/`, 'order-router': `${router.url}/` })[name]);
 });
 
 afterAll(async () => {
+  await delivery?.stop();
   for (const fn of served) await fn.close();
   await venue?.close();
 });
@@ -50,7 +53,7 @@ describe('a signal ends as a position, and closing it returns the margin with ex
     await publisher.publish(TOPICS.signals, makeSignal({
       signalId: 'e2e-open', agentId: 'deepseek-v3', symbol: 'BTCUSDT', side: 'BUY',
       size: { type: 'notional', notionalMicros: 1_000 * USD }, leverage: 5,
-    }), { orderingKey: 'deepseek-v3' });
+    }));
     await waitUntil('the open position', async () => (await trades.position('deepseek-v3', 'BTCUSDT')).quantityAtoms > 0);
     expect(await trades.position('deepseek-v3', 'BTCUSDT')).toMatchObject({
       quantityAtoms: 4_500_000,
@@ -65,7 +68,7 @@ describe('a signal ends as a position, and closing it returns the margin with ex
     await publisher.publish(TOPICS.signals, makeSignal({
       signalId: 'e2e-close', agentId: 'deepseek-v3', symbol: 'BTCUSDT', side: 'SELL', reduceOnly: true,
       size: { type: 'quantity', quantity: '0.045', priceMicros: 22_007_130_000 }, leverage: 5,
-    }), { orderingKey: 'deepseek-v3' });
+    }));
     await waitUntil('the closed position', async () => (await trades.position('deepseek-v3', 'BTCUSDT')).quantityAtoms === 0);
 
     // Gross (21,996.10 − 22,088.60) × 0.045 = −4.1625 USD; exit fee 0.05% of 989.8245 = 0.49491225 → 0.494913.

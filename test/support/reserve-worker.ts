@@ -10,7 +10,6 @@ import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 const signals = TradeSignal.array().parse(JSON.parse(process.argv[2] ?? '[]'));
 const ledger = new MarginLedger(firestoreFor(process.env.GOOGLE_CLOUD_PROJECT as string), {
   maxSymbolsPerAgent: 50,
-  maxBatch: 50,
 });
 // Start together with the sibling process: both wait for the same wall-clock instant.
 const startAt = Number(process.env.START_AT ?? Date.now());

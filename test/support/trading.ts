@@ -28,7 +28,7 @@ export async function openTestOrder(
   trades: TradeLedger,
   options: { agentId: string; signalId: string; side?: 'BUY' | 'SELL'; quantity: string; quantityAtoms: number; priceUsd: number; leverage?: number; reduceOnly?: boolean },
 ): Promise<{ request: OrderRequest; order: OrderRecord }> {
-  const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50, maxBatch: 10 });
+  const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
   const signal = makeSignal({
     signalId: options.signalId,
     agentId: options.agentId,

@@ -14,8 +14,8 @@ describe('GroupCommitter', () => {
       batches.push([key, ...items]);
       await tick();
       inFlight -= 1;
-      return items.map((i) => i.toUpperCase());
-    }, 3);
+      return items.map((i) => ({ ok: true, value: i.toUpperCase() }) as const);
+    }, { maxBatch: 3 });
     const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((item) => committer.submit('k', item)));
     expect(results).toEqual(['A', 'B', 'C', 'D', 'E']);
     expect(batches).toEqual([['k', 'a'], ['k', 'b', 'c', 'd'], ['k', 'e']]);
@@ -30,8 +30,8 @@ describe('GroupCommitter', () => {
       maxInFlight = Math.max(maxInFlight, inFlight);
       await tick();
       inFlight -= 1;
-      return items;
-    }, 10);
+      return items.map((value) => ({ ok: true, value }) as const);
+    }, { maxBatch: 10 });
     await Promise.all(['x', 'y', 'z'].map((key) => committer.submit(key, 1)));
     expect(maxInFlight).toBe(3);
   });
@@ -41,9 +41,41 @@ describe('GroupCommitter', () => {
     const committer = new GroupCommitter<string, number, number>(async (_key, items) => {
       calls += 1;
       if (calls === 1) throw new Error('aborted');
-      return items;
-    }, 10);
+      return items.map((value) => ({ ok: true, value }) as const);
+    }, { maxBatch: 10 });
     await expect(committer.submit('k', 1)).rejects.toThrow('aborted');
     await expect(committer.submit('k', 2)).resolves.toBe(2);
+  });
+
+  it('fails one item alone when the commit says so; the rest of its batch resolves', async () => {
+    const committer = new GroupCommitter<string, number, number>(async (_key, items) => {
+      await tick();
+      return items.map((n) => (n === 13 ? { ok: false, error: new RangeError('poison') } : { ok: true, value: n * 2 }));
+    }, { maxBatch: 10 });
+    const results = await Promise.allSettled([1, 13, 2].map((n) => committer.submit('k', n)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([2, 'poison', 4]);
+  });
+
+  it('waits for the pace before taking a batch, so what arrives meanwhile commits with it', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    let paced = 0;
+    const committer = new GroupCommitter<string, number, number>(async (_key, items) => {
+      batches.push([...items]);
+      return items.map((value) => ({ ok: true, value }) as const);
+    }, {
+      maxBatch: 100,
+      pace: () => {
+        paced += 1;
+        return paced === 1 ? Promise.resolve() : new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    const first = committer.submit('k', 1);
+    await first;
+    const later = [2, 3, 4].map((n) => committer.submit('k', n));
+    await tick();
+    release();
+    await Promise.all(later);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 });

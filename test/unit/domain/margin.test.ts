@@ -1,17 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_AGENTS, type AgentProfile } from '../../../shared/domain/agents.js';
+import { EMPTY_LEDGER, type MarginLedgerState, committedMicros } from '../../../shared/domain/ledger.js';
 import {
-  EMPTY_LEDGER,
-  type MarginLedgerState,
   type ReservationContext,
   type ReservationRecord,
-  committedMicros,
   decideBatch,
   decideReservation,
   releaseReservation,
 } from '../../../shared/domain/margin.js';
-import { orderIdForSignal } from '../../../shared/domain/messages.js';
+import { TradeSignal, orderIdForSignal } from '../../../shared/domain/messages.js';
 import { makeSignal } from '../../support/signals.js';
 
 const agent = DEFAULT_AGENTS[0] as AgentProfile; // deepseek-v3: 1,000 USD, leverage ≤ 10, 10..5,000 USD notional
@@ -25,6 +23,12 @@ const context = (overrides: Partial<ReservationContext> = {}): ReservationContex
 });
 
 describe('decideReservation', () => {
+  it('rejects, never throws on, a size beyond what a signal may ask (one that bypassed the schema)', () => {
+    const huge = { ...makeSignal(), size: { type: 'quantity', quantity: '100000000000', priceMicros: 9_007_199_254_740_991 } } as TradeSignal;
+    expect(decideReservation(EMPTY_LEDGER, huge, context())).toMatchObject({ outcome: 'rejected', reason: 'position_size_out_of_range' });
+    expect(TradeSignal.safeParse(huge).success).toBe(false);
+  });
+
   it('reserves notional / leverage, rounded up', () => {
     const signal = makeSignal({ size: { type: 'notional', notionalMicros: 100 * USD + 1 }, leverage: 3 });
     expect(decideReservation(EMPTY_LEDGER, signal, context())).toEqual({

@@ -1,0 +1,443 @@
+/**
+ * npm run bench:pipeline — the real path of a signal on the emulators, wired exactly as
+ * `npm start` wires it: HTTP POST to signal-intake → Pub/Sub → push to margin-reservation →
+ * `orders` → order-router → paper exchange on the replay stand-in → fill → ledger.
+ *
+ * Scenarios (each on a fresh database):
+ *   single  50 signals one after another, each waiting for its fill (open, close, open, …)
+ *   burst   200 signals for one agent as fast as the client sends them (150 unique, 50 repeated,
+ *           50 USD margin each against the 1,000 USD budget: 20 accepted)
+ *   burst4  the same for all four agents at once (800 signals)
+ * Each runs with the local push relay and with the emulator's own push, each delivery in a
+ * process of its own. Then the cold start of every `npm run build` bundle.
+ *
+ * Prints progress, a table, and as its last line:
+ *   RESULT burst_decided_per_s=… burst4_decided_per_s=… burst_fill_s=… single_p50_ms=…
+ *          single_p99_ms=… cold_start_max_ms=… ledger_doc_writes_per_s_max=… violations=… lost=…
+ * (figures of the relay, the delivery `npm start` uses). BENCH_DELIVERIES=relay skips the other.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DocumentChange, Firestore } from '@google-cloud/firestore';
+import { DEFAULT_AGENTS } from '../shared/domain/agents.js';
+import { committedMicros } from '../shared/domain/ledger.js';
+import { orderIdForSignal, type TradeSignalInput } from '../shared/domain/messages.js';
+import { seedAgentProfiles } from '../shared/firestore/agent-profiles.js';
+import { firestoreFor } from '../shared/firestore/client.js';
+import { COLLECTIONS } from '../shared/firestore/collections.js';
+import { LedgerRepository } from '../shared/firestore/ledger-repository.js';
+import { buildFunctions } from './build.js';
+import { LOCAL_DEFAULTS, type LocalStack, startLocalStack } from './lib/local-stack.js';
+import { freePort } from './lib/ports.js';
+import type { PushDeliveryMode } from './lib/provision.js';
+
+const USD = 1_000_000;
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = resolve(SELF, '..', '..');
+const LOST_AFTER_MS = 60_000;
+const CLIENT_CONCURRENCY = 64;
+const progress = (text: string) => process.stderr.write(`${text}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+export interface ScenarioFigures {
+  readonly name: 'single' | 'burst' | 'burst4';
+  readonly signals: number;
+  readonly unique: number;
+  readonly accepted: number;
+  readonly decided: number;
+  readonly decidedPerSecond: number;
+  /** Seconds from the last 202 until every accepted order was filled (burst scenarios). */
+  readonly fillSeconds: number;
+  readonly stages: Readonly<Record<string, { p50: number; p99: number }>>;
+  readonly ledgerWritesPerSecondMax: number;
+  readonly aborts: number;
+  readonly violations: number;
+  readonly lost: number;
+  readonly relayMaxInFlight: number | undefined;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker: one delivery, the stack in this process.
+
+/** Commit times of documents as Firestore records them, fed by snapshot listeners. */
+class CommitTimes {
+  readonly created = new Map<string, number>();
+  private readonly unsubscribes: (() => void)[] = [];
+
+  constructor(db: Firestore, collections: readonly string[], onChange?: (collection: string, change: DocumentChange) => void) {
+    for (const name of collections) {
+      this.unsubscribes.push(
+        db.collection(name).onSnapshot((snap) => {
+          for (const change of snap.docChanges()) {
+            const key = `${name}/${change.doc.id}`;
+            if (!this.created.has(key) && change.type !== 'removed') this.created.set(key, change.doc.createTime.toMillis());
+            onChange?.(name, change);
+          }
+        }),
+      );
+    }
+  }
+
+  at(collection: string, id: string): number | undefined {
+    return this.created.get(`${collection}/${id}`);
+  }
+
+  close(): void {
+    for (const stop of this.unsubscribes) stop();
+  }
+}
+
+async function resetDatabase(stack: LocalStack): Promise<void> {
+  const response = await fetch(`http://${stack.emulators.firestore.host}/emulator/v1/projects/${stack.projectId}/databases/(default)/documents`, { method: 'DELETE' });
+  if (!response.ok) throw new Error(`could not clear the Firestore emulator: HTTP ${response.status}`);
+  await seedAgentProfiles(firestoreFor(stack.projectId), DEFAULT_AGENTS);
+}
+
+async function postSignal(url: string, signal: TradeSignalInput): Promise<number> {
+  const response = await fetch(`${url}/signals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS}` },
+    body: JSON.stringify(signal),
+  });
+  await response.arrayBuffer();
+  if (response.status !== 202) throw new Error(`signal-intake answered ${response.status} to ${signal.signalId}`);
+  return Date.now();
+}
+
+function signalOf(signalId: string, agentId: string, overrides: Partial<TradeSignalInput>): TradeSignalInput {
+  const now = Date.now();
+  return {
+    signalId,
+    agentId,
+    symbol: 'BTCUSDT',
+    side: 'BUY',
+    size: { type: 'notional', notionalMicros: 150 * USD },
+    leverage: 3,
+    confidence: 0.9,
+    source: 'bench',
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + 10 * 60_000).toISOString(),
+    ...overrides,
+  };
+}
+
+/** Sends with at most `limit` requests in flight; returns each signal's 202 time. */
+async function sendAll(url: string, signals: readonly TradeSignalInput[], limit: number): Promise<number[]> {
+  const answered: number[] = new Array(signals.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, signals.length) }, async () => {
+      for (let i = next++; i < signals.length; i = next++) answered[i] = await postSignal(url, signals[i] as TradeSignalInput);
+    }),
+  );
+  return answered;
+}
+
+async function waitFor(condition: () => boolean, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return condition();
+}
+
+/** Every ledger snapshot must keep reserved + in use within the allocation. */
+function invariantWatch(db: Firestore): { violations: () => number; close: () => void } {
+  const allocation = new Map(DEFAULT_AGENTS.map((a) => [a.agentId, a.marginAllocationMicros]));
+  let violations = 0;
+  const stop = LedgerRepository.for(db).watchLedgers((ledgers) => {
+    for (const [agentId, ledger] of ledgers) {
+      if (committedMicros(ledger) > (allocation.get(agentId) ?? 0) || ledger.reservedMicros < 0) violations += 1;
+    }
+  });
+  return { violations: () => violations, close: stop };
+}
+
+/** Orders placed more than once at the paper venue: more than one fill per client order id. */
+async function doublePlacements(db: Firestore): Promise<number> {
+  const fills = await db.collection(COLLECTIONS.paperFills).get();
+  const perOrder = new Map<string, number>();
+  for (const doc of fills.docs) perOrder.set(String(doc.get('clientOrderId')), (perOrder.get(String(doc.get('clientOrderId'))) ?? 0) + 1);
+  return [...perOrder.values()].filter((n) => n > 1).length;
+}
+
+async function runSingle(stack: LocalStack, db: Firestore): Promise<ScenarioFigures> {
+  const intake = stack.endpoints.get('signal-intake') as string;
+  const filledOrders = new Map<string, number>();
+  /** Signals whose reservation or order was refused: they will never fill. */
+  const refused = new Set<string>();
+  const times = new CommitTimes(db, [COLLECTIONS.reservations, COLLECTIONS.paperOrders, COLLECTIONS.fills, COLLECTIONS.orders], (collection, change) => {
+    if (collection === COLLECTIONS.fills && !filledOrders.has(String(change.doc.get('orderId')))) {
+      filledOrders.set(String(change.doc.get('orderId')), change.doc.createTime.toMillis());
+    }
+    if ((collection === COLLECTIONS.reservations || collection === COLLECTIONS.orders) && change.doc.get('status') === 'rejected') {
+      refused.add(String(change.doc.get('signalId')));
+    }
+  });
+  const watch = invariantWatch(db);
+  const ledgers = LedgerRepository.for(db);
+  ledgers.resetWriteStats();
+  const abortsBefore = ledgers.transactionStats.aborts;
+  const stages: Record<string, number[]> = { '202→filled': [], '202→decided': [], 'decided→placed': [], 'placed→filled': [] };
+  let lost = 0;
+  let unfilled = 0;
+  const total = 50;
+  for (let i = 0; i < total; i += 1) {
+    // Open 0.01 BTC, then close it, agent after agent: budgets never run out, and each agent's
+    // ledger sees the few writes a second of live trading (bursts are the other scenarios).
+    const signalId = `single-${i}`;
+    const closing = i % 2 === 1;
+    const agentId = DEFAULT_AGENTS[Math.floor(i / 2) % DEFAULT_AGENTS.length]?.agentId as string;
+    const signal = signalOf(signalId, agentId, {
+      side: closing ? 'SELL' : 'BUY',
+      reduceOnly: closing,
+      size: { type: 'quantity', quantity: '0.01', priceMicros: 25_000 * USD },
+      leverage: 3, // within every agent's maximum
+    });
+    const answeredAt = await postSignal(intake, signal);
+    const orderId = orderIdForSignal(signalId);
+    await waitFor(() => filledOrders.has(orderId) || refused.has(signalId), answeredAt + LOST_AFTER_MS);
+    if (!filledOrders.has(orderId)) {
+      if (refused.has(signalId)) unfilled += 1;
+      else lost += 1;
+      continue;
+    }
+    const decided = times.at(COLLECTIONS.reservations, signalId) as number;
+    const placed = times.at(COLLECTIONS.paperOrders, orderId) as number;
+    const filled = filledOrders.get(orderId) as number;
+    stages['202→filled']?.push(filled - answeredAt);
+    stages['202→decided']?.push(decided - answeredAt);
+    stages['decided→placed']?.push(placed - decided);
+    stages['placed→filled']?.push(filled - placed);
+    if ((i + 1) % 10 === 0) progress(`  single: ${i + 1}/${total} filled`);
+  }
+  // Every signal of this scenario is valid and should fill: a refusal counts against it.
+  const violations = watch.violations() + (await doublePlacements(db)) + unfilled;
+  times.close();
+  watch.close();
+  const filledCount = stages['202→filled']?.length ?? 0;
+  return {
+    name: 'single',
+    signals: total,
+    unique: total,
+    accepted: filledCount,
+    decided: filledCount,
+    decidedPerSecond: Number.NaN,
+    fillSeconds: Number.NaN,
+    stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { p50: percentile(v, 50), p99: percentile(v, 99) }])),
+    ledgerWritesPerSecondMax: ledgers.writeStats.maxWritesPerSecond,
+    aborts: ledgers.transactionStats.aborts - abortsBefore,
+    violations,
+    lost,
+    relayMaxInFlight: stack.delivery.stats?.maxInFlight,
+  };
+}
+
+/** A fixed shuffle (so runs compare): 150 unique signals per agent, the first 50 sent twice. */
+function burstSignals(agentIds: readonly string[], label: string): { signals: TradeSignalInput[]; unique: Set<string> } {
+  const signals: TradeSignalInput[] = [];
+  for (const agentId of agentIds) {
+    const own = Array.from({ length: 150 }, (_, i) => signalOf(`${label}-${agentId}-${i}`, agentId, {}));
+    signals.push(...own, ...own.slice(0, 50));
+  }
+  let seed = 42;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  for (let i = signals.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [signals[i], signals[j]] = [signals[j] as TradeSignalInput, signals[i] as TradeSignalInput];
+  }
+  return { signals, unique: new Set(signals.map((s) => s.signalId)) };
+}
+
+async function runBurst(stack: LocalStack, db: Firestore, name: 'burst' | 'burst4', agentIds: readonly string[]): Promise<ScenarioFigures> {
+  const intake = stack.endpoints.get('signal-intake') as string;
+  const { signals, unique } = burstSignals(agentIds, name);
+  const outcomes = new Map<string, { at: number; accepted: boolean }>();
+  const fills = new Map<string, number>();
+  const times = new CommitTimes(db, [COLLECTIONS.reservations, COLLECTIONS.fills], (collection, change) => {
+    if (collection === COLLECTIONS.reservations && !outcomes.has(change.doc.id)) {
+      outcomes.set(change.doc.id, { at: change.doc.createTime.toMillis(), accepted: change.doc.get('status') !== 'rejected' });
+    }
+    if (collection === COLLECTIONS.fills) {
+      const orderId = String(change.doc.get('orderId'));
+      if (!fills.has(orderId)) fills.set(orderId, change.doc.createTime.toMillis());
+    }
+  });
+  const watch = invariantWatch(db);
+  const ledgers = LedgerRepository.for(db);
+  ledgers.resetWriteStats();
+  const abortsBefore = ledgers.transactionStats.aborts;
+
+  const started = Date.now();
+  const answered = await sendAll(intake, signals, CLIENT_CONCURRENCY);
+  const lastAnswer = Math.max(...answered);
+  progress(`  ${name}: ${signals.length} signals answered 202 in ${((lastAnswer - started) / 1000).toFixed(2)} s; waiting for outcomes and fills…`);
+  const deadline = lastAnswer + LOST_AFTER_MS;
+  const acceptedOrders = () => [...outcomes.entries()].filter(([, o]) => o.accepted).map(([id]) => orderIdForSignal(id));
+  await waitFor(() => outcomes.size >= unique.size && acceptedOrders().every((id) => fills.has(id)), deadline);
+  // Let stragglers (redeliveries, evaluator runs) finish before counting placements.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+  const decidedTimes = [...unique].map((id) => outcomes.get(id)?.at).filter((t): t is number => t !== undefined);
+  const accepted = acceptedOrders();
+  const filledTimes = accepted.map((id) => fills.get(id)).filter((t): t is number => t !== undefined);
+  const lastDecided = Math.max(...decidedTimes);
+  const violations = watch.violations() + (await doublePlacements(db)) + (accepted.length === 20 * agentIds.length ? 0 : 1);
+  times.close();
+  watch.close();
+  return {
+    name,
+    signals: signals.length,
+    unique: unique.size,
+    accepted: accepted.length,
+    decided: decidedTimes.length,
+    decidedPerSecond: decidedTimes.length / ((lastDecided - started) / 1000),
+    fillSeconds: filledTimes.length === accepted.length ? Math.max(0, Math.max(...filledTimes) - lastAnswer) / 1000 : Number.POSITIVE_INFINITY,
+    stages: {},
+    ledgerWritesPerSecondMax: ledgers.writeStats.maxWritesPerSecond,
+    aborts: ledgers.transactionStats.aborts - abortsBefore,
+    violations,
+    lost: unique.size - decidedTimes.length,
+    relayMaxInFlight: stack.delivery.stats?.maxInFlight,
+  };
+}
+
+async function worker(delivery: PushDeliveryMode): Promise<void> {
+  process.env.SAPPHIRE_QUIET_LOGS = 'true';
+  process.env.GOOGLE_CLOUD_PROJECT ??= 'sapphire-bench';
+  const stack = await startLocalStack({
+    basePort: await freePort(),
+    delivery,
+    replayStart: Date.parse('2023-03-08T00:00:00Z'),
+    replaySpeed: 1,
+    progress: (n, total, text) => progress(`[${delivery} ${n}/${total}] ${text}`),
+  });
+  const results: ScenarioFigures[] = [];
+  // Interrupted (Ctrl-C reaches the whole process group): leave no emulator behind.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => void stack.stop().finally(() => process.exit(130)));
+  }
+  try {
+    const db = firestoreFor(stack.projectId);
+    progress(`${delivery}: single`);
+    results.push(await runSingle(stack, db));
+    await resetDatabase(stack);
+    progress(`${delivery}: burst, one agent`);
+    results.push(await runBurst(stack, db, 'burst', ['qwen-7b']));
+    await resetDatabase(stack);
+    progress(`${delivery}: burst, four agents`);
+    results.push(await runBurst(stack, db, 'burst4', DEFAULT_AGENTS.map((a) => a.agentId)));
+  } finally {
+    await stack.stop();
+  }
+  process.stdout.write(`BENCH_JSON ${JSON.stringify(results)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent: cold starts, one worker per delivery, the table.
+
+const FRAMEWORK = join(ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+
+async function coldStarts(): Promise<{ name: string; ms: number }[]> {
+  // Inside the repository, so the bundles' external packages resolve from its node_modules.
+  const out = join(ROOT, 'dist', `.bench-${process.pid}`);
+  progress('cold start: building the bundles…');
+  const built = await buildFunctions(out);
+  const results: { name: string; ms: number }[] = [];
+  try {
+    for (const fn of built) {
+      const port = await freePort();
+      const started = performance.now();
+      const child: ChildProcess = spawn(process.execPath, [FRAMEWORK, `--source=${fn.folder}`, `--target=${fn.entryPoint}`, `--port=${port}`], {
+        env: { ...process.env, ...LOCAL_DEFAULTS, GOOGLE_CLOUD_PROJECT: 'sapphire-bench' },
+        stdio: 'ignore',
+      });
+      let ms = Number.NaN;
+      for (let i = 0; i < 2_000 && child.exitCode === null; i += 1) {
+        const answered = await fetch(`http://127.0.0.1:${port}/`, { method: 'OPTIONS' }).then(() => true, () => false);
+        if (answered) {
+          ms = performance.now() - started;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      child.kill('SIGKILL');
+      results.push({ name: fn.name, ms });
+      progress(`  ${fn.name.padEnd(20)} ${ms.toFixed(0)} ms`);
+    }
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+  return results;
+}
+
+function runWorker(delivery: PushDeliveryMode): Promise<ScenarioFigures[]> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', delivery], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => {
+      const line = output.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+      if (code !== 0 || !line) reject(new Error(`the ${delivery} worker exited with ${code}`));
+      else resolvePromise(JSON.parse(line.slice('BENCH_JSON '.length)) as ScenarioFigures[]);
+    });
+  });
+}
+
+/** Figures cross a JSON pipe, where NaN and ∞ become null: both print as '—'. */
+const fmt = (n: number | null | undefined, digits = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '—');
+
+function printTable(byDelivery: ReadonlyMap<PushDeliveryMode, ScenarioFigures[]>, cold: readonly { name: string; ms: number }[]): void {
+  const rows = [
+    '| delivery | scenario | signals (unique) | accepted | decided/s | fill s after last 202 | 202→filled p50 / p99 ms | 202→decided p50 | decided→placed p50 | placed→filled p50 | ledger writes/s max | aborts | violations | lost | relay in flight max |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [delivery, scenarios] of byDelivery) {
+    for (const s of scenarios) {
+      const st = (k: string) => s.stages[k];
+      rows.push(
+        `| ${delivery} | ${s.name} | ${s.signals} (${s.unique}) | ${s.accepted} | ${fmt(s.decidedPerSecond)} | ${fmt(s.fillSeconds, 2)} | ${st('202→filled') ? `${fmt(st('202→filled')?.p50 ?? NaN, 0)} / ${fmt(st('202→filled')?.p99 ?? NaN, 0)}` : '—'} | ${fmt(st('202→decided')?.p50 ?? NaN, 0)} | ${fmt(st('decided→placed')?.p50 ?? NaN, 0)} | ${fmt(st('placed→filled')?.p50 ?? NaN, 0)} | ${s.ledgerWritesPerSecondMax} | ${s.aborts} | ${s.violations} | ${s.lost} | ${s.relayMaxInFlight ?? '—'} |`,
+      );
+    }
+  }
+  rows.push('', '| bundle | cold start ms |', '|---|---|', ...cold.map((c) => `| ${c.name} | ${fmt(c.ms, 0)} |`));
+  process.stdout.write(`${rows.join('\n')}\n\n`);
+}
+
+async function main(): Promise<void> {
+  const deliveries = (process.env.BENCH_DELIVERIES ?? 'relay,emulator').split(',') as PushDeliveryMode[];
+  const cold = await coldStarts();
+  const byDelivery = new Map<PushDeliveryMode, ScenarioFigures[]>();
+  for (const delivery of deliveries) byDelivery.set(delivery, await runWorker(delivery));
+  printTable(byDelivery, cold);
+  const relay = byDelivery.get('relay') ?? [];
+  const get = (name: string) => relay.find((s) => s.name === name);
+  const single = get('single')?.stages['202→filled'];
+  const result = {
+    burst_decided_per_s: fmt(get('burst')?.decidedPerSecond ?? NaN),
+    burst4_decided_per_s: fmt(get('burst4')?.decidedPerSecond ?? NaN),
+    burst_fill_s: fmt(get('burst')?.fillSeconds ?? NaN, 2),
+    single_p50_ms: fmt(single?.p50 ?? NaN, 0),
+    single_p99_ms: fmt(single?.p99 ?? NaN, 0),
+    cold_start_max_ms: fmt(Math.max(...cold.map((c) => c.ms)), 0),
+    ledger_doc_writes_per_s_max: Math.max(0, ...relay.filter((s) => s.name !== 'single').map((s) => s.ledgerWritesPerSecondMax)),
+    violations: relay.reduce((sum, s) => sum + s.violations, 0),
+    lost: relay.reduce((sum, s) => sum + s.lost, 0),
+  };
+  process.stdout.write(`RESULT ${Object.entries(result).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+}
+
+const workerIndex = process.argv.indexOf('--worker');
+if (workerIndex >= 0) await worker(process.argv[workerIndex + 1] as PushDeliveryMode);
+else await main();
+process.exit(0);

@@ -1,0 +1,147 @@
+import { existsSync, readdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { DEFAULT_AGENTS } from '../../shared/domain/agents.js';
+import { seedAgentProfiles } from '../../shared/firestore/agent-profiles.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { FUNCTIONS } from '../../triggers/manifest.js';
+import { type EmulatorPair, startEmulators } from './emulators.js';
+import { type MarketStandIn, startMarketStandIn } from './market-standin.js';
+import { type LocalPushDelivery, type PushDeliveryMode, provisionPubSub } from './provision.js';
+
+/**
+ * The whole stack in this process, in paper mode, on Google's emulators: Firestore and Pub/Sub
+ * emulators, agent profiles seeded, the market replay, every function of triggers/manifest.ts
+ * served by functions-framework, topics and push subscriptions delivering to them. `npm start`
+ * and `npm run bench:pipeline` both run it, so the bench measures what a user runs.
+ */
+
+export const LOCAL_DEFAULTS: Readonly<Record<string, string>> = {
+  GOOGLE_CLOUD_PROJECT: 'sapphire-local',
+  ENABLE_PAPER_TRADING: 'true',
+  ENABLE_VERTEX_AI: 'false',
+  SIGNAL_INTAKE_TOKENS: 'sapphire-local-dev-token',
+  TRADINGVIEW_SOURCE_SECRETS: JSON.stringify({ local: 'sapphire-local-tv-secret' }),
+  BROKER_WEBHOOK_SECRETS: JSON.stringify({ local: 'sapphire-local-broker-secret' }),
+  OPS_API_TOKENS: 'local:sapphire-local-ops-token',
+  OPS_PUBLIC_READ: 'true',
+  MONITORING_WEBHOOK_TOKEN: 'sapphire-local-monitoring-token',
+  METADATA_SERVER_DETECTION: 'none',
+};
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Candle files named <SYMBOL>-1m-….csv; the replay serves one symbol per file. */
+export const MARKET_DIR = process.env.SAPPHIRE_MARKET_DATA ?? join(ROOT, '..', 'shared', 'data', 'market');
+
+export interface LocalStackOptions {
+  readonly basePort: number;
+  readonly delivery: PushDeliveryMode;
+  readonly replayStart: number;
+  readonly replaySpeed: number;
+  /** One line per step, for progress. */
+  readonly progress?: (step: number, total: number, text: string) => void;
+}
+
+export interface LocalStack {
+  readonly projectId: string;
+  readonly emulators: EmulatorPair;
+  /** Function name → its base URL. */
+  readonly endpoints: ReadonlyMap<string, string>;
+  readonly market: MarketStandIn | undefined;
+  readonly marketFiles: Readonly<Record<string, string>>;
+  readonly delivery: LocalPushDelivery;
+  stop(): Promise<void>;
+}
+
+/** Listens on `port`, or on any free port when that one is taken; returns the port used. */
+async function listen(server: Server, port: number): Promise<number> {
+  const attempt = (p: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, '127.0.0.1', () => {
+        server.removeListener('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  try {
+    return await attempt(port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return attempt(0);
+  }
+}
+
+function marketFiles(): Record<string, string> {
+  if (!existsSync(MARKET_DIR)) return {};
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(MARKET_DIR)) {
+    const match = /^([A-Z0-9]+)-1m-.*\.csv$/.exec(name);
+    if (match?.[1]) files[match[1]] = join(MARKET_DIR, name);
+  }
+  return files;
+}
+
+/** Starts everything; on a failure part-way, stops what it started and rethrows. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  for (const [key, value] of Object.entries(LOCAL_DEFAULTS)) process.env[key] ??= value;
+  const projectId = process.env.GOOGLE_CLOUD_PROJECT as string;
+  const progress = options.progress ?? (() => undefined);
+
+  progress(1, 5, 'starting the Firestore and Pub/Sub emulators…');
+  const emulators = await startEmulators({ projectId });
+  Object.assign(process.env, emulators.env);
+  const servers: Server[] = [];
+  let market: MarketStandIn | undefined;
+  let delivery: LocalPushDelivery | undefined;
+  const stop = async () => {
+    await delivery?.stop();
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await market?.close();
+    await emulators.stop();
+  };
+
+  try {
+    progress(2, 5, `seeding ${DEFAULT_AGENTS.length} agent profiles…`);
+    await seedAgentProfiles(firestoreFor(projectId), DEFAULT_AGENTS);
+
+    const files = marketFiles();
+    if (Object.keys(files).length > 0 && !process.env.MARKET_DATA_URL) {
+      progress(3, 5, `replaying ${Object.keys(files).join(', ')} from ${MARKET_DIR} at ${options.replaySpeed}× from ${new Date(options.replayStart).toISOString()}…`);
+      // The stand-in's trading endpoints are unused in paper mode; its key pair is local only.
+      market = await startMarketStandIn({ csvFiles: files, apiKey: 'local', apiSecret: 'local', start: options.replayStart, speed: options.replaySpeed });
+      process.env.MARKET_DATA_URL = market.url;
+    } else {
+      progress(3, 5, `market data from ${process.env.MARKET_DATA_URL ?? 'the live Binance futures API'} (no candle files in ${MARKET_DIR})`);
+    }
+
+    progress(4, 5, `starting ${FUNCTIONS.length} functions…`);
+    const endpoints = new Map<string, string>();
+    for (const [i, spec] of FUNCTIONS.entries()) {
+      await import(`../../functions/${spec.name}/index.ts`);
+      const server = getTestServer(spec.entryPoint);
+      // Keep-alive connections from the push relay stay open between bursts.
+      server.keepAliveTimeout = 60_000;
+      const port = await listen(server, options.basePort + i);
+      servers.push(server);
+      endpoints.set(spec.name, `http://127.0.0.1:${port}`);
+    }
+
+    progress(5, 5, `creating topics and push subscriptions from triggers/manifest.ts (delivery: ${options.delivery})…`);
+    delivery = await provisionPubSub(
+      pubsubFor(projectId),
+      (name) => {
+        const url = endpoints.get(name);
+        return url && `${url}/`;
+      },
+      { delivery: options.delivery },
+    );
+    return { projectId, emulators, endpoints, market, marketFiles: files, delivery, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

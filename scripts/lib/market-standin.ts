@@ -239,7 +239,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       return {
         status: 200,
         body: trades
-          .filter((t) => t.symbol === symbol && t.time >= since)
+          .filter((t) => t.symbol === symbol && t.time >= since && (!params.has('orderId') || String(t.orderId) === params.get('orderId')))
           .map((t) => ({
             id: t.id,
             orderId: t.orderId,

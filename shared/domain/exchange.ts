@@ -94,8 +94,8 @@ export interface Exchange extends MarketData {
   cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder>;
   /** undefined when the venue has no order with that client id. */
   getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined>;
-  /** The account's fills on a symbol from `sinceMs` on, oldest first. */
-  listFills(symbol: string, sinceMs: number): Promise<ExchangeFill[]>;
+  /** The fills of one order, oldest first. */
+  orderFills(order: ExchangeOrder): Promise<ExchangeFill[]>;
 }
 
 export const ExchangeRejectReason = z.enum([

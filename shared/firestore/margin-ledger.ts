@@ -1,4 +1,5 @@
 import type { Firestore, DocumentReference } from '@google-cloud/firestore';
+import { GroupCommitter } from '../concurrency/group-commit.js';
 import { AgentProfile } from '../domain/agents.js';
 import { type MarginLedgerState } from '../domain/ledger.js';
 import { ReservationRecord, decideReservation, applyDecision, recordFor, releaseReservation } from '../domain/margin.js';
@@ -25,6 +26,9 @@ export interface MarginLedgerOptions {
 }
 
 const UNKNOWN_AGENT_COUNTER = 'unknown_agent';
+const PUBLISHED_MARKS = 'published';
+/** A batched write holds at most 500 writes. */
+const MAX_MARKS_PER_BATCH = 400;
 
 /**
  * Reservations: each signal decided once, against the agent's ledger, in the ledger
@@ -34,6 +38,8 @@ const UNKNOWN_AGENT_COUNTER = 'unknown_agent';
 export class MarginLedger {
   private readonly clock: () => Date;
   readonly ledgers: LedgerRepository;
+  /** Outcomes marked published together go out in one batched write, not one write each. */
+  private readonly publishedMarks: GroupCommitter<string, string, undefined>;
 
   constructor(
     private readonly db: Firestore,
@@ -41,6 +47,16 @@ export class MarginLedger {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.ledgers = options.ledgers ?? LedgerRepository.for(db);
+    this.publishedMarks = new GroupCommitter(
+      async (_key, signalIds) => {
+        const batch = this.db.batch();
+        const publishedAt = this.clock().toISOString();
+        for (const signalId of new Set(signalIds)) batch.update(this.reservationRef(signalId), { publishedAt });
+        await batch.commit();
+        return signalIds.map(() => ({ ok: true, value: undefined }) as const);
+      },
+      { maxBatch: MAX_MARKS_PER_BATCH },
+    );
   }
 
   /** Reserves margin for a signal or rejects it, exactly once per signalId. */
@@ -60,14 +76,14 @@ export class MarginLedger {
         const record = ReservationRecord.parse(await stage.get(reservationRef));
         const result = releaseReservation(ledger, record, reason, this.clock());
         if (result.released) stage.set(reservationRef, result.record);
-        return { ledger: result.ledger, result: { released: result.released, record: result.record } };
+        return { value: result.ledger, result: { released: result.released, record: result.record } };
       },
     });
   }
 
   /** Notes that the outcome's order or risk event went out, so a redelivery does not send it again. */
-  async markPublished(signalId: string): Promise<void> {
-    await this.reservationRef(signalId).update({ publishedAt: this.clock().toISOString() });
+  markPublished(signalId: string): Promise<undefined> {
+    return this.publishedMarks.submit(PUBLISHED_MARKS, signalId);
   }
 
   ledgerOf(agentId: string): Promise<MarginLedgerState> {
@@ -99,7 +115,7 @@ export class MarginLedger {
       reads: [agentRef, ...stateRefs, reservationRef],
       run: async (stage, ledger) => {
         const prior = await stage.get(reservationRef);
-        if (prior) return { ledger, result: { record: ReservationRecord.parse(prior), decidedNow: false } };
+        if (prior) return { value: ledger, result: { record: ReservationRecord.parse(prior), decidedNow: false } };
         const now = this.clock();
         const profile = await stage.get(agentRef);
         const agent = profile ? AgentProfile.parse(profile) : undefined;
@@ -112,9 +128,9 @@ export class MarginLedger {
           // No ledger for an agent that does not exist: count the breach where metrics find it.
           const counter = await stage.get(counterRef);
           stage.set(counterRef, { limitType: UNKNOWN_AGENT_COUNTER, count: (typeof counter?.count === 'number' ? counter.count : 0) + 1 });
-          return { ledger, result: { record, decidedNow: true } };
+          return { value: ledger, result: { record, decidedNow: true } };
         }
-        return { ledger: applyDecision(ledger, signal.symbol, decision, agent.marginAllocationMicros), result: { record, decidedNow: true } };
+        return { value: applyDecision(ledger, signal.symbol, decision, agent.marginAllocationMicros), result: { record, decidedNow: true } };
       },
     };
   }

@@ -1,4 +1,4 @@
-import type { DocumentData, DocumentReference, Query, Transaction } from '@google-cloud/firestore';
+import type { DocumentData, DocumentReference, Transaction } from '@google-cloud/firestore';
 
 /**
  * A Firestore transaction shared by the jobs of one batch, each job in its own layer: a job reads
@@ -9,6 +9,13 @@ import type { DocumentData, DocumentReference, Query, Transaction } from '@googl
 
 export class StagedWriteConflict extends Error {
   override readonly name = 'StagedWriteConflict';
+}
+
+/** What a job read outside the transaction changed meanwhile: the whole batch runs again. */
+export class StaleRead extends Error {
+  override readonly name = 'StaleRead';
+  /** gRPC ABORTED: the transaction retry loop treats it as contention. */
+  readonly code = 10;
 }
 
 interface StagedWrite {
@@ -47,10 +54,10 @@ export class StagedTransaction {
     return this.cache.get(ref.path);
   }
 
-  /** A query, read in the transaction; documents this batch staged are the caller's to merge in. */
-  async query(query: Query): Promise<DocumentData[]> {
-    const snap = await this.tx.get(query);
-    return snap.docs.map((d) => d.data());
+  /** The document as committed when this transaction read it, ignoring what the batch staged. */
+  async committed(ref: DocumentReference): Promise<DocumentData | undefined> {
+    if (!this.cache.has(ref.path)) await this.prefetch([ref]);
+    return this.cache.get(ref.path);
   }
 
   /** What this layer and those under it staged in `collectionPath`. */

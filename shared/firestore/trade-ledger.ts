@@ -7,7 +7,7 @@ import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus } from '../do
 import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, fillSortKey, foldFills } from '../domain/positions.js';
 import { COLLECTIONS } from './collections.js';
 import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
-import type { StagedTransaction } from './staged-transaction.js';
+import { StaleRead, type StagedTransaction } from './staged-transaction.js';
 
 /**
  * Orders, fills and positions in Firestore. Each venue fact is a job on the agent's ledger in
@@ -71,11 +71,11 @@ export class TradeLedger {
       reads: [reservationRef, orderRef],
       run: async (stage, ledger) => {
         const existing = await stage.get(orderRef);
-        if (existing) return { ledger, result: { claimed: true, order: OrderRecord.parse(existing) } };
+        if (existing) return { value: ledger, result: { claimed: true, order: OrderRecord.parse(existing) } };
         const stored = await stage.get(reservationRef);
-        if (!stored) return { ledger, result: { claimed: false, reason: 'no reservation for this signal' } };
+        if (!stored) return { value: ledger, result: { claimed: false, reason: 'no reservation for this signal' } };
         const reservation = ReservationRecord.parse(stored);
-        if (reservation.status !== 'reserved') return { ledger, result: { claimed: false, reason: `reservation is ${reservation.status}` } };
+        if (reservation.status !== 'reserved') return { value: ledger, result: { claimed: false, reason: `reservation is ${reservation.status}` } };
         const now = this.clock().toISOString();
         const order: OrderRecord = {
           orderId: request.orderId,
@@ -100,7 +100,7 @@ export class TradeLedger {
         const next = applyLedgerEvent(ledger, { kind: 'claim', marginMicros: reservation.marginMicros });
         stage.set(reservationRef, { ...reservation, status: 'ordered' });
         await stage.create(orderRef, order);
-        return { ledger: next, result: { claimed: true, order } };
+        return { value: next, result: { claimed: true, order } };
       },
     });
   }
@@ -141,7 +141,7 @@ export class TradeLedger {
       reads: [orderRef, positionRef, ...(eventRef ? [eventRef] : []), ...(fillRef ? [fillRef] : [])],
       run: async (stage, ledgerBefore) => {
         let ledger: MarginLedgerState = ledgerBefore;
-        if (eventRef && (await stage.get(eventRef))) return { ledger, result: { outcome: 'replayed' } };
+        if (eventRef && (await stage.get(eventRef))) return { value: ledger, result: { outcome: 'replayed' } };
         let order = OrderRecord.parse(await stage.get(orderRef));
         const storedPosition = await stage.get(positionRef);
         let position = storedPosition ? PositionState.parse(storedPosition) : FLAT_POSITION;
@@ -184,7 +184,7 @@ export class TradeLedger {
           stage.set(positionRef, { ...position, agentId: order.agentId, symbol: order.symbol });
         }
         if (eventRef) await stage.create(eventRef, { orderId: facts.orderId, receivedAt: this.clock().toISOString() });
-        return { ledger, result: { outcome: changed ? 'applied' : 'duplicate', order, position } };
+        return { value: ledger, result: { outcome: changed ? 'applied' : 'duplicate', order, position } };
       },
     };
   }
@@ -192,13 +192,22 @@ export class TradeLedger {
   /**
    * A fill later than every fill of the position is folded in directly; an earlier one (events
    * out of order) makes the position be refolded from all its fills, so order never matters.
+   * The fills are queried outside the transaction (a query inside one would lock the whole
+   * collection on the emulator, against every other agent's fills) and checked against the
+   * position's fill count read inside it: fills are only ever added together with that count,
+   * so equal counts mean the query saw exactly the committed fills.
    */
   private async foldIn(stage: StagedTransaction, order: OrderRecord, position: PositionState, fill: FillFacts): Promise<FoldStep> {
     if (fillSortKey(fill) >= position.lastFillKey) return applyFill(position, fill, order.filledAtoms);
     const fills = this.db.collection(COLLECTIONS.fills);
-    const stored = await stage.query(fills.where('agentId', '==', order.agentId).where('symbol', '==', order.symbol));
+    const [snap, committed] = await Promise.all([
+      fills.where('agentId', '==', order.agentId).where('symbol', '==', order.symbol).get(),
+      stage.committed(this.positionRef(order.agentId, order.symbol)),
+    ]);
+    const committedCount = committed ? PositionState.parse(committed).fillCount : 0;
+    if (snap.size !== committedCount) throw new StaleRead(`${snap.size} fills queried, the position has folded ${committedCount}`);
     const batched = stage.stagedIn(fills.path).filter((f) => f.agentId === order.agentId && f.symbol === order.symbol);
-    const earlier = [...new Map([...stored, ...batched].map((f) => [`${String(f.orderId)}:${String(f.tradeId)}`, FillRecord.parse(f)])).values()];
+    const earlier = [...snap.docs.map((d) => d.data()), ...batched].map((f) => FillRecord.parse(f));
     const before = foldFills(earlier);
     const after = foldFills([...earlier, fill]);
     return { position: after.position, effect: subtractEffects(after.effect, before.effect) };

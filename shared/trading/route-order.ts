@@ -8,9 +8,6 @@ import { log } from '../log.js';
 import { applyAllAndPublish, applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
 
-/** How far back to look for an order's fills when the venue's placement time is not known. */
-const FILL_LOOKBACK_MS = 24 * 3_600_000;
-
 async function publishOrderRejected(deps: TradingDeps, request: OrderRequest, reason: string, detail: string): Promise<void> {
   const event: RiskEvent = {
     type: 'order_rejected',
@@ -35,7 +32,7 @@ export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, 
   const venueOrder = known ?? (await deps.exchange.getOrder(order.symbol, order.orderId));
   if (!venueOrder) return undefined;
   // Nothing executed at the venue means no fills to look for.
-  const fills = quantityToAtoms(venueOrder.executedQuantity) > order.filledAtoms ? await deps.exchange.listFills(order.symbol, venueOrder.updateTime - FILL_LOOKBACK_MS) : [];
+  const fills = quantityToAtoms(venueOrder.executedQuantity) > order.filledAtoms ? await deps.exchange.orderFills(venueOrder) : [];
   return applyAllAndPublish(deps, venueFactsFor(order.orderId, venueOrder, fills));
 }
 

@@ -48,8 +48,9 @@ describe('BinanceFuturesClient', () => {
     expect(placed).toMatchObject({ status: 'FILLED', executedQuantity: '0.01' });
     const again = await client.placeOrder(order);
     expect(again.exchangeOrderId).toBe(placed.exchangeOrderId);
-    const fills = (await client.listFills('BTCUSDT', 0)).filter((f) => f.clientOrderId === 'sph-market-1');
+    const fills = await client.orderFills(placed);
     expect(fills).toHaveLength(1);
+    expect(fills[0]).toMatchObject({ clientOrderId: 'sph-market-1', exchangeOrderId: placed.exchangeOrderId, quantity: '0.01' });
     // 0.05% of 0.01 × price, rounded up to the micro.
     expect(fills[0]?.feeMicros).toBe(Math.ceil((fills[0]?.priceMicros ?? 0) * 0.01 * 0.0005));
   });

@@ -91,7 +91,7 @@ describe('poison isolation', () => {
         reads: [marker(name)],
         run: async (stage, ledger) => {
           await stage.create(marker(name), { name });
-          return { ledger: applyLedgerEvent(ledger, { kind: 'reserve', symbol: 'BTCUSDT', marginMicros: margin, allocationMicros: 1_000 * USD }), result: name };
+          return { value: applyLedgerEvent(ledger, { kind: 'reserve', symbol: 'BTCUSDT', marginMicros: margin, allocationMicros: 1_000 * USD }), result: name };
         },
       });
     const failing = ledgers.submit(agentId, {
@@ -115,7 +115,7 @@ describe('poison isolation', () => {
       Array.from({ length: 300 }, (_, i) =>
         ledgers.submit(agentId, {
           reads: [],
-          run: async (_stage, ledger) => ({ ledger: applyLedgerEvent(ledger, { kind: 'reserve', symbol: 'BTCUSDT', marginMicros: USD, allocationMicros: 1_000 * USD }), result: i }),
+          run: async (_stage, ledger) => ({ value: applyLedgerEvent(ledger, { kind: 'reserve', symbol: 'BTCUSDT', marginMicros: USD, allocationMicros: 1_000 * USD }), result: i }),
         }),
       ),
     );

@@ -156,19 +156,14 @@ export class BinanceFuturesClient implements Exchange {
     }
   }
 
-  async listFills(symbol: string, sinceMs: number): Promise<ExchangeFill[]> {
-    const params = { symbol, startTime: Math.max(0, Math.floor(sinceMs)) };
-    // Trades name the venue's order id only; the orders give the client order id.
-    const [trades, orders] = await Promise.all([
-      this.call({ method: 'GET', path: '/fapi/v1/userTrades', signed: true, params }).then((b) => z.array(UserTrade).parse(b)),
-      this.call({ method: 'GET', path: '/fapi/v1/allOrders', signed: true, params }).then((b) => z.array(VenueOrder).parse(b)),
-    ]);
-    const clientIds = new Map(orders.map((o) => [o.orderId, o.clientOrderId]));
+  async orderFills(order: ExchangeOrder): Promise<ExchangeFill[]> {
+    const params = { symbol: order.symbol, orderId: order.exchangeOrderId };
+    const trades = await this.call({ method: 'GET', path: '/fapi/v1/userTrades', signed: true, params }).then((b) => z.array(UserTrade).parse(b));
     return trades
-      .filter((t) => clientIds.has(t.orderId))
+      .filter((t) => t.orderId === order.exchangeOrderId)
       .map((t) => ({
         tradeId: t.id,
-        clientOrderId: clientIds.get(t.orderId) as string,
+        clientOrderId: order.clientOrderId,
         exchangeOrderId: t.orderId,
         symbol: t.symbol,
         side: t.side,

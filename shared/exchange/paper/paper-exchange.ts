@@ -1,4 +1,4 @@
-import type { Firestore, Transaction } from '@google-cloud/firestore';
+import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
 import {
   type Exchange,
@@ -14,7 +14,9 @@ import {
 } from '../../domain/exchange.js';
 import { ceilDiv } from '../../domain/money.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
+import { CoalescedDocument } from '../../firestore/coalesced-document.js';
 import { COLLECTIONS } from '../../firestore/collections.js';
+import type { StagedTransaction } from '../../firestore/staged-transaction.js';
 import { runTransaction } from '../../firestore/transactions.js';
 
 /**
@@ -95,18 +97,37 @@ export function slippedPrice(priceMicros: number, side: 'BUY' | 'SELL', bps: num
   return Math.floor(raw / tickMicros) * tickMicros;
 }
 
+function signedAtoms(order: PaperOrder): number {
+  return order.side === 'BUY' ? order.executedAtoms : -order.executedAtoms;
+}
+
 export function feeMicros(notional: number, ppm: number): number {
   return ceilDiv(notional * ppm, 1_000_000);
 }
 
+/** The account's signed position in one symbol, in atoms. */
+const heldAtoms = (data: DocumentData | undefined): number => (typeof data?.quantityAtoms === 'number' ? data.quantityAtoms : 0);
+
 export class PaperExchange implements Exchange {
   readonly venue = 'paper' as const;
+  /**
+   * The account's position per symbol: every order of the symbol changes it, so placements that
+   * arrive together share one transaction instead of fighting over the document.
+   */
+  private readonly accounts: CoalescedDocument<number>;
 
   constructor(
     private readonly db: Firestore,
     private readonly market: MarketData,
     private readonly options: PaperExchangeOptions,
-  ) {}
+  ) {
+    this.accounts = new CoalescedDocument<number>(db, {
+      ref: (symbol) => this.accountRef(symbol),
+      parse: heldAtoms,
+      serialize: (symbol, quantityAtoms) => ({ symbol, quantityAtoms }),
+      maxBatch: 99,
+    });
+  }
 
   ticker(symbol: string): Promise<Ticker> {
     return this.market.ticker(symbol);
@@ -126,38 +147,40 @@ export class PaperExchange implements Exchange {
     const [ticker, filters] = await Promise.all([this.market.ticker(request.symbol), this.market.symbolFilters(request.symbol)]);
     const quantityAtoms = quantityToAtoms(request.quantity);
     if (quantityAtoms <= 0) throw new ExchangeError('invalid_quantity', 'quantity must be positive', false);
-    return runTransaction(this.db, async (tx) => {
-      const orderRef = this.orderRef(request.clientOrderId);
-      const accountRef = this.accountRef(request.symbol);
-      const [orderSnap, accountSnap] = await tx.getAll(orderRef, accountRef);
-      if (orderSnap?.exists) return toExchangeOrder(PaperOrder.parse(orderSnap.data()));
-      const held = (accountSnap?.get('quantityAtoms') as number | undefined) ?? 0;
-      if (request.reduceOnly) {
-        const reduces = (request.side === 'SELL' && held > 0) || (request.side === 'BUY' && held < 0);
-        if (!reduces || quantityAtoms > Math.abs(held)) {
-          throw new ExchangeError('reduce_only_rejected', 'reduce-only order would not reduce the position', false, -2022);
+    const orderRef = this.orderRef(request.clientOrderId);
+    return this.accounts.submit(request.symbol, {
+      reads: [orderRef],
+      run: async (stage, held) => {
+        const stored = await stage.get(orderRef);
+        if (stored) return { value: held, result: toExchangeOrder(PaperOrder.parse(stored)) };
+        if (request.reduceOnly) {
+          const reduces = (request.side === 'SELL' && held > 0) || (request.side === 'BUY' && held < 0);
+          if (!reduces || quantityAtoms > Math.abs(held)) {
+            throw new ExchangeError('reduce_only_rejected', 'reduce-only order would not reduce the position', false, -2022);
+          }
         }
-      }
-      const base: PaperOrder = {
-        clientOrderId: request.clientOrderId,
-        exchangeOrderId: `paper-${request.clientOrderId}`,
-        symbol: request.symbol,
-        side: request.side,
-        type: request.type,
-        status: 'NEW',
-        quantityAtoms,
-        executedAtoms: 0,
-        ...(request.priceMicros ? { priceMicros: request.priceMicros } : {}),
-        reduceOnly: request.reduceOnly,
-        placedAt: ticker.time,
-        updateTime: ticker.time,
-      };
-      if (request.type === 'LIMIT') {
-        tx.create(orderRef, base);
-        return toExchangeOrder(base);
-      }
-      const price = slippedPrice(ticker.priceMicros, request.side, this.options.slippageBps, filters.tickSizeMicros);
-      return toExchangeOrder(this.fill(tx, base, price, this.options.takerFeePpm, ticker.time, held, true));
+        const base: PaperOrder = {
+          clientOrderId: request.clientOrderId,
+          exchangeOrderId: `paper-${request.clientOrderId}`,
+          symbol: request.symbol,
+          side: request.side,
+          type: request.type,
+          status: 'NEW',
+          quantityAtoms,
+          executedAtoms: 0,
+          ...(request.priceMicros ? { priceMicros: request.priceMicros } : {}),
+          reduceOnly: request.reduceOnly,
+          placedAt: ticker.time,
+          updateTime: ticker.time,
+        };
+        if (request.type === 'LIMIT') {
+          await stage.create(orderRef, base);
+          return { value: held, result: toExchangeOrder(base) };
+        }
+        const price = slippedPrice(ticker.priceMicros, request.side, this.options.slippageBps, filters.tickSizeMicros);
+        const filled = await this.fill(stage, base, price, this.options.takerFeePpm, ticker.time);
+        return { value: held + signedAtoms(filled), result: toExchangeOrder(filled) };
+      },
     });
   }
 
@@ -182,12 +205,11 @@ export class PaperExchange implements Exchange {
     return order && toExchangeOrder(order);
   }
 
-  async listFills(symbol: string, sinceMs: number): Promise<ExchangeFill[]> {
-    await this.matchRestingOrders(symbol);
-    const snap = await this.db.collection(COLLECTIONS.paperFills).where('symbol', '==', symbol).get();
+  async orderFills(order: ExchangeOrder): Promise<ExchangeFill[]> {
+    await this.matchRestingOrders(order.symbol);
+    const snap = await this.db.collection(COLLECTIONS.paperFills).where('clientOrderId', '==', order.clientOrderId).get();
     return snap.docs
       .map((d) => PaperFill.parse(d.data()))
-      .filter((f) => f.time >= sinceMs)
       .sort((a, b) => a.time - b.time || (a.tradeId < b.tradeId ? -1 : 1))
       .map(toExchangeFill);
   }
@@ -208,18 +230,21 @@ export class PaperExchange implements Exchange {
         (k) => k.closeTime >= order.placedAt && (order.side === 'BUY' ? k.lowMicros <= limit : k.highMicros >= limit),
       );
       if (!crossing) continue;
-      await runTransaction(this.db, async (tx) => {
-        const [orderSnap, accountSnap] = await tx.getAll(this.orderRef(order.clientOrderId), this.accountRef(symbol));
-        const current = PaperOrder.parse(orderSnap?.data());
-        if (current.status !== 'NEW') return;
-        const held = (accountSnap?.get('quantityAtoms') as number | undefined) ?? 0;
-        this.fill(tx, current, limit, this.options.makerFeePpm, Math.max(crossing.openTime, order.placedAt), held, false);
+      const orderRef = this.orderRef(order.clientOrderId);
+      await this.accounts.submit(symbol, {
+        reads: [orderRef],
+        run: async (stage, held) => {
+          const current = PaperOrder.parse(await stage.get(orderRef));
+          if (current.status !== 'NEW') return { value: held, result: undefined };
+          const filled = await this.fill(stage, current, limit, this.options.makerFeePpm, Math.max(crossing.openTime, order.placedAt));
+          return { value: held + signedAtoms(filled), result: undefined };
+        },
       });
     }
   }
 
-  /** Fills the whole order at one price: records the trade, the order and the account position. */
-  private fill(tx: Transaction, order: PaperOrder, priceMicros: number, ppm: number, time: number, held: number, isNew: boolean): PaperOrder {
+  /** Fills the whole order at one price: stages the trade and the filled order; the caller moves the account. */
+  private async fill(stage: StagedTransaction, order: PaperOrder, priceMicros: number, ppm: number, time: number): Promise<PaperOrder> {
     const notional = notionalOfAtoms(order.quantityAtoms, priceMicros);
     const filled: PaperOrder = {
       ...order,
@@ -239,11 +264,8 @@ export class PaperExchange implements Exchange {
       feeMicros: feeMicros(notional, ppm),
       time,
     };
-    if (isNew) tx.create(this.orderRef(order.clientOrderId), filled);
-    else tx.set(this.orderRef(order.clientOrderId), filled);
-    tx.create(this.db.collection(COLLECTIONS.paperFills).doc(trade.tradeId), trade);
-    const signed = order.side === 'BUY' ? order.quantityAtoms : -order.quantityAtoms;
-    tx.set(this.accountRef(order.symbol), { symbol: order.symbol, quantityAtoms: held + signed });
+    stage.set(this.orderRef(order.clientOrderId), filled);
+    await stage.create(this.db.collection(COLLECTIONS.paperFills).doc(trade.tradeId), trade);
     return filled;
   }
 

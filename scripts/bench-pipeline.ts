@@ -188,6 +188,7 @@ async function runSingle(stack: LocalStack, db: Firestore): Promise<ScenarioFigu
     let polls = 0;
     let refused = false;
     await waitFor(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // gently: polling loads the emulator too
       if ((await fillRef.get()).exists) return true;
       polls += 1;
       if (polls % 10 !== 0) return false;

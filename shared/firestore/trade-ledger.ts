@@ -107,13 +107,15 @@ export class TradeLedger {
 
   /**
    * Applies what a venue says about an order. `eventKey`, when given, is recorded in the same
-   * transaction and a second delivery with it is refused as a replay.
+   * transaction and a second delivery with it is refused as a replay. `known`, the caller's copy
+   * of the order, saves reading it first; the job reads the current one in its transaction.
    */
-  async applyVenueFacts(facts: VenueFacts, eventKey?: string): Promise<ApplyResult> {
-    // Which agent's ledger: an order's agent and symbol never change, so a plain read tells.
-    const known = await this.order(facts.orderId);
-    if (!known) return { outcome: 'unknown_order' };
-    return this.ledgers.submit(known.agentId, this.factsJob(known, facts, eventKey));
+  async applyVenueFacts(facts: VenueFacts, eventKey?: string, known?: OrderRecord): Promise<ApplyResult> {
+    // Which agent's ledger: an order's agent and symbol never change, so any copy of the order
+    // (the caller's, or a plain read) tells.
+    const order = known ?? (await this.order(facts.orderId));
+    if (!order) return { outcome: 'unknown_order' };
+    return this.ledgers.submit(order.agentId, this.factsJob(order, facts, eventKey));
   }
 
   async order(orderId: string): Promise<OrderRecord | undefined> {

@@ -1,4 +1,4 @@
-import { MetricServiceClient } from '@google-cloud/monitoring';
+import type { MetricServiceClient } from '@google-cloud/monitoring';
 import { log } from '../log.js';
 import type { MetricFamily } from '../ops/metrics.js';
 
@@ -23,19 +23,28 @@ export interface MetricWriterOptions {
 const MAX_SERIES_PER_REQUEST = 200;
 
 export class MetricWriter {
-  private readonly client: MetricServiceClient;
+  /** Loaded on first write, not at import: the client library is heavy for a cold start. */
+  private client: Promise<MetricServiceClient> | undefined;
   private lastWrite = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
 
   constructor(private readonly options: MetricWriterOptions) {
     this.now = options.now ?? Date.now;
-    this.client = new MetricServiceClient({
-      fallback: true,
-      ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
-      ...(options.port ? { port: options.port } : {}),
-      ...(options.protocol ? { protocol: options.protocol } : {}),
-      ...(options.authClient ? { authClient: options.authClient as never } : {}),
-    });
+  }
+
+  private connect(): Promise<MetricServiceClient> {
+    const { options } = this;
+    this.client ??= import('@google-cloud/monitoring').then(
+      ({ MetricServiceClient: Client }) =>
+        new Client({
+          fallback: true,
+          ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+          ...(options.port ? { port: options.port } : {}),
+          ...(options.protocol ? { protocol: options.protocol } : {}),
+          ...(options.authClient ? { authClient: options.authClient as never } : {}),
+        }),
+    );
+    return this.client;
   }
 
   /** Returns how many time series were written (0 when throttled). */
@@ -55,8 +64,9 @@ export class MetricWriter {
         points: [{ interval: { endTime }, value: { doubleValue: sample.value } }],
       })),
     );
+    const client = await this.connect();
     for (let i = 0; i < series.length; i += MAX_SERIES_PER_REQUEST) {
-      await this.client.createTimeSeries({
+      await client.createTimeSeries({
         name: `projects/${this.options.projectId}`,
         timeSeries: series.slice(i, i + MAX_SERIES_PER_REQUEST),
       });
@@ -65,8 +75,8 @@ export class MetricWriter {
     return series.length;
   }
 
-  close(): Promise<void> {
-    return this.client.close();
+  async close(): Promise<void> {
+    if (this.client) await (await this.client).close();
   }
 }
 

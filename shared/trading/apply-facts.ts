@@ -1,5 +1,5 @@
 import type { OrderUpdateApplied } from '../domain/messages.js';
-import type { VenueFacts } from '../domain/orders.js';
+import type { OrderRecord, VenueFacts } from '../domain/orders.js';
 import { atomsToQuantity } from '../domain/quantity.js';
 import type { ApplyResult } from '../firestore/trade-ledger.js';
 import { type TradingDeps, now } from './deps.js';
@@ -8,8 +8,8 @@ import { type TradingDeps, now } from './deps.js';
  * Applies venue facts to the ledgers and tells `order-updates` about each one that changed
  * something. A duplicate changes nothing and publishes nothing.
  */
-export async function applyAndPublish(deps: TradingDeps, facts: VenueFacts, eventKey?: string): Promise<ApplyResult> {
-  const result = await deps.trades.applyVenueFacts(facts, eventKey);
+export async function applyAndPublish(deps: TradingDeps, facts: VenueFacts, eventKey?: string, known?: OrderRecord): Promise<ApplyResult> {
+  const result = await deps.trades.applyVenueFacts(facts, eventKey, known);
   if (result.outcome === 'applied' && result.order && result.position) {
     const { order, position } = result;
     const message: OrderUpdateApplied = {
@@ -27,11 +27,11 @@ export async function applyAndPublish(deps: TradingDeps, facts: VenueFacts, even
   return result;
 }
 
-/** Applies a venue's facts about one order in order: its id, its fills, its end. */
-export async function applyAllAndPublish(deps: TradingDeps, facts: readonly VenueFacts[]): Promise<number> {
+/** Applies a venue's facts about one order (`known`: its record) in order: its id, its fills, its end. */
+export async function applyAllAndPublish(deps: TradingDeps, facts: readonly VenueFacts[], known: OrderRecord): Promise<number> {
   let applied = 0;
   for (const fact of facts) {
-    if ((await applyAndPublish(deps, fact)).outcome === 'applied') applied += 1;
+    if ((await applyAndPublish(deps, fact, undefined, known)).outcome === 'applied') applied += 1;
   }
   return applied;
 }

@@ -33,7 +33,7 @@ export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, 
   if (!venueOrder) return undefined;
   // Nothing executed at the venue means no fills to look for.
   const fills = quantityToAtoms(venueOrder.executedQuantity) > order.filledAtoms ? await deps.exchange.orderFills(venueOrder) : [];
-  return applyAllAndPublish(deps, venueFactsFor(order.orderId, venueOrder, fills));
+  return applyAllAndPublish(deps, venueFactsFor(order.orderId, venueOrder, fills), order);
 }
 
 /**
@@ -43,13 +43,18 @@ export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, 
  * order, which returns its margin, and raises a RiskEvent. Idempotent by orderId.
  */
 export async function routeOrder(deps: TradingDeps, request: OrderRequest): Promise<void> {
-  let order = await deps.trades.order(request.orderId);
+  // Read together: most deliveries are first deliveries, which need the venue's filters and price.
+  const [existing, filters, ticker] = await Promise.all([
+    deps.trades.order(request.orderId),
+    deps.exchange.symbolFilters(request.symbol),
+    deps.exchange.ticker(request.symbol),
+  ]);
+  let order = existing;
   if (order && order.status !== 'placing') {
     if (order.status === 'rejected') await publishOrderRejected(deps, request, 'rejected', order.reason ?? '');
     return;
   }
   if (!order) {
-    const [filters, ticker] = await Promise.all([deps.exchange.symbolFilters(request.symbol), deps.exchange.ticker(request.symbol)]);
     const plan = planOrderQuantity(request, filters, ticker.priceMicros);
     if (!plan.ok) {
       await deps.margins.releaseReservation(request.signalId, plan.reason);

@@ -1,4 +1,4 @@
-import { v1 } from '@google-cloud/aiplatform';
+import type { v1 } from '@google-cloud/aiplatform';
 import type { Json } from './values.js';
 import { fromProtoValue, toProtoValue } from './values.js';
 
@@ -23,16 +23,23 @@ export class PredictionUnavailable extends Error {
 }
 
 export class VertexPredictor {
-  private readonly client: v1.PredictionServiceClient;
+  /** Loaded on first use: the client library takes most of a cold start, and most calls never predict. */
+  private client: Promise<v1.PredictionServiceClient> | undefined;
 
-  constructor(options: PredictorOptions) {
-    this.client = new v1.PredictionServiceClient({
-      apiEndpoint: options.apiEndpoint,
-      ...(options.port ? { port: options.port } : {}),
-      ...(options.protocol ? { protocol: options.protocol } : {}),
-      fallback: true,
-      ...(options.authClient ? { authClient: options.authClient as never } : {}),
-    });
+  constructor(private readonly options: PredictorOptions) {}
+
+  private connect(): Promise<v1.PredictionServiceClient> {
+    this.client ??= import('@google-cloud/aiplatform').then(
+      ({ v1: api }) =>
+        new api.PredictionServiceClient({
+          apiEndpoint: this.options.apiEndpoint,
+          ...(this.options.port ? { port: this.options.port } : {}),
+          ...(this.options.protocol ? { protocol: this.options.protocol } : {}),
+          fallback: true,
+          ...(this.options.authClient ? { authClient: this.options.authClient as never } : {}),
+        }),
+    );
+    return this.client;
   }
 
   async predict(endpoint: string, instances: readonly unknown[], timeoutMs: number, parameters?: unknown): Promise<Json[]> {
@@ -42,7 +49,8 @@ export class VertexPredictor {
       timer = setTimeout(() => reject(new PredictionUnavailable(`prediction timed out after ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const call = this.client.predict(
+      const client = await this.connect();
+      const call = client.predict(
         {
           endpoint,
           instances: instances.map(toProtoValue) as never,
@@ -67,7 +75,7 @@ export class VertexPredictor {
     }
   }
 
-  close(): Promise<void> {
-    return this.client.close();
+  async close(): Promise<void> {
+    if (this.client) await (await this.client).close();
   }
 }

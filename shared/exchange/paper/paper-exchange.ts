@@ -97,6 +97,8 @@ export function slippedPrice(priceMicros: number, side: 'BUY' | 'SELL', bps: num
   return Math.floor(raw / tickMicros) * tickMicros;
 }
 
+const paperTradeId = (exchangeOrderId: string) => `${exchangeOrderId}-1`;
+
 function signedAtoms(order: PaperOrder): number {
   return order.side === 'BUY' ? order.executedAtoms : -order.executedAtoms;
 }
@@ -142,9 +144,12 @@ export class PaperExchange implements Exchange {
   }
 
   async placeOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
-    const existing = await this.readOrder(request.clientOrderId);
+    const [existing, ticker, filters] = await Promise.all([
+      this.readOrder(request.clientOrderId),
+      this.market.ticker(request.symbol),
+      this.market.symbolFilters(request.symbol),
+    ]);
     if (existing) return toExchangeOrder(existing);
-    const [ticker, filters] = await Promise.all([this.market.ticker(request.symbol), this.market.symbolFilters(request.symbol)]);
     const quantityAtoms = quantityToAtoms(request.quantity);
     if (quantityAtoms <= 0) throw new ExchangeError('invalid_quantity', 'quantity must be positive', false);
     const orderRef = this.orderRef(request.clientOrderId);
@@ -205,13 +210,10 @@ export class PaperExchange implements Exchange {
     return order && toExchangeOrder(order);
   }
 
+  /** A paper order fills whole, once, in the trade `<exchangeOrderId>-1` (getOrder matches resting ones). */
   async orderFills(order: ExchangeOrder): Promise<ExchangeFill[]> {
-    await this.matchRestingOrders(order.symbol);
-    const snap = await this.db.collection(COLLECTIONS.paperFills).where('clientOrderId', '==', order.clientOrderId).get();
-    return snap.docs
-      .map((d) => PaperFill.parse(d.data()))
-      .sort((a, b) => a.time - b.time || (a.tradeId < b.tradeId ? -1 : 1))
-      .map(toExchangeFill);
+    const snap = await this.db.collection(COLLECTIONS.paperFills).doc(paperTradeId(order.exchangeOrderId)).get();
+    return snap.exists ? [toExchangeFill(PaperFill.parse(snap.data()))] : [];
   }
 
   /** Fills resting limit orders whose price a candle since their placement traded through. */
@@ -254,7 +256,7 @@ export class PaperExchange implements Exchange {
       updateTime: time,
     };
     const trade: PaperFill = {
-      tradeId: `${order.exchangeOrderId}-1`,
+      tradeId: paperTradeId(order.exchangeOrderId),
       clientOrderId: order.clientOrderId,
       exchangeOrderId: order.exchangeOrderId,
       symbol: order.symbol,

@@ -132,6 +132,32 @@ async function sendAll(url: string, signals: readonly TradeSignalInput[], limit:
   return answered;
 }
 
+/**
+ * A burst is sent from a process of its own, as clients are elsewhere: the stack's one event
+ * loop then serves the functions, not the load generator.
+ */
+function sendFromAnotherProcess(url: string, signals: readonly TradeSignalInput[]): Promise<{ started: number; answered: number[] }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--send', url], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`the sender exited with ${code}`));
+      else resolvePromise(JSON.parse(output) as { started: number; answered: number[] });
+    });
+    child.stdin.end(JSON.stringify(signals));
+  });
+}
+
+async function sender(url: string): Promise<void> {
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  const signals = JSON.parse(input) as TradeSignalInput[];
+  const started = Date.now();
+  const answered = await sendAll(url, signals, CLIENT_CONCURRENCY);
+  process.stdout.write(JSON.stringify({ started, answered }));
+}
+
 async function waitFor(condition: () => Promise<boolean>, deadline: number): Promise<boolean> {
   while (Date.now() < deadline) {
     if (await condition()) return true;
@@ -260,8 +286,7 @@ async function runBurst(stack: LocalStack, db: Firestore, name: 'burst' | 'burst
   const abortsBefore = ledgers.transactionStats.aborts;
   const count = async (collection: string) => (await db.collection(collection).count().get()).data().count;
 
-  const started = Date.now();
-  const answered = await sendAll(intake, signals, CLIENT_CONCURRENCY);
+  const { started, answered } = await sendFromAnotherProcess(intake, signals);
   const lastAnswer = Math.max(...answered);
   progress(`  ${name}: ${signals.length} signals answered 202 in ${((lastAnswer - started) / 1000).toFixed(2)} s; waiting for outcomes and fills…`);
   await waitFor(async () => {
@@ -421,6 +446,8 @@ async function main(): Promise<void> {
 }
 
 const workerIndex = process.argv.indexOf('--worker');
+const senderIndex = process.argv.indexOf('--send');
 if (workerIndex >= 0) await worker(process.argv[workerIndex + 1] as PushDeliveryMode);
+else if (senderIndex >= 0) await sender(process.argv[senderIndex + 1] as string);
 else await main();
 process.exit(0);

@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import type { PushTrigger } from '../../triggers/manifest.js';
 import { deadLetterAttributes, isPushAck, pushBackoffMs, pushEnvelope, type PulledMessage } from './push-delivery.js';
@@ -41,6 +42,8 @@ export class PushRelay {
   private readonly waiting: (() => void)[] = [];
   private inFlight = 0;
   private stopped = false;
+  /** Kept-alive connections to the functions, as Pub/Sub's push keeps them. */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
   private constructor(
     private readonly pubsub: PubSub,
@@ -59,6 +62,7 @@ export class PushRelay {
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     await Promise.all(this.subscriptions.map((s) => s.close()));
+    this.agent.destroy();
   }
 
   private listen(route: RelayRoute): void {
@@ -116,19 +120,36 @@ export class PushRelay {
     await this.acquire();
     this.stats.attempts += 1;
     try {
-      const response = await fetch(route.endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(route.trigger.ackDeadlineSeconds * 1_000),
-      });
-      await response.arrayBuffer();
-      return isPushAck(response.status);
+      return isPushAck(await this.send(route.endpoint, JSON.stringify(body), route.trigger.ackDeadlineSeconds * 1_000));
     } catch {
       return false; // refused, reset or timed out: a nack, as Cloud Pub/Sub counts it
     } finally {
       this.release();
     }
+  }
+
+  /** POSTs JSON and resolves with the status once the answer is read, or rejects after `timeoutMs` in all. */
+  private send(url: string, json: string, timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) } },
+        (res) => {
+          res.resume(); // the body is not needed, only read to free the connection
+          res.once('end', () => {
+            clearTimeout(deadline);
+            resolve(res.statusCode ?? 0);
+          });
+          res.once('error', reject);
+        },
+      );
+      const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      req.once('error', (error) => {
+        clearTimeout(deadline);
+        reject(error);
+      });
+      req.end(json);
+    });
   }
 
   /** A slot for one request; a released slot passes straight to the longest waiter. */

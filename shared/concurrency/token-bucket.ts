@@ -29,3 +29,11 @@ export class TokenBucket<Key> {
     if (bucket) bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
   }
 }
+
+/** Waits for `bucket`'s next token for a key: the pace a GroupCommitter awaits before each batch. */
+export function paceBy<Key>(bucket: TokenBucket<Key>, now: () => number = Date.now): (key: Key) => Promise<void> {
+  return async (key) => {
+    const waitMs = bucket.reserve(key, now());
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  };
+}

@@ -1,6 +1,6 @@
 import type { DocumentData, DocumentReference, Firestore } from '@google-cloud/firestore';
 import { GroupCommitter, type ItemResult } from '../concurrency/group-commit.js';
-import { TokenBucket } from '../concurrency/token-bucket.js';
+import { TokenBucket, paceBy } from '../concurrency/token-bucket.js';
 import { StagedTransaction } from './staged-transaction.js';
 import { type TransactionStats, emptyTransactionStats, runTransaction } from './transactions.js';
 
@@ -65,14 +65,7 @@ export class CoalescedDocument<S> {
     this.bucket = bucket;
     this.committer = new GroupCommitter((key, jobs) => this.commitBatch(key, jobs), {
       maxBatch: options.maxBatch,
-      ...(bucket
-        ? {
-            pace: async (key: string) => {
-              const waitMs = bucket.reserve(key, Date.now());
-              if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-            },
-          }
-        : {}),
+      ...(bucket ? { pace: paceBy(bucket) } : {}),
     });
   }
 

@@ -1,0 +1,58 @@
+import { DEFAULT_AGENTS } from '../../shared/domain/agents.js';
+import { seedAgentProfiles } from '../../shared/firestore/agent-profiles.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
+import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { JsonPublisher } from '../../shared/pubsub/publisher.js';
+import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
+import { startReplayAt } from './market.js';
+import { type ServedFunction, isolatedProject, serveFunction } from './stack.js';
+
+/**
+ * The paper trading path for a test file: its own project, the four agents seeded, the BTCUSDT
+ * replay stopped at `replayAt`, margin-reservation and order-router served and fed by push
+ * delivery, and the ledgers to read back.
+ */
+export interface PaperPath {
+  readonly db: ReturnType<typeof firestoreFor>;
+  readonly pubsub: ReturnType<typeof pubsubFor>;
+  readonly publisher: JsonPublisher;
+  readonly margins: MarginLedger;
+  readonly trades: TradeLedger;
+  readonly venue: MarketStandIn;
+  stop(): Promise<void>;
+}
+
+/** Call at the top of the file (it picks the project), then `await path.start()` in beforeAll. */
+export function paperPath(label: string, replayAt: string): { readonly projectId: string; start(): Promise<PaperPath> } {
+  const projectId = isolatedProject(label);
+  return {
+    projectId,
+    async start() {
+      const db = firestoreFor(projectId);
+      const pubsub = pubsubFor(projectId);
+      const venue = await startReplayAt(replayAt);
+      Object.assign(process.env, { MARKET_DATA_URL: venue.url, ENABLE_PAPER_TRADING: 'true', PAPER_SLIPPAGE_BPS: '5', PAPER_TAKER_FEE_PPM: '500' });
+      await seedAgentProfiles(db, DEFAULT_AGENTS);
+      const reservation: ServedFunction = await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation');
+      const router: ServedFunction = await serveFunction(() => import('../../functions/order-router/index.js'), 'orderRouter');
+      const delivery: LocalPushDelivery = await provisionPubSub(pubsub, (name) => ({ 'margin-reservation': `${reservation.url}/`, 'order-router': `${router.url}/` })[name]);
+      return {
+        db,
+        pubsub,
+        publisher: new JsonPublisher(pubsub),
+        margins: new MarginLedger(db, { maxSymbolsPerAgent: 50 }),
+        trades: new TradeLedger(db),
+        venue,
+        async stop() {
+          await delivery.stop();
+          await reservation.close();
+          await router.close();
+          await venue.close();
+        },
+      };
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { modelRegistry } from '../../shared/inference/registry.js';
 import { runAgent } from '../../shared/inference/run-agents.js';
 import { log } from '../../shared/log.js';
-import { pubsubFor } from '../../shared/pubsub/client.js';
+import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 
 /**
@@ -29,7 +29,7 @@ const deps = {
   market: new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL }),
   margins: new MarginLedger(db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, ledgers: LedgerRepository.for(db, ledgerOptionsFromConfig(config)) }),
   trades: new TradeLedger(db),
-  publisher: new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT)),
+  publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
   topics: config.topics,
   modelFor: modelRegistry(config),
   maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT,

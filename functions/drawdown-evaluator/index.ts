@@ -11,7 +11,7 @@ import { log } from '../../shared/log.js';
 import { metricWriterFromConfig } from '../../shared/monitoring/metric-writer.js';
 import { metricFamilies } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
-import { pubsubFor } from '../../shared/pubsub/client.js';
+import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { evaluateDrawdown } from '../../shared/risk/evaluate.js';
 
@@ -28,7 +28,7 @@ const deps = {
   db,
   market: new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL }),
   book: new RiskBook(db),
-  publisher: new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT)),
+  publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
   topics: config.topics,
   limits: {
     utilizationWarnFraction: config.RISK_UTILIZATION_WARN_FRACTION,

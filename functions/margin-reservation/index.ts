@@ -7,7 +7,7 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { DeadLetterBox } from '../../shared/firestore/dead-letters.js';
 import { LedgerRepository, ledgerOptionsFromConfig } from '../../shared/firestore/ledger-repository.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
-import { pubsubFor } from '../../shared/pubsub/client.js';
+import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { pushHandler } from '../../shared/pubsub/push-handler.js';
 import { reserveAndPublish } from '../../shared/reservations/reserve-and-publish.js';
@@ -24,7 +24,7 @@ const deps = {
     maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT,
     ledgers: LedgerRepository.for(db, ledgerOptionsFromConfig(config)),
   }),
-  publisher: new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT)),
+  publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
   topics: config.topics,
   redriveAfterMs: config.REDRIVE_AFTER_SECONDS * 1000,
 };

@@ -9,7 +9,7 @@ import { recordIncident } from '../../shared/firestore/incidents.js';
 import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { matchesAnySecret } from '../../shared/http/secrets.js';
 import { log } from '../../shared/log.js';
-import { pubsubFor } from '../../shared/pubsub/client.js';
+import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { pushHandler } from '../../shared/pubsub/push-handler.js';
 
@@ -21,7 +21,7 @@ import { pushHandler } from '../../shared/pubsub/push-handler.js';
 
 const config = loadConfig();
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
-const publisher = new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT));
+const publisher = new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT));
 
 async function handle(notification: MonitoringNotification): Promise<'recorded' | 'duplicate'> {
   const action = incidentAction(notification, new Date());

@@ -6,7 +6,7 @@ import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { bearerToken, matchesAnySecret } from '../../shared/http/secrets.js';
 import { PublishTimeout, publishSignal } from '../../shared/intake/publish-signal.js';
 import { log } from '../../shared/log.js';
-import { pubsubFor } from '../../shared/pubsub/client.js';
+import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 
 /**
@@ -17,7 +17,7 @@ import { JsonPublisher } from '../../shared/pubsub/publisher.js';
  */
 
 const config = loadConfig();
-const publisher = new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT));
+const publisher = new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT));
 // TradingView abandons a webhook after 3 s; answer well before that.
 const PUBLISH_TIMEOUT_MS = 2_000;
 

@@ -11,19 +11,23 @@ export interface PublishOptions {
  */
 export class JsonPublisher {
   private readonly topics = new Map<string, Topic>();
+  private readonly connect: () => Promise<PubSub>;
 
-  constructor(private readonly pubsub: PubSub) {}
+  /** `pubsub`: a client, or how to get one on first publish (pubsubOnFirstUse). */
+  constructor(pubsub: PubSub | (() => Promise<PubSub>)) {
+    this.connect = typeof pubsub === 'function' ? pubsub : () => Promise.resolve(pubsub);
+  }
 
   async publish(topicName: string, message: unknown, options: PublishOptions = {}): Promise<string> {
-    const topic = this.topic(topicName);
+    const topic = this.topics.get(topicName) ?? this.topic(await this.connect(), topicName);
     const data = Buffer.from(JSON.stringify(message));
     return topic.publishMessage({ data, ...(options.attributes ? { attributes: options.attributes } : {}) });
   }
 
-  private topic(name: string): Topic {
+  private topic(pubsub: PubSub, name: string): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
-      topic = this.pubsub.topic(name, {
+      topic = pubsub.topic(name, {
         batching: { maxMessages: 100, maxMilliseconds: 2 },
       });
       this.topics.set(name, topic);

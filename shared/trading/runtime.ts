@@ -4,7 +4,7 @@ import { firestoreFor } from '../firestore/client.js';
 import { LedgerRepository, ledgerOptionsFromConfig } from '../firestore/ledger-repository.js';
 import { MarginLedger } from '../firestore/margin-ledger.js';
 import { TradeLedger } from '../firestore/trade-ledger.js';
-import { pubsubFor } from '../pubsub/client.js';
+import { pubsubOnFirstUse } from '../pubsub/lazy-client.js';
 import { JsonPublisher } from '../pubsub/publisher.js';
 import type { TradingDeps } from './deps.js';
 
@@ -16,7 +16,7 @@ export function tradingDepsFromConfig(config: Config): TradingDeps {
     exchange: venueFor(config, db),
     trades: new TradeLedger(db, undefined, ledgers),
     margins: new MarginLedger(db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, ledgers }),
-    publisher: new JsonPublisher(pubsubFor(config.GOOGLE_CLOUD_PROJECT)),
+    publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
     topics: config.topics,
   };
 }

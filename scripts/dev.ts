@@ -8,8 +8,11 @@ import { clearLocalEnv, writeLocalEnv } from './lib/local-env.js';
 import type { PushDeliveryMode } from './lib/provision.js';
 
 const BASE_PORT = Number(process.env.SAPPHIRE_PORT ?? 8080);
-/** Replay start and speed: by default 2023-03-08 00:00 UTC, one market minute per second. */
-const REPLAY_START = Date.parse(process.env.SAPPHIRE_REPLAY_START ?? '2023-03-08T00:00:00Z');
+/**
+ * Replay start and speed: by default 2023-03-10 00:00 UTC (the day of the SVB failure, when the
+ * agents have something to trade within seconds), one market minute per second.
+ */
+const REPLAY_START = Date.parse(process.env.SAPPHIRE_REPLAY_START ?? '2023-03-10T00:00:00Z');
 const REPLAY_SPEED = Number(process.env.SAPPHIRE_REPLAY_SPEED ?? 60);
 /** Locally, Cloud Scheduler jobs are timers: agents think every 15 s, the rest run every minute. */
 const SCHEDULE_MS = Number(process.env.SAPPHIRE_SCHEDULE_SECONDS ?? 60) * 1000;

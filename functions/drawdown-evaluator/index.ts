@@ -1,6 +1,5 @@
 import { http } from '@google-cloud/functions-framework';
 import { GroupCommitter } from '../../shared/concurrency/group-commit.js';
-import { TokenBucket, paceBy } from '../../shared/concurrency/token-bucket.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
@@ -42,8 +41,7 @@ const deps = {
 const metrics = config.ENABLE_CLOUD_MONITORING ? metricWriterFromConfig(config) : undefined;
 
 // Triggers arriving while an evaluation runs share the next one, instead of ten transactions
-// fighting over the same risk documents; and at most two evaluations a second, so a burst of
-// fills does not spend the database on evaluations the next one supersedes.
+// fighting over the same risk documents (and a minute already evaluated costs two reads).
 const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(async (_key, triggers) => {
   const result = await evaluateDrawdown(deps);
   if (result.evaluated && metrics) {
@@ -51,7 +49,7 @@ const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(asyn
     await metrics.write(metricFamilies(await readPortfolioView(db))).catch((error: unknown) => log.warn('metrics not written', { error }));
   }
   return triggers.map(() => ({ ok: true, value: result }) as const);
-}, { maxBatch: 1_000, pace: paceBy(new TokenBucket<string>(2, 1)) });
+}, { maxBatch: 1_000 });
 
 http(
   'drawdownEvaluator',

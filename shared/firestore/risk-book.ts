@@ -56,6 +56,13 @@ export function alertMessageOf(t: EpisodeTransition): AlertMessage {
 export class RiskBook {
   constructor(private readonly db: Firestore) {}
 
+  /** The instant of the last evaluation, read without a transaction; undefined before the first. */
+  async lastEvaluatedAt(): Promise<Date | undefined> {
+    const snap = await this.db.collection(COLLECTIONS.riskState).doc('memory').get();
+    const at = snap.get('lastEvaluatedAt') as unknown;
+    return typeof at === 'string' ? new Date(at) : undefined;
+  }
+
   async evaluate(agents: readonly AgentExposure[], limits: RiskLimits, at: Date): Promise<EvaluationResult> {
     const memoryRef = this.db.collection(COLLECTIONS.riskState).doc('memory');
     return runTransaction(this.db, async (tx) => {

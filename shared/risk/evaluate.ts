@@ -20,6 +20,7 @@ export interface EvaluatorDeps {
 }
 
 const MINUTE = 60_000;
+const minuteOf = (time: number) => Math.floor(time / MINUTE) * MINUTE;
 
 /**
  * One drawdown evaluation: every agent's ledger and open positions, marked to the market's
@@ -27,19 +28,26 @@ const MINUTE = 60_000;
  * transition not yet published goes to `alerts`, including ones a crashed run left behind.
  */
 export async function evaluateDrawdown(deps: EvaluatorDeps): Promise<EvaluationResult> {
+  const [profiles, lastEvaluatedAt] = await Promise.all([listAgentProfiles(deps.db), deps.book.lastEvaluatedAt()]);
+  // At least one price even without positions: the market's clock says which minute this is.
+  const clockSymbol = profiles[0]?.allowedSymbols[0] ?? 'BTCUSDT';
+  const clock = await deps.market.ticker(clockSymbol);
+  if (lastEvaluatedAt !== undefined && minuteOf(clock.time) <= lastEvaluatedAt.getTime()) {
+    // This minute is evaluated: a burst of order updates costs a price and two reads, not an
+    // evaluation. Alerts a crashed run left behind still go out.
+    await flushOutbox(deps.db, deps.publisher, deps.topics.alerts);
+    return { evaluated: false, snapshots: [], transitions: [] };
+  }
   // Plain reads, no transaction: the evaluator never locks what reservations and fills write.
-  const [profiles, ledgers, positionSnap] = await Promise.all([
-    listAgentProfiles(deps.db),
+  const [ledgers, positionSnap] = await Promise.all([
     LedgerRepository.for(deps.db).allLedgers(),
     deps.db.collection(COLLECTIONS.positions).where('quantityAtoms', '!=', 0).get(),
   ]);
   const positions = positionSnap.docs.map((d) => ({ agentId: String(d.get('agentId')), symbol: String(d.get('symbol')), position: PositionState.parse(d.data()) }));
-  // At least one price even without positions: the market's clock says which minute this is.
-  const clockSymbol = profiles[0]?.allowedSymbols[0] ?? 'BTCUSDT';
-  const symbols = [...new Set([...positions.map((p) => p.symbol), clockSymbol])];
-  const tickers = new Map(await Promise.all(symbols.map(async (s) => [s, await deps.market.ticker(s)] as const)));
+  const others = [...new Set(positions.map((p) => p.symbol))].filter((s) => s !== clockSymbol);
+  const tickers = new Map([[clockSymbol, clock] as const, ...(await Promise.all(others.map(async (s) => [s, await deps.market.ticker(s)] as const)))]);
   const marketTime = Math.max(...[...tickers.values()].map((t) => t.time));
-  const at = new Date(Math.floor(marketTime / MINUTE) * MINUTE);
+  const at = new Date(minuteOf(marketTime));
 
   const exposures: AgentExposure[] = profiles.map((profile) => {
     const ledger = ledgers.get(profile.agentId);

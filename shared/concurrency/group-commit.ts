@@ -56,12 +56,13 @@ export class GroupCommitter<Key, Item, Result> {
 
   private async drain(key: Key): Promise<void> {
     for (;;) {
-      if (this.options.pace) await this.options.pace(key).catch(() => undefined);
-      const queue = this.queues.get(key);
-      if (!queue || queue.length === 0) {
+      if (!this.queues.get(key)?.length) {
         this.queues.delete(key);
         return;
       }
+      // Paced only when there is a batch to take: an idle key spends nothing.
+      if (this.options.pace) await this.options.pace(key).catch(() => undefined);
+      const queue = this.queues.get(key) as Waiter<Item, Result>[];
       const batch = queue.splice(0, this.maxBatch);
       try {
         const results = await this.commit(

@@ -43,13 +43,14 @@ export class VertexPredictor {
   }
 
   async predict(endpoint: string, instances: readonly unknown[], timeoutMs: number, parameters?: unknown): Promise<Json[]> {
+    // Loading the library is not the prediction: the deadline starts once the client exists.
+    const client = await this.connect();
     let timer: NodeJS.Timeout | undefined;
     // Our own deadline: the REST transport does not always honour the call's timeout.
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new PredictionUnavailable(`prediction timed out after ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const client = await this.connect();
       const call = client.predict(
         {
           endpoint,

@@ -78,4 +78,17 @@ describe('GroupCommitter', () => {
     await Promise.all(later);
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
+
+  it('paces batches only: a key that goes idle takes no more turns than it committed', async () => {
+    let paced = 0;
+    const committer = new GroupCommitter<string, number, number>(async (_key, items) => items.map((value) => ({ ok: true, value }) as const), {
+      maxBatch: 10,
+      pace: async () => {
+        paced += 1;
+      },
+    });
+    await committer.submit('k', 1);
+    await committer.submit('k', 2);
+    expect(paced).toBe(2);
+  });
 });

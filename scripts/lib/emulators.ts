@@ -40,8 +40,10 @@ function commandFor(kind: EmulatorKind, host: string, projectId: string): string
 async function waitUntilReady(kind: EmulatorKind, host: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new Error(`${kind} emulator exited with code ${child.exitCode} before it was ready`);
+    // gcloud's wrapper can exit 0 while the emulator it launched in the same group comes up;
+    // only a failure exit is final.
+    if (child.exitCode !== null && child.exitCode !== 0) {
+      throw new EmulatorStartFailure(`${kind} emulator exited with code ${child.exitCode} before it was ready`);
     }
     try {
       const response = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1_000) });
@@ -51,7 +53,12 @@ async function waitUntilReady(kind: EmulatorKind, host: string, child: ChildProc
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`${kind} emulator did not answer on ${host} within ${timeoutMs} ms`);
+  throw new EmulatorStartFailure(`${kind} emulator did not answer on ${host} within ${timeoutMs} ms`);
+}
+
+/** An emulator that did not come up; starting it again on another port usually works. */
+export class EmulatorStartFailure extends Error {
+  override readonly name = 'EmulatorStartFailure';
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -63,7 +70,21 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+const START_ATTEMPTS = 3;
+
+/** Starts an emulator on a free port; a start that fails (a port taken meanwhile, say) is tried again on another. */
 export async function startEmulator(kind: EmulatorKind, options: EmulatorOptions): Promise<RunningEmulator> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(kind, options);
+    } catch (error) {
+      if (!(error instanceof EmulatorStartFailure) || attempt >= START_ATTEMPTS) throw error;
+      options.onOutput?.(kind, `${error.message}; starting it again`);
+    }
+  }
+}
+
+async function startOnce(kind: EmulatorKind, options: EmulatorOptions): Promise<RunningEmulator> {
   const host = `127.0.0.1:${await freePort()}`;
   const child = spawn('gcloud', commandFor(kind, host, options.projectId), {
     detached: true,
@@ -82,8 +103,9 @@ export async function startEmulator(kind: EmulatorKind, options: EmulatorOptions
 
   const stop = async () => {
     process.removeListener('exit', onExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // The wrapper may be gone while the emulator it launched still runs in its group.
+    const wrapperDone = child.exitCode !== null || child.signalCode !== null;
+    const exited = wrapperDone ? new Promise<void>((resolve) => setTimeout(resolve, 500)) : new Promise<void>((resolve) => child.once('exit', () => resolve()));
     killGroup(child, 'SIGTERM');
     const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
     await exited;

@@ -6,7 +6,7 @@ import { AgentId } from '../../shared/domain/agents.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { listAgentProfiles } from '../../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
-import { LedgerRepository, ledgerOptionsFromConfig } from '../../shared/firestore/ledger-repository.js';
+import { ledgersFromConfig } from '../../shared/firestore/ledger-repository.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
@@ -27,7 +27,7 @@ const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const deps = {
   db,
   market: new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL }),
-  margins: new MarginLedger(db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, ledgers: LedgerRepository.for(db, ledgerOptionsFromConfig(config)) }),
+  margins: new MarginLedger(db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, ledgers: ledgersFromConfig(config) }),
   trades: new TradeLedger(db),
   publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
   topics: config.topics,

@@ -5,7 +5,7 @@ import { log } from '../../shared/log.js';
 import { TradeSignal } from '../../shared/domain/messages.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { DeadLetterBox } from '../../shared/firestore/dead-letters.js';
-import { LedgerRepository, ledgerOptionsFromConfig } from '../../shared/firestore/ledger-repository.js';
+import { ledgersFromConfig } from '../../shared/firestore/ledger-repository.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
@@ -22,7 +22,7 @@ const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const deps = {
   ledger: new MarginLedger(db, {
     maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT,
-    ledgers: LedgerRepository.for(db, ledgerOptionsFromConfig(config)),
+    ledgers: ledgersFromConfig(config),
   }),
   publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
   topics: config.topics,

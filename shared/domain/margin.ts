@@ -111,13 +111,13 @@ export function decideReservation(
 }
 
 /** The ledger after a decision: a reservation adds margin and holds the symbol; a rejection counts a breach. */
-export function applyDecision(ledger: MarginLedgerState, symbol: string, decision: ReservationDecision, allocationMicros: number): MarginLedgerState {
+function applyDecision(ledger: MarginLedgerState, symbol: string, decision: ReservationDecision, allocationMicros: number): MarginLedgerState {
   return decision.outcome === 'rejected'
     ? applyLedgerEvent(ledger, { kind: 'reject', reason: decision.reason })
     : applyLedgerEvent(ledger, { kind: 'reserve', symbol, marginMicros: decision.marginMicros, allocationMicros });
 }
 
-export function recordFor(signal: TradeSignal, decision: ReservationDecision, now: Date): ReservationRecord {
+function recordFor(signal: TradeSignal, decision: ReservationDecision, now: Date): ReservationRecord {
   const base = {
     signalId: signal.signalId,
     agentId: signal.agentId,
@@ -133,30 +133,23 @@ export function recordFor(signal: TradeSignal, decision: ReservationDecision, no
     : { ...base, status: 'rejected', marginMicros: 0, reason: decision.reason, detail: decision.detail };
 }
 
-export interface BatchDecision {
+export interface SignalDecision {
+  /** The ledger after the decision (a rejection counts its breach). */
   readonly ledger: MarginLedgerState;
-  /** One record per distinct signalId in the batch, in first-seen order. */
-  readonly records: ReadonlyMap<string, ReservationRecord>;
+  /** The signal's one recorded outcome. */
+  readonly record: ReservationRecord;
 }
 
 /**
- * Decides a batch of signals of one agent in arrival order against one ledger snapshot: the
- * heart of group commit. A signalId seen twice in a batch is decided once.
+ * Decides one signal against the ledger as it stands and records the outcome. Group commit
+ * decides an agent's batch by applying this in arrival order to one running ledger.
  */
-export function decideBatch(
-  ledger: MarginLedgerState,
-  signals: readonly TradeSignal[],
-  context: ReservationContext,
-): BatchDecision {
-  let current = ledger;
-  const records = new Map<string, ReservationRecord>();
-  for (const signal of signals) {
-    if (records.has(signal.signalId)) continue;
-    const decision = decideReservation(current, signal, context);
-    current = applyDecision(current, signal.symbol, decision, context.agent?.marginAllocationMicros ?? 0);
-    records.set(signal.signalId, recordFor(signal, decision, context.now));
-  }
-  return { ledger: current, records };
+export function decideSignal(ledger: MarginLedgerState, signal: TradeSignal, context: ReservationContext): SignalDecision {
+  const decision = decideReservation(ledger, signal, context);
+  return {
+    ledger: applyDecision(ledger, signal.symbol, decision, context.agent?.marginAllocationMicros ?? 0),
+    record: recordFor(signal, decision, context.now),
+  };
 }
 
 export interface ReleaseResult {

@@ -13,6 +13,9 @@ import { type TransactionStats, emptyTransactionStats, runTransaction } from './
  * through the jobs of a batch and written once, only if it changed.
  */
 
+/** Jobs of one commit: each writes at most ~5 documents, and a commit holds at most 500 writes. */
+export const MAX_JOBS_PER_COMMIT = 99;
+
 export interface DocumentJob<S, R> {
   /** Other documents the job will read, fetched with the hot one in one round trip. */
   readonly reads: readonly DocumentReference[];

@@ -1,7 +1,8 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import type { Config } from '../config.js';
 import { EMPTY_LEDGER, MarginLedgerState } from '../domain/ledger.js';
-import { CoalescedDocument, type DocumentJob, type WriteRateStats } from './coalesced-document.js';
+import { CoalescedDocument, type CoalescedDocumentOptions, type DocumentJob, MAX_JOBS_PER_COMMIT, type WriteRateStats } from './coalesced-document.js';
+import { firestoreFor } from './client.js';
 import { COLLECTIONS } from './collections.js';
 import type { TransactionStats } from './transactions.js';
 
@@ -17,21 +18,18 @@ import type { TransactionStats } from './transactions.js';
 /** A job on an agent's ledger: computes the new ledger with applyLedgerEvent. */
 export type LedgerJob<R> = DocumentJob<MarginLedgerState, R>;
 
-export interface LedgerRepositoryOptions {
-  /** Most jobs in one transaction. */
-  readonly maxBatch: number;
-  /** Commits per agent: a burst, then a steady rate; undefined commits as fast as it can. */
-  readonly pace?: { readonly burst: number; readonly ratePerSecond: number };
-}
+/** Most jobs per transaction, and commits per agent (a burst, then a rate; none: unpaced). */
+export type LedgerRepositoryOptions = Pick<CoalescedDocumentOptions<MarginLedgerState>, 'maxBatch' | 'pace'>;
 
 /** Burst 4 at 6/s: at most 10 writes to one ledger document in any second. */
-export const DEFAULT_LEDGER_OPTIONS: LedgerRepositoryOptions = { maxBatch: 99, pace: { burst: 4, ratePerSecond: 6 } };
+export const DEFAULT_LEDGER_OPTIONS: LedgerRepositoryOptions = { maxBatch: MAX_JOBS_PER_COMMIT, pace: { burst: 4, ratePerSecond: 6 } };
 
-export function ledgerOptionsFromConfig(config: Config): LedgerRepositoryOptions {
-  return {
+/** The process's repository, configured: what every function that touches a ledger uses. */
+export function ledgersFromConfig(config: Config): LedgerRepository {
+  return LedgerRepository.for(firestoreFor(config.GOOGLE_CLOUD_PROJECT), {
     maxBatch: config.GROUP_COMMIT_MAX_BATCH,
     pace: { burst: config.LEDGER_COMMIT_BURST, ratePerSecond: config.LEDGER_COMMITS_PER_SECOND },
-  };
+  });
 }
 
 function parseLedger(data: DocumentData | undefined): MarginLedgerState {
@@ -69,8 +67,7 @@ export class LedgerRepository {
         revision: typeof previous?.revision === 'number' ? previous.revision + 1 : 1,
         updatedAt: new Date().toISOString(),
       }),
-      maxBatch: options.maxBatch,
-      ...(options.pace ? { pace: options.pace } : {}),
+      ...options,
     });
   }
 

@@ -2,7 +2,7 @@ import type { Firestore, DocumentReference } from '@google-cloud/firestore';
 import { GroupCommitter } from '../concurrency/group-commit.js';
 import { AgentProfile } from '../domain/agents.js';
 import { type MarginLedgerState } from '../domain/ledger.js';
-import { ReservationRecord, decideReservation, applyDecision, recordFor, releaseReservation } from '../domain/margin.js';
+import { ReservationRecord, decideSignal, releaseReservation } from '../domain/margin.js';
 import type { TradeSignal } from '../domain/messages.js';
 import { COLLECTIONS, PORTFOLIO_SCOPE } from './collections.js';
 import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
@@ -116,21 +116,19 @@ export class MarginLedger {
       run: async (stage, ledger) => {
         const prior = await stage.get(reservationRef);
         if (prior) return { value: ledger, result: { record: ReservationRecord.parse(prior), decidedNow: false } };
-        const now = this.clock();
         const profile = await stage.get(agentRef);
         const agent = profile ? AgentProfile.parse(profile) : undefined;
         const states = await Promise.all(stateRefs.map((ref) => stage.get(ref)));
         const halted = states.some((state) => state?.state === 'halted');
-        const decision = decideReservation(ledger, signal, { agent, halted, maxSymbolsPerAgent: this.options.maxSymbolsPerAgent, now });
-        const record = recordFor(signal, decision, now);
-        await stage.create(reservationRef, record);
+        const decided = decideSignal(ledger, signal, { agent, halted, maxSymbolsPerAgent: this.options.maxSymbolsPerAgent, now: this.clock() });
+        await stage.create(reservationRef, decided.record);
         if (!agent) {
           // No ledger for an agent that does not exist: count the breach where metrics find it.
           const counter = await stage.get(counterRef);
           stage.set(counterRef, { limitType: UNKNOWN_AGENT_COUNTER, count: (typeof counter?.count === 'number' ? counter.count : 0) + 1 });
-          return { value: ledger, result: { record, decidedNow: true } };
+          return { value: ledger, result: { record: decided.record, decidedNow: true } };
         }
-        return { value: applyDecision(ledger, signal.symbol, decision, agent.marginAllocationMicros), result: { record, decidedNow: true } };
+        return { value: decided.ledger, result: { record: decided.record, decidedNow: true } };
       },
     };
   }

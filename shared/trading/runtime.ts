@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { venueFor } from '../exchange/venue.js';
 import { firestoreFor } from '../firestore/client.js';
-import { LedgerRepository, ledgerOptionsFromConfig } from '../firestore/ledger-repository.js';
+import { ledgersFromConfig } from '../firestore/ledger-repository.js';
 import { MarginLedger } from '../firestore/margin-ledger.js';
 import { TradeLedger } from '../firestore/trade-ledger.js';
 import { pubsubOnFirstUse } from '../pubsub/lazy-client.js';
@@ -11,7 +11,7 @@ import type { TradingDeps } from './deps.js';
 /** The trading dependencies a function builds once, at start, from its configuration. */
 export function tradingDepsFromConfig(config: Config): TradingDeps {
   const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
-  const ledgers = LedgerRepository.for(db, ledgerOptionsFromConfig(config));
+  const ledgers = ledgersFromConfig(config);
   return {
     exchange: venueFor(config, db),
     trades: new TradeLedger(db, undefined, ledgers),

@@ -14,7 +14,7 @@ import {
 } from '../../domain/exchange.js';
 import { ceilDiv } from '../../domain/money.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
-import { CoalescedDocument } from '../../firestore/coalesced-document.js';
+import { CoalescedDocument, MAX_JOBS_PER_COMMIT } from '../../firestore/coalesced-document.js';
 import { COLLECTIONS } from '../../firestore/collections.js';
 import type { StagedTransaction } from '../../firestore/staged-transaction.js';
 import { runTransaction } from '../../firestore/transactions.js';
@@ -127,7 +127,7 @@ export class PaperExchange implements Exchange {
       ref: (symbol) => this.accountRef(symbol),
       parse: heldAtoms,
       serialize: (symbol, quantityAtoms) => ({ symbol, quantityAtoms }),
-      maxBatch: 99,
+      maxBatch: MAX_JOBS_PER_COMMIT,
     });
   }
 

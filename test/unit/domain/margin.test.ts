@@ -5,7 +5,7 @@ import { EMPTY_LEDGER, type MarginLedgerState, committedMicros } from '../../../
 import {
   type ReservationContext,
   type ReservationRecord,
-  decideBatch,
+  decideSignal,
   decideReservation,
   releaseReservation,
 } from '../../../shared/domain/margin.js';
@@ -21,6 +21,22 @@ const context = (overrides: Partial<ReservationContext> = {}): ReservationContex
   now: new Date(),
   ...overrides,
 });
+
+/**
+ * A batch decided as group commit decides it: in arrival order against one running ledger, a
+ * signalId seen twice decided once.
+ */
+function decideBatch(ledger: MarginLedgerState, signals: readonly TradeSignal[], ctx: ReservationContext) {
+  let current = ledger;
+  const records = new Map<string, ReservationRecord>();
+  for (const signal of signals) {
+    if (records.has(signal.signalId)) continue;
+    const decided = decideSignal(current, signal, ctx);
+    current = decided.ledger;
+    records.set(signal.signalId, decided.record);
+  }
+  return { ledger: current, records };
+}
 
 describe('decideReservation', () => {
   it('rejects, never throws on, a size beyond what a signal may ask (one that bypassed the schema)', () => {
@@ -80,7 +96,7 @@ describe('decideReservation', () => {
   });
 });
 
-describe('decideBatch', () => {
+describe('decideSignal, in a batch', () => {
   it('decides in order against a running ledger, counts breaches, and decides a repeated signalId once', () => {
     const a = makeSignal({ size: { type: 'notional', notionalMicros: 1_600 * USD }, leverage: 2 }); // 800
     const b = makeSignal({ size: { type: 'notional', notionalMicros: 600 * USD }, leverage: 2 }); // 300: no room

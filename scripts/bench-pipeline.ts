@@ -32,8 +32,8 @@ import { buildFunctions } from './build.js';
 import { LOCAL_DEFAULTS, type LocalStack, startLocalStack } from './lib/local-stack.js';
 import { freePort } from './lib/ports.js';
 import type { PushDeliveryMode } from './lib/provision.js';
+import { USD } from '../shared/domain/money.js';
 
-const USD = 1_000_000;
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(SELF, '..', '..');
 const LOST_AFTER_MS = 60_000;

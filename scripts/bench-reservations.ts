@@ -16,9 +16,9 @@ import { COLLECTIONS } from '../shared/firestore/collections.js';
 import { LedgerRepository } from '../shared/firestore/ledger-repository.js';
 import { MarginLedger } from '../shared/firestore/margin-ledger.js';
 import { startEmulator } from './lib/emulators.js';
+import { USD } from '../shared/domain/money.js';
 
 const PRODUCERS = 64;
-const USD = 1_000_000;
 const SECONDS_PER_SCENARIO = Number(process.env.BENCH_SECONDS ?? 10);
 /** Each signal reserves 0.25 USD: a 1,000 USD budget lasts 4,000 signals, then rejections follow. */
 const SIGNAL = { notionalMicros: USD / 2, leverage: 2 };

@@ -81,11 +81,11 @@ const EnvSchema = z.object({
   PAPER_SLIPPAGE_BPS: IntFrom(0, 1_000).default(5),
   /** Paper fees in parts per million of notional: 500 = 0.05% (Binance futures taker). */
   PAPER_TAKER_FEE_PPM: IntFrom(0, 100_000).default(500),
-  PAPER_MAKER_FEE_PPM: IntFrom(0, 100_000).default(200),
   /** Per-broker webhook secrets: JSON {"<broker>": "<secret>"}. */
   BROKER_WEBHOOK_SECRETS: SourceSecrets.default({}),
   /** A reservation that has not become an order after this long is released by the reconciler. */
   RESERVATION_TTL_SECONDS: IntFrom(10, 86_400).default(300),
+  ORDER_TTL_SECONDS: IntFrom(10, 86_400).default(300),
   /** Operator tokens for ops-api, comma-separated `name:token`; the name is recorded as who acted. */
   OPS_API_TOKENS: z
     .string()

@@ -2,7 +2,7 @@ import { http } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
-import { AgentId } from '../../shared/domain/agents.js';
+import { AgentId } from '../../shared/domain/vocabulary.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { listAgentProfiles } from '../../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../../shared/firestore/client.js';

@@ -2,6 +2,7 @@ import { http } from '@google-cloud/functions-framework';
 import { GroupCommitter } from '../../shared/concurrency/group-commit.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
+import { PORTFOLIO_SCOPE } from '../../shared/domain/vocabulary.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { type EvaluationResult, RiskBook } from '../../shared/firestore/risk-book.js';
@@ -59,8 +60,8 @@ http(
       return;
     }
     try {
-      const result = await evaluations.submit('portfolio', undefined);
-      const portfolio = result.snapshots.find((s) => s.scope === 'portfolio');
+      const result = await evaluations.submit(PORTFOLIO_SCOPE, undefined);
+      const portfolio = result.snapshots.find((s) => s.scope === PORTFOLIO_SCOPE);
       if (result.evaluated) {
         log.info('risk evaluated', {
           portfolio_drawdown_pct: portfolio ? portfolio.drawdownFraction * 100 : undefined,

@@ -8,12 +8,13 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 
 /**
  * reconciler (Cloud Scheduler, every minute): applies fills and order ends the webhooks missed,
- * ends orders that never reached the venue, releases reservations that never became orders.
+ * ends orders that never reached the venue, cancels orders left open at the venue too long,
+ * releases reservations that never became orders.
  */
 
 const config = loadConfig();
 const deps = tradingDepsFromConfig(config);
-const options = { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placingGraceMs: 120_000 };
+const options = { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placingGraceMs: 120_000, openOrderTtlMs: config.ORDER_TTL_SECONDS * 1000 };
 
 http(
   'reconciler',

@@ -3,15 +3,18 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { priceMicros } from '../../shared/exchange/binance-futures/wire.js';
 import { verifySignedQuery } from '../../shared/exchange/binance-futures/signing.js';
-import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../shared/domain/quantity.js';
+import { feeMicros, microsToDecimal } from '../../shared/domain/money.js';
+import { ATOMS_PER_UNIT, atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../shared/domain/quantity.js';
+import type { Side } from '../../shared/domain/vocabulary.js';
 
 /**
  * A local stand-in for a Binance USDⓈ-M futures venue, speaking the same REST endpoints, so the
  * real client code runs unchanged against it:
  *  - market data replayed from one-minute candle CSV files on a simulated clock;
  *  - signed trading endpoints that check the API key, the HMAC signature and the timestamp
- *    window, keep orders in memory, fill MARKET orders at the replayed price and let a test
- *    fill, partially fill or cancel resting orders, or inject venue failures.
+ *    window, keep orders in memory, fill MARKET orders at the replayed price, and let a test
+ *    hold new orders open (a venue that cannot fill at once), then fill, partially fill or cancel
+ *    them, or inject venue failures.
  */
 
 export interface Candle {
@@ -72,8 +75,7 @@ interface StandInOrder {
   orderId: number;
   clientOrderId: string;
   symbol: string;
-  side: 'BUY' | 'SELL';
-  type: 'MARKET' | 'LIMIT';
+  side: Side;
   status: 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'EXPIRED';
   quantityAtoms: number;
   executedAtoms: number;
@@ -87,7 +89,7 @@ interface StandInTrade {
   id: number;
   orderId: number;
   symbol: string;
-  side: 'BUY' | 'SELL';
+  side: Side;
   priceMicros: number;
   quantityAtoms: number;
   commissionMicros: number;
@@ -118,7 +120,9 @@ export interface MarketStandIn {
   readonly requests: Map<string, number>;
   /** The price now: the close of the last minute completed at or before the replay clock. */
   priceAt(symbol: string, time?: number): number;
-  /** Fills `quantity` of a resting order at its limit price (or `priceMicros`). */
+  /** While on, new orders rest open instead of filling at once. */
+  holdOrders(on: boolean): void;
+  /** Fills `quantity` of a resting order at the price it was placed at (or `priceMicros`). */
   fill(clientOrderId: string, quantity: string, priceMicros?: number): void;
   cancel(clientOrderId: string): void;
   /** The next request to `path` gets this answer instead. */
@@ -136,10 +140,6 @@ const FILTERS = (symbol: string) => ({
   ],
 });
 
-function decimal(micros: number): string {
-  return (micros / 1_000_000).toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
-}
-
 export async function startMarketStandIn(options: StandInOptions): Promise<MarketStandIn> {
   const candles = new Map<string, Candle[]>();
   for (const [symbol, file] of Object.entries(options.csvFiles)) candles.set(symbol, parseCandlesCsv(await readFile(file, 'utf8')));
@@ -151,6 +151,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   const failures = new Map<string, InjectedFailure[]>();
   const requests = new Map<string, number>();
   let nextId = 1_000;
+  let holding = false;
 
   /** Candles completed at or before `time`, and the index of the last one. */
   function lastCompleted(symbol: string, time: number): { series: Candle[]; index: number } {
@@ -170,24 +171,24 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     order.executedAtoms += atoms;
     order.status = order.executedAtoms >= order.quantityAtoms ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTime = clock.now();
-    const commission = Math.ceil((notionalOfAtoms(atoms, price) * STANDIN_FEE_PPM) / 1_000_000);
+    const commission = feeMicros(notionalOfAtoms(atoms, price), STANDIN_FEE_PPM);
     trades.push({ id: nextId++, orderId: order.orderId, symbol: order.symbol, side: order.side, priceMicros: price, quantityAtoms: atoms, commissionMicros: commission, time: clock.now() });
   }
 
   function orderJson(o: StandInOrder) {
     const executedValue = trades.filter((t) => t.orderId === o.orderId).reduce((s, t) => s + notionalOfAtoms(t.quantityAtoms, t.priceMicros), 0);
-    const avg = o.executedAtoms > 0 ? Math.round((executedValue * 100_000_000) / o.executedAtoms) : 0;
+    const avg = o.executedAtoms > 0 ? Number((BigInt(executedValue) * BigInt(ATOMS_PER_UNIT)) / BigInt(o.executedAtoms)) : 0;
     return {
       orderId: o.orderId,
       clientOrderId: o.clientOrderId,
       symbol: o.symbol,
       side: o.side,
-      type: o.type,
+      type: 'MARKET',
       status: o.status,
       origQty: atomsToQuantity(o.quantityAtoms),
       executedQty: atomsToQuantity(o.executedAtoms),
-      price: o.type === 'LIMIT' ? decimal(o.priceMicros) : '0',
-      avgPrice: decimal(avg),
+      price: '0',
+      avgPrice: microsToDecimal(avg),
       reduceOnly: o.reduceOnly,
       time: o.time,
       updateTime: o.updateTime,
@@ -202,23 +203,21 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     if (method === 'POST' && path === '/fapi/v1/order') {
       if (orders.has(clientId)) return venueError(400, -4116, 'ClientOrderId is duplicated.');
       if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
-      const type = params.get('type') === 'LIMIT' ? 'LIMIT' : 'MARKET';
       const order: StandInOrder = {
         orderId: nextId++,
         clientOrderId: clientId,
         symbol,
         side: params.get('side') === 'SELL' ? 'SELL' : 'BUY',
-        type,
         status: 'NEW',
         quantityAtoms: quantityToAtoms(params.get('quantity') ?? '0'),
         executedAtoms: 0,
-        priceMicros: type === 'LIMIT' ? priceMicros(params.get('price') ?? '0') : priceAt(symbol),
+        priceMicros: priceAt(symbol),
         reduceOnly: params.get('reduceOnly') === 'true',
         time: clock.now(),
         updateTime: clock.now(),
       };
       orders.set(clientId, order);
-      if (type === 'MARKET') trade(order, order.quantityAtoms, order.priceMicros);
+      if (!holding) trade(order, order.quantityAtoms, order.priceMicros);
       return { status: 200, body: orderJson(order) };
     }
     if (path === '/fapi/v1/order') {
@@ -245,9 +244,9 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
             orderId: t.orderId,
             symbol: t.symbol,
             side: t.side,
-            price: decimal(t.priceMicros),
+            price: microsToDecimal(t.priceMicros),
             qty: atomsToQuantity(t.quantityAtoms),
-            commission: decimal(t.commissionMicros),
+            commission: microsToDecimal(t.commissionMicros),
             commissionAsset: 'USDT',
             time: t.time,
           })),
@@ -272,7 +271,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       case '/fapi/v1/ticker/price': {
         const symbol = params.get('symbol') ?? '';
         if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
-        return { status: 200, body: { symbol, price: decimal(priceAt(symbol)), time: clock.now() } };
+        return { status: 200, body: { symbol, price: microsToDecimal(priceAt(symbol)), time: clock.now() } };
       }
       case '/fapi/v1/klines': {
         const symbol = params.get('symbol') ?? '';
@@ -284,7 +283,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
         const rows = series.slice(Math.max(0, index + 1 - limit), index + 1);
         return {
           status: 200,
-          body: rows.map((c) => [c.openTime, decimal(c.openMicros), decimal(c.highMicros), decimal(c.lowMicros), decimal(c.closeMicros), c.volume, c.openTime + MINUTE - 1]),
+          body: rows.map((c) => [c.openTime, microsToDecimal(c.openMicros), microsToDecimal(c.highMicros), microsToDecimal(c.lowMicros), microsToDecimal(c.closeMicros), c.volume, c.openTime + MINUTE - 1]),
         };
       }
     }
@@ -321,6 +320,9 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     clock,
     requests,
     priceAt,
+    holdOrders(on) {
+      holding = on;
+    },
     fill(clientOrderId, quantity, price) {
       const order = orders.get(clientOrderId);
       if (!order) throw new Error(`no stand-in order ${clientOrderId}`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AgentProfile } from './agents.js';
+import { type Side, TradeAction } from './vocabulary.js';
 
 /**
  * What an agent's model decides, whatever the model: a trade it wants, or HOLD with the reason.
@@ -8,7 +9,7 @@ import type { AgentProfile } from './agents.js';
 
 export type AgentDecision =
   | {
-      readonly action: 'BUY' | 'SELL';
+      readonly action: Side;
       readonly symbol: string;
       /** Share of the agent's free margin to commit, (0, 1]. */
       readonly sizeFraction: number;
@@ -24,7 +25,7 @@ export function hold(reason: string): AgentDecision {
 
 /** Of several decisions (one per symbol), the most confident trade; else the holds' reasons. */
 export function mostConfident(decisions: readonly AgentDecision[]): AgentDecision {
-  const trades = decisions.filter((d): d is Extract<AgentDecision, { action: 'BUY' | 'SELL' }> => d.action !== 'HOLD');
+  const trades = decisions.filter((d): d is Extract<AgentDecision, { action: Side }> => d.action !== 'HOLD');
   if (trades.length === 0) return hold(decisions.map((d) => (d.action === 'HOLD' ? d.reason : '')).join('; ') || 'nothing to decide on');
   return trades.reduce((best, d) => (d.confidence > best.confidence ? d : best));
 }
@@ -32,7 +33,7 @@ export function mostConfident(decisions: readonly AgentDecision[]): AgentDecisio
 /** The strict JSON an LLM agent must answer with (snake_case, as the prompt asks). */
 export const LlmDecision = z
   .object({
-    action: z.enum(['BUY', 'SELL', 'HOLD']),
+    action: TradeAction,
     symbol: z.string(),
     size_fraction: z.number().min(0).max(1),
     leverage: z.number().int().min(1),

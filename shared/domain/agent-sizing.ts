@@ -2,9 +2,10 @@ import type { AgentDecision } from './agent-decision.js';
 import type { AgentProfile } from './agents.js';
 import type { TradeSignalInput } from './messages.js';
 import { microsToUsd } from './money.js';
+import type { Side } from './vocabulary.js';
 
 export interface SizingInput {
-  readonly decision: Extract<AgentDecision, { action: 'BUY' | 'SELL' }>;
+  readonly decision: Extract<AgentDecision, { action: Side }>;
   readonly agent: AgentProfile;
   readonly freeMarginMicros: number;
   /** The minute the decision was made for (market time); the signal id is derived from it. */

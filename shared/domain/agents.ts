@@ -1,25 +1,21 @@
 import { z } from 'zod';
+import { USD } from './money.js';
+import { AgentId, Leverage, MicroUsd, PositiveMicroUsd, Symbol } from './vocabulary.js';
 
 /**
  * An agent's trading profile. Profiles are data: they are seeded into Firestore and read from
  * there, so changing a budget or adding an agent needs no code change.
  */
-export const AgentId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, 2 to 63 characters');
-
-export const Symbol = z.string().regex(/^[A-Z0-9]{2,20}$/, 'an exchange symbol such as BTCUSDT');
-
 export const AgentProfile = z
   .object({
     agentId: AgentId,
     displayName: z.string().min(1),
     model: z.string().min(1),
     strategy: z.enum(['momentum', 'mean_reversion', 'fundamental_sentiment', 'volatility_forecast']),
-    marginAllocationMicros: z.number().int().nonnegative(),
-    maxLeverage: z.number().int().min(1).max(125),
-    minPositionNotionalMicros: z.number().int().nonnegative(),
-    maxPositionNotionalMicros: z.number().int().positive(),
+    marginAllocationMicros: MicroUsd,
+    maxLeverage: Leverage,
+    minPositionNotionalMicros: MicroUsd,
+    maxPositionNotionalMicros: PositiveMicroUsd,
     allowedSymbols: z.array(Symbol).min(1),
   })
   .refine((p) => p.minPositionNotionalMicros <= p.maxPositionNotionalMicros, {
@@ -28,7 +24,6 @@ export const AgentProfile = z
   });
 export type AgentProfile = z.infer<typeof AgentProfile>;
 
-const USD = 1_000_000;
 const MAJORS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT', 'XRPUSDT'];
 
 /** The four agents Sapphire ships with; each starts with a 1,000 USD margin budget. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { DECIMAL_PATTERN } from './money.js';
+import { DECIMAL_PATTERN } from './decimal.js';
+import { venueUsdToMicros } from './money.js';
 import { OrderUpdate, type OrderUpdateStatus } from './order-updates.js';
-import { decimalUsdToMicrosRounded } from './rounding.js';
+import { Side } from './vocabulary.js';
 
 /**
  * Binance and Aster DEX USDⓈ-M futures user-data-stream `ORDER_TRADE_UPDATE` events, as a
@@ -34,7 +35,7 @@ const BinanceOrderTradeUpdate = z.object({
   o: z.object({
     s: z.string(),
     c: z.string(),
-    S: z.enum(['BUY', 'SELL']),
+    S: Side,
     q: Decimal,
     x: z.enum(['NEW', 'CANCELED', 'CALCULATED', 'EXPIRED', 'TRADE', 'AMENDMENT']),
     X: z.enum(['NEW', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED', 'EXPIRED_IN_MATCH']),
@@ -107,7 +108,7 @@ function fillOf(o: BinanceOrderTradeUpdate['o']): FillOrIssues {
 
   let priceMicros = 0;
   try {
-    priceMicros = decimalUsdToMicrosRounded(o.L);
+    priceMicros = venueUsdToMicros(o.L);
   } catch (error) {
     issues.push({ field: 'o.L', message: error instanceof Error ? error.message : 'not a price' });
   }
@@ -124,7 +125,7 @@ function fillOf(o: BinanceOrderTradeUpdate['o']): FillOrIssues {
       });
     } else {
       try {
-        feeMicros = decimalUsdToMicrosRounded(o.n);
+        feeMicros = venueUsdToMicros(o.n);
       } catch (error) {
         issues.push({ field: 'o.n', message: error instanceof Error ? error.message : 'not a commission' });
       }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Side } from './vocabulary.js';
 
 /**
  * What Sapphire needs from a trading venue, whichever it is: Binance-compatible USDⓈ-M futures
@@ -42,12 +43,11 @@ export interface PlaceOrderRequest {
   /** Deterministic per Sapphire order (≤ 36 characters): a retried placement never makes a second order. */
   readonly clientOrderId: string;
   readonly symbol: string;
-  readonly side: 'BUY' | 'SELL';
-  readonly type: 'MARKET' | 'LIMIT';
+  readonly side: Side;
+  /** Sapphire places market orders only: agents decide when, not at what price. */
+  readonly type: 'MARKET';
   /** Already aligned to the step size. */
   readonly quantity: string;
-  /** LIMIT only; aligned to the tick size. */
-  readonly priceMicros?: number;
   readonly reduceOnly: boolean;
 }
 
@@ -55,12 +55,12 @@ export interface ExchangeOrder {
   readonly clientOrderId: string;
   readonly exchangeOrderId: string;
   readonly symbol: string;
-  readonly side: 'BUY' | 'SELL';
+  readonly side: Side;
+  /** As the venue reports it: orders placed by hand or by the venue's liquidation engine may be LIMIT. */
   readonly type: 'MARKET' | 'LIMIT';
   readonly status: ExchangeOrderStatus;
   readonly quantity: string;
   readonly executedQuantity: string;
-  readonly priceMicros?: number;
   readonly avgPriceMicros?: number;
   readonly reduceOnly: boolean;
   /** Epoch ms of the order's last change at the venue. */
@@ -73,7 +73,7 @@ export interface ExchangeFill {
   readonly clientOrderId: string;
   readonly exchangeOrderId: string;
   readonly symbol: string;
-  readonly side: 'BUY' | 'SELL';
+  readonly side: Side;
   readonly quantity: string;
   readonly priceMicros: number;
   /** Commission in micro-USD (USDⓈ-M futures charge it in the quote asset). */
@@ -91,6 +91,7 @@ export interface MarketData {
 export interface Exchange extends MarketData {
   readonly venue: 'binance' | 'paper';
   placeOrder(order: PlaceOrderRequest): Promise<ExchangeOrder>;
+  /** Cancels an order still open at the venue; an ended or unknown one is an `order_not_found` ExchangeError. */
   cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder>;
   /** undefined when the venue has no order with that client id. */
   getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined>;

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { AgentProfile } from './agents.js';
 import { type MarginLedgerState, applyLedgerEvent, freeMarginMicros, heldSymbols } from './ledger.js';
 import { MAX_SIGNAL_NOTIONAL_MICROS, RejectionReason, type TradeSignal, boundedNotionalMicros, orderIdForSignal } from './messages.js';
-import { ceilDiv, microsToUsd } from './money.js';
+import { USD, ceilDiv, microsToUsd } from './money.js';
+import { AgentId, Leverage, MicroUsd, Side, Symbol } from './vocabulary.js';
 
 /**
  * The margin rules: deciding a signal against an agent's ledger. The invariant they keep, for
@@ -20,17 +21,17 @@ export type ReservationStatus = z.infer<typeof ReservationStatus>;
 /** The single recorded outcome of one signal, keyed by signalId. */
 export const ReservationRecord = z.object({
   signalId: z.string(),
-  agentId: z.string(),
-  symbol: z.string(),
-  side: z.enum(['BUY', 'SELL']),
+  agentId: AgentId,
+  symbol: Symbol,
+  side: Side,
   reduceOnly: z.boolean(),
   status: ReservationStatus,
   reason: RejectionReason.optional(),
   detail: z.string().optional(),
   orderId: z.string().optional(),
-  notionalMicros: z.number().int().nonnegative(),
-  marginMicros: z.number().int().nonnegative(),
-  leverage: z.number().int().positive(),
+  notionalMicros: MicroUsd,
+  marginMicros: MicroUsd,
+  leverage: Leverage,
   decidedAt: z.string(),
   releasedAt: z.string().optional(),
   releaseReason: z.string().optional(),
@@ -75,7 +76,7 @@ export function decideReservation(
 ): ReservationDecision {
   const bounded = signalNotionalMicros(signal);
   // The schema refuses such sizes; this second check keeps a hand-made signal from throwing.
-  if (bounded === undefined) return reject('position_size_out_of_range', `notional above ${MAX_SIGNAL_NOTIONAL_MICROS / 1_000_000} USD`, 0);
+  if (bounded === undefined) return reject('position_size_out_of_range', `notional above ${MAX_SIGNAL_NOTIONAL_MICROS / USD} USD`, 0);
   const notional = bounded;
   const { agent } = context;
   if (!agent) return reject('unknown_agent', `no agent profile for ${signal.agentId}`, notional);

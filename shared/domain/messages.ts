@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AgentId, Symbol } from './agents.js';
-import { DECIMAL_PATTERN, notionalMicros } from './money.js';
+import { DECIMAL_PATTERN } from './decimal.js';
+import { USD, notionalMicros } from './money.js';
+import { AgentId, Leverage, MicroUsd, OrderStatus, PositiveMicroUsd, Side, Symbol } from './vocabulary.js';
 
 /**
  * Every message Sapphire passes between functions, defined once; types are inferred.
@@ -13,17 +14,13 @@ export const BusinessKey = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - only, 1 to 128 characters');
 
-const Micros = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const IsoTime = z.iso.datetime({ offset: true });
-
-export const Side = z.enum(['BUY', 'SELL']);
-export type Side = z.infer<typeof Side>;
 
 /**
  * The largest notional a signal may ask for: 1 billion USD. Far above any agent's limit, and far
  * below 2^53 micro-USD, so every product the margin rules take of it stays exact.
  */
-export const MAX_SIGNAL_NOTIONAL_MICROS = 1_000_000_000 * 1_000_000;
+export const MAX_SIGNAL_NOTIONAL_MICROS = 1_000_000_000 * USD;
 
 /** The quantity × price notional, or undefined when it is beyond MAX_SIGNAL_NOTIONAL_MICROS. */
 export function boundedNotionalMicros(quantity: string, priceMicros: number): number | undefined {
@@ -36,7 +33,7 @@ export function boundedNotionalMicros(quantity: string, priceMicros: number): nu
 }
 
 export const SignalSize = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('notional'), notionalMicros: Micros.max(MAX_SIGNAL_NOTIONAL_MICROS) }).strict(),
+  z.object({ type: z.literal('notional'), notionalMicros: PositiveMicroUsd.max(MAX_SIGNAL_NOTIONAL_MICROS) }).strict(),
   z
     .object({
       type: z.literal('quantity'),
@@ -46,11 +43,11 @@ export const SignalSize = z.discriminatedUnion('type', [
         .regex(DECIMAL_PATTERN, 'a positive decimal such as "0.015"')
         .refine((q) => /[1-9]/.test(q), 'must be above zero'),
       /** Reference price used to turn the quantity into a notional for margin. */
-      priceMicros: Micros,
+      priceMicros: PositiveMicroUsd,
     })
     .strict()
     .refine((size) => !DECIMAL_PATTERN.test(size.quantity) || boundedNotionalMicros(size.quantity, size.priceMicros) !== undefined, {
-      message: `quantity × priceMicros must be at most ${MAX_SIGNAL_NOTIONAL_MICROS / 1_000_000} USD`,
+      message: `quantity × priceMicros must be at most ${MAX_SIGNAL_NOTIONAL_MICROS / USD} USD`,
       path: ['quantity'],
     }),
 ]);
@@ -63,7 +60,7 @@ export const TradeSignal = z
     symbol: Symbol,
     side: Side,
     size: SignalSize,
-    leverage: z.number().int().min(1).max(125),
+    leverage: Leverage,
     confidence: z.number().min(0).max(1),
     /** Who produced it: `agent:<id>`, `webhook:<name>`, `tradingview:<source>`. */
     source: z.string().min(1).max(100),
@@ -90,10 +87,10 @@ export const OrderRequest = z
     side: Side,
     type: z.literal('MARKET'),
     size: SignalSize,
-    leverage: z.number().int().min(1).max(125),
+    leverage: Leverage,
     reduceOnly: z.boolean(),
-    notionalMicros: z.number().int().nonnegative(),
-    marginMicros: z.number().int().nonnegative(),
+    notionalMicros: MicroUsd,
+    marginMicros: MicroUsd,
     createdAt: IsoTime,
   })
   .strict();
@@ -148,7 +145,7 @@ export const OrderUpdateApplied = z
     orderId: BusinessKey,
     agentId: z.string(),
     symbol: z.string(),
-    status: z.enum(['placing', 'open', 'partially_filled', 'filled', 'canceled', 'rejected', 'expired']),
+    status: OrderStatus,
     filledQuantity: z.string(),
     /** The fill this update applied, if any. */
     tradeId: z.string().optional(),

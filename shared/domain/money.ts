@@ -1,40 +1,40 @@
+import { decimalToUnits, parseDecimal, toSafeInteger, unitsToDecimal } from './decimal.js';
+
 /**
- * Money is integer micro-USD (1 USD = 1,000,000 micros) everywhere in storage and the domain.
- * Decimal strings from the outside world are parsed exactly, never through a float.
+ * Money is integer micro-USD everywhere in storage and the domain. Decimal strings from the
+ * outside world are converted exactly (see decimal.ts), never through a float.
  */
 
-/** A non-negative decimal written without exponent: "1000", "0.25", "23142.31". */
-export const DECIMAL_PATTERN = /^(0|[1-9]\d*)(\.\d+)?$/;
+/** One USD in micro-USD: write amounts as `50 * USD`. */
+export const USD = 1_000_000;
+const MICRO_SCALE = 6;
 
-interface ScaledDecimal {
-  readonly units: bigint;
-  readonly scale: number;
-}
-
-function parseDecimal(text: string): ScaledDecimal {
-  if (!DECIMAL_PATTERN.test(text)) throw new RangeError(`not a non-negative decimal: ${JSON.stringify(text)}`);
-  const [whole = '0', fraction = ''] = text.split('.');
-  return { units: BigInt(whole + fraction), scale: fraction.length };
-}
-
-function toSafeInteger(value: bigint, what: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${what} is too large`);
-  return Number(value);
-}
-
-/** Exact USD decimal string → micro-USD; more than 6 decimals is refused rather than rounded. */
+/** Exact USD decimal string → micro-USD; a seventh significant decimal is refused, not rounded. */
 export function usdToMicros(usd: string): number {
-  const { units, scale } = parseDecimal(usd);
-  if (scale > 6) throw new RangeError(`USD amount has more than 6 decimals: ${usd}`);
-  return toSafeInteger(units * 10n ** BigInt(6 - scale), 'USD amount');
+  return toSafeInteger(decimalToUnits(usd, MICRO_SCALE, 'exact', 'USD amount'), 'USD amount');
 }
 
-/** micro-USD → a decimal USD string with exactly 6 decimals ("-12.500000"). */
+/**
+ * A venue's USD figure → micro-USD, rounded to the nearest micro, halves up. Venues quote prices
+ * and commissions finer than a micro ("0.01548949" USDT); where their figure is the truth and
+ * not our input, it is rounded rather than refused.
+ */
+export function venueUsdToMicros(usd: string): number {
+  return toSafeInteger(decimalToUnits(usd, MICRO_SCALE, 'half-up'), 'USD amount');
+}
+
+/** micro-USD → the shortest decimal USD string a venue accepts: 23_142_310_000 → "23142.31". */
+export function microsToDecimal(micros: number): string {
+  if (!Number.isSafeInteger(micros)) throw new RangeError(`micro-USD must be a safe integer, got ${micros}`);
+  return unitsToDecimal(BigInt(micros), MICRO_SCALE);
+}
+
+/** micro-USD → a USD string with exactly 6 decimals for people and logs ("-12.500000"). */
 export function microsToUsd(micros: number): string {
   const sign = micros < 0 ? '-' : '';
   const abs = BigInt(Math.abs(micros));
   const whole = abs / 1_000_000n;
-  const fraction = (abs % 1_000_000n).toString().padStart(6, '0');
+  const fraction = (abs % 1_000_000n).toString().padStart(MICRO_SCALE, '0');
   return `${sign}${whole}.${fraction}`;
 }
 
@@ -44,6 +44,11 @@ export function ceilDiv(numerator: number, denominator: number): number {
     throw new RangeError(`ceilDiv needs a non-negative safe integer over a positive one, got ${numerator}/${denominator}`);
   }
   return Number((BigInt(numerator) + BigInt(denominator) - 1n) / BigInt(denominator));
+}
+
+/** A fee of `ppm` parts per million on a notional, rounded up (venues round fees against the trader). */
+export function feeMicros(notional: number, ppm: number): number {
+  return toSafeInteger((BigInt(notional) * BigInt(ppm) + 999_999n) / 1_000_000n, 'fee');
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AlertMessage } from './messages.js';
+import { PORTFOLIO_SCOPE } from './vocabulary.js';
 
 /**
  * Cloud Monitoring incident notifications (schema version 1.2), as a webhook or Pub/Sub channel
@@ -47,7 +48,7 @@ export function incidentAction(notification: MonitoringNotification, receivedAt:
   const { incident } = notification;
   const labels = incident.policy_user_labels ?? {};
   const policy = labels.sapphire_policy ?? (/drawdown/i.test(incident.policy_name) ? 'drawdown' : /margin/i.test(incident.policy_name) ? 'margin_utilization' : 'cloud_monitoring');
-  const scope = labels.agent_id ?? 'portfolio';
+  const scope = labels.agent_id ?? PORTFOLIO_SCOPE;
   const critical = policy === 'drawdown' || /critical/i.test(incident.severity ?? '');
   const iso = (seconds: number | null | undefined) => (seconds ? new Date(seconds * 1000).toISOString() : undefined);
   const openedAt = iso(incident.started_at) ?? receivedAt.toISOString();
@@ -56,7 +57,7 @@ export function incidentAction(notification: MonitoringNotification, receivedAt:
     episodeId: `monitoring:${incident.incident_id}`,
     transition: incident.state === 'open' ? 'open' : 'resolve',
     key: `monitoring:${policy}:${scope}`,
-    limitType: policy === 'drawdown' ? (scope === 'portfolio' ? 'portfolio_drawdown' : 'agent_drawdown') : policy,
+    limitType: policy === 'drawdown' ? (scope === PORTFOLIO_SCOPE ? 'portfolio_drawdown' : 'agent_drawdown') : policy,
     scope,
     severity: critical ? 'critical' : 'warning',
     message: `${incident.state === 'open' ? '' : 'resolved: '}${incident.policy_name}${incident.condition_name ? ` / ${incident.condition_name}` : ''}: ${incident.summary}`.slice(0, 1_000),

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { Symbol } from './agents.js';
-import { BusinessKey, Side } from './messages.js';
-import { DECIMAL_PATTERN } from './money.js';
+import { DECIMAL_PATTERN } from './decimal.js';
+import { BusinessKey } from './messages.js';
 import { quantityToAtoms } from './quantity.js';
+import { Side, Symbol } from './vocabulary.js';
 
 /**
  * Sapphire's own order-update schema: what a broker or a venue bridge posts to

@@ -1,40 +1,34 @@
 import { z } from 'zod';
 import { terminalReleaseMicros } from './positions.js';
+import { AgentId, Atoms, Leverage, MicroUsd, OrderStatus, Side, Symbol, TerminalStatus } from './vocabulary.js';
 
 /**
  * Sapphire's record of one order (orders/{orderId}): what was asked, what the venue said, what
  * has been applied. Its status is derived from facts, so events arriving in any order agree.
  */
 
-export const TerminalStatus = z.enum(['filled', 'canceled', 'rejected', 'expired']);
-export type TerminalStatus = z.infer<typeof TerminalStatus>;
-
-export const OrderStatus = z.enum(['placing', 'open', 'partially_filled', 'filled', 'canceled', 'rejected', 'expired']);
-export type OrderStatus = z.infer<typeof OrderStatus>;
-
 export const OrderRecord = z.object({
   orderId: z.string(),
   signalId: z.string(),
-  agentId: z.string(),
-  symbol: z.string(),
-  side: z.enum(['BUY', 'SELL']),
-  type: z.enum(['MARKET', 'LIMIT']),
+  agentId: AgentId,
+  symbol: Symbol,
+  side: Side,
+  type: z.literal('MARKET'),
   reduceOnly: z.boolean(),
-  leverage: z.number().int().positive(),
+  leverage: Leverage,
   venue: z.string(),
-  quantityAtoms: z.number().int().positive(),
-  limitPriceMicros: z.number().int().positive().optional(),
+  quantityAtoms: Atoms.positive(),
   /** Margin reserved for the whole order; fills consume it, the terminal event releases the rest. */
-  reservedMicros: z.number().int().nonnegative(),
+  reservedMicros: MicroUsd,
   status: OrderStatus,
   exchangeOrderId: z.string().optional(),
   /** Atoms of the fills applied so far. */
-  filledAtoms: z.number().int().nonnegative(),
-  feesMicros: z.number().int().nonnegative(),
+  filledAtoms: Atoms,
+  feesMicros: MicroUsd,
   terminalStatus: TerminalStatus.optional(),
   /** The venue's final filled quantity, known from the terminal event. */
-  finalFilledAtoms: z.number().int().nonnegative().optional(),
-  releasedMicros: z.number().int().nonnegative(),
+  finalFilledAtoms: Atoms.optional(),
+  releasedMicros: MicroUsd,
   reason: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),

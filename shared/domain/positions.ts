@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { LedgerEffect } from './ledger.js';
 import { ATOMS_PER_UNIT } from './quantity.js';
+import { Side } from './vocabulary.js';
 
 /**
  * The position ledger: pure rules that turn fills into positions and margin.
@@ -45,7 +46,7 @@ export const FLAT_POSITION: PositionState = Object.freeze({
 export const FillFacts = z.object({
   orderId: z.string(),
   tradeId: z.string(),
-  side: z.enum(['BUY', 'SELL']),
+  side: Side,
   quantityAtoms: z.number().int().positive(),
   priceMicros: z.number().int().positive(),
   feeMicros: z.number().int().nonnegative(),

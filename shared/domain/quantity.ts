@@ -1,4 +1,4 @@
-import { DECIMAL_PATTERN } from './money.js';
+import { decimalToUnits, toSafeInteger, unitsToDecimal } from './decimal.js';
 
 /**
  * Quantities of an asset, held as integer "atoms" of 1e-8 (the finest step size any supported
@@ -6,25 +6,17 @@ import { DECIMAL_PATTERN } from './money.js';
  */
 
 export const ATOMS_PER_UNIT = 100_000_000;
-const SCALE = 8;
+const ATOM_SCALE = 8;
 
-/** "0.015" → 1_500_000 atoms. More than 8 decimals is refused rather than rounded. */
+/** "0.015" → 1_500_000 atoms. More than 8 significant decimals is refused rather than rounded. */
 export function quantityToAtoms(quantity: string): number {
-  if (!DECIMAL_PATTERN.test(quantity)) throw new RangeError(`not a non-negative decimal quantity: ${JSON.stringify(quantity)}`);
-  const [whole = '0', fraction = ''] = quantity.split('.');
-  const trimmed = fraction.replace(/0+$/, '');
-  if (trimmed.length > SCALE) throw new RangeError(`quantity has more than ${SCALE} decimals: ${quantity}`);
-  const atoms = BigInt(whole) * BigInt(ATOMS_PER_UNIT) + BigInt(trimmed.padEnd(SCALE, '0') || '0');
-  if (atoms > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`quantity too large: ${quantity}`);
-  return Number(atoms);
+  return toSafeInteger(decimalToUnits(quantity, ATOM_SCALE, 'exact', 'quantity'), 'quantity');
 }
 
 /** 1_500_000 atoms → "0.015" (no trailing zeros; "0" for zero). */
 export function atomsToQuantity(atoms: number): string {
   if (!Number.isSafeInteger(atoms) || atoms < 0) throw new RangeError(`atoms must be a non-negative safe integer, got ${atoms}`);
-  const whole = Math.floor(atoms / ATOMS_PER_UNIT);
-  const fraction = String(atoms % ATOMS_PER_UNIT).padStart(SCALE, '0').replace(/0+$/, '');
-  return fraction ? `${whole}.${fraction}` : String(whole);
+  return unitsToDecimal(BigInt(atoms), ATOM_SCALE);
 }
 
 /** Notional in micro-USD of `atoms` at `priceMicros`, rounded down (exact BigInt arithmetic). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PORTFOLIO_SCOPE } from './vocabulary.js';
 
 /**
  * Risk evaluation: equity, persisted peaks, drawdown, utilization and daily loss, and the alert
@@ -33,7 +34,7 @@ export interface AgentExposure {
   readonly unrealizedPnlMicros: number;
 }
 
-/** What is remembered between evaluations, per scope (an agent id, or 'portfolio'). */
+/** What is remembered between evaluations, per scope (an agent id, or PORTFOLIO_SCOPE). */
 export const ScopeMemory = z.object({
   peakEquityMicros: z.number().int(),
   /** UTC day (YYYY-MM-DD) of dayStartEquityMicros. */
@@ -73,8 +74,6 @@ export interface RiskEvaluation {
   readonly memory: Readonly<Record<string, ScopeMemory>>;
   readonly conditions: readonly AlertCondition[];
 }
-
-export const PORTFOLIO = 'portfolio';
 
 function drawdown(peak: number, equity: number): number {
   return peak > 0 ? Math.max(0, (peak - equity) / peak) : 0;
@@ -161,10 +160,10 @@ export function evaluateRisk(
     }
   }
 
-  const mem = remember(prior[PORTFOLIO], total.equity, day);
-  memory[PORTFOLIO] = mem;
+  const mem = remember(prior[PORTFOLIO_SCOPE], total.equity, day);
+  memory[PORTFOLIO_SCOPE] = mem;
   const portfolio: ScopeSnapshot = {
-    scope: PORTFOLIO,
+    scope: PORTFOLIO_SCOPE,
     equityMicros: total.equity,
     peakEquityMicros: mem.peakEquityMicros,
     drawdownFraction: drawdown(mem.peakEquityMicros, total.equity),
@@ -173,13 +172,13 @@ export function evaluateRisk(
     allocationMicros: total.allocation,
   };
   snapshots.push(portfolio);
-  if (breaches(`portfolio_drawdown:${PORTFOLIO}`, portfolio.drawdownFraction, limits.portfolioDrawdownHaltFraction)) {
+  if (breaches(`portfolio_drawdown:${PORTFOLIO_SCOPE}`, portfolio.drawdownFraction, limits.portfolioDrawdownHaltFraction)) {
     conditions.push({
-      key: `portfolio_drawdown:${PORTFOLIO}`,
+      key: `portfolio_drawdown:${PORTFOLIO_SCOPE}`,
       limitType: 'portfolio_drawdown',
-      scope: PORTFOLIO,
+      scope: PORTFOLIO_SCOPE,
       severity: 'critical',
-      halts: PORTFOLIO,
+      halts: PORTFOLIO_SCOPE,
       value: portfolio.drawdownFraction,
       threshold: limits.portfolioDrawdownHaltFraction,
       message: `portfolio drawdown ${pct(portfolio.drawdownFraction)} above ${pct(limits.portfolioDrawdownHaltFraction)}: all trading halted`,

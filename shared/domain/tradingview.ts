@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AgentId } from './agents.js';
 import { type TradeSignalInput } from './messages.js';
-import { DECIMAL_PATTERN, usdToMicros } from './money.js';
+import { DECIMAL_PATTERN } from './decimal.js';
+import { usdToMicros } from './money.js';
+import { AgentId, Leverage, Side } from './vocabulary.js';
 
 /**
  * TradingView alert webhooks. TradingView cannot set headers and signs nothing, so the alert's
@@ -20,13 +21,13 @@ export const TradingViewAlert = z
     /** {{ticker}}: "BTCUSDT", "BTCUSDT.P" or "BINANCE:BTCUSDT.P". */
     ticker: z.string().min(2).max(40),
     /** {{strategy.order.action}}. */
-    action: z.string().transform((a) => a.trim().toUpperCase()).pipe(z.enum(['BUY', 'SELL'])),
+    action: z.string().transform((a) => a.trim().toUpperCase()).pipe(Side),
     /** {{strategy.order.contracts}}, with `price`; or give `notionalUsd` instead. */
     contracts: Decimal.optional(),
     /** {{close}} or {{strategy.order.price}}. */
     price: Decimal.optional(),
     notionalUsd: Decimal.optional(),
-    leverage: z.coerce.number().int().min(1).max(125).default(1),
+    leverage: z.coerce.number().pipe(Leverage).default(1),
     confidence: z.coerce.number().min(0).max(1).default(1),
     reduceOnly: z.boolean().default(false),
     /** {{timenow}}: when the alert fired. */

@@ -1,7 +1,8 @@
 import type { ExchangeFill, ExchangeOrder, ExchangeOrderStatus } from './exchange.js';
-import type { TerminalStatus, VenueFacts } from './orders.js';
+import type { VenueFacts } from './orders.js';
 import type { OrderUpdate } from './order-updates.js';
 import { quantityToAtoms } from './quantity.js';
+import type { TerminalStatus } from './vocabulary.js';
 
 /** What a venue's or a broker's order status means for Sapphire's order: its end, if it has ended. */
 const TERMINAL_STATUS: Partial<Record<ExchangeOrderStatus | OrderUpdate['status'], TerminalStatus>> = {

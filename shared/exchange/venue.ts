@@ -13,7 +13,6 @@ export function venueFor(config: Config, db: Firestore): Exchange {
     return new PaperExchange(db, new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL }), {
       slippageBps: config.PAPER_SLIPPAGE_BPS,
       takerFeePpm: config.PAPER_TAKER_FEE_PPM,
-      makerFeePpm: config.PAPER_MAKER_FEE_PPM,
     });
   }
   return new BinanceFuturesClient({

@@ -4,7 +4,7 @@ export const COLLECTIONS = {
   agents: 'agents',
   /** marginLedgers/{agentId}: reserved and in-use margin, held symbols, breach counters. */
   marginLedgers: 'marginLedgers',
-  /** tradingStates/{agentId | 'portfolio'}: active or halted. */
+  /** tradingStates/{agentId | PORTFOLIO_SCOPE}: active or halted. */
   tradingStates: 'tradingStates',
   /** reservations/{signalId}: the one outcome of each signal. */
   reservations: 'reservations',
@@ -39,5 +39,3 @@ export const COLLECTIONS = {
   /** deadLetters/{source}:{messageId}: messages that could not be understood. */
   deadLetters: 'deadLetters',
 } as const;
-
-export const PORTFOLIO_SCOPE = 'portfolio';

@@ -4,7 +4,8 @@ import { AgentProfile } from '../domain/agents.js';
 import { type MarginLedgerState } from '../domain/ledger.js';
 import { ReservationRecord, decideSignal, releaseReservation } from '../domain/margin.js';
 import type { TradeSignal } from '../domain/messages.js';
-import { COLLECTIONS, PORTFOLIO_SCOPE } from './collections.js';
+import { PORTFOLIO_SCOPE } from '../domain/vocabulary.js';
+import { COLLECTIONS } from './collections.js';
 import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
 
 export interface ReserveOutcome {

@@ -15,11 +15,10 @@ import { StaleRead, type StagedTransaction } from './staged-transaction.js';
  * (orderId, tradeId) for fills and by order for its terminal event.
  */
 
+/** How an order goes to its venue: a market order of this many atoms. */
 export interface OrderPlan {
   readonly venue: string;
-  readonly type: 'MARKET' | 'LIMIT';
   readonly quantityAtoms: number;
-  readonly limitPriceMicros?: number;
 }
 
 export type ClaimResult =
@@ -83,12 +82,11 @@ export class TradeLedger {
           agentId: request.agentId,
           symbol: request.symbol,
           side: request.side,
-          type: plan.type,
+          type: 'MARKET',
           reduceOnly: request.reduceOnly,
           leverage: request.leverage,
           venue: plan.venue,
           quantityAtoms: plan.quantityAtoms,
-          ...(plan.limitPriceMicros ? { limitPriceMicros: plan.limitPriceMicros } : {}),
           reservedMicros: reservation.marginMicros,
           status: 'placing',
           filledAtoms: 0,

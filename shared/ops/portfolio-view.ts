@@ -3,6 +3,7 @@ import type { AgentProfile } from '../domain/agents.js';
 import { EMPTY_LEDGER, type MarginLedgerState } from '../domain/ledger.js';
 import { PositionState } from '../domain/positions.js';
 import { AlertEpisode, type ScopeSnapshot } from '../domain/risk.js';
+import { PORTFOLIO_SCOPE } from '../domain/vocabulary.js';
 import { listAgentProfiles } from '../firestore/agent-profiles.js';
 import { COLLECTIONS } from '../firestore/collections.js';
 import { LedgerRepository } from '../firestore/ledger-repository.js';
@@ -43,9 +44,9 @@ export async function readPortfolioView(db: Firestore, historyPoints = 240): Pro
       state: stateOf.get(profile.agentId),
       snapshot: snapshotOf(profile.agentId),
     })),
-    portfolio: { state: stateOf.get('portfolio'), snapshot: snapshotOf('portfolio'), evaluatedAt: latest?.at },
+    portfolio: { state: stateOf.get(PORTFOLIO_SCOPE), snapshot: snapshotOf(PORTFOLIO_SCOPE), evaluatedAt: latest?.at },
     equityHistory: history.flatMap((h) => {
-      const p = h.snapshots.find((s) => s.scope === 'portfolio');
+      const p = h.snapshots.find((s) => s.scope === PORTFOLIO_SCOPE);
       return p ? [{ at: h.at, equityMicros: p.equityMicros, drawdownFraction: p.drawdownFraction }] : [];
     }),
     positions: positions.docs.map((d) => ({ agentId: String(d.get('agentId')), symbol: String(d.get('symbol')), position: PositionState.parse(d.data()) })),

@@ -1,3 +1,5 @@
+import { ExchangeError } from '../domain/exchange.js';
+import type { OrderRecord } from '../domain/orders.js';
 import { log } from '../log.js';
 import { applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
@@ -8,33 +10,57 @@ export interface ReconcileOptions {
   readonly reservationTtlMs: number;
   /** An order still `placing` after this long, unknown to the venue, never reached it. */
   readonly placingGraceMs: number;
+  /** A market order still open at the venue after this long is stuck: it is canceled. */
+  readonly openOrderTtlMs: number;
 }
 
 export interface ReconcileReport {
   readonly ordersChecked: number;
   readonly factsApplied: number;
   readonly ordersNeverPlaced: number;
+  readonly ordersExpired: number;
   readonly reservationsReleased: number;
+}
+
+const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
+
+/**
+ * Cancels an order left open at the venue and applies the cancel (which returns the margin of
+ * what never filled). True when this run ended it; a venue that answers `order_not_found` ended
+ * it meanwhile, and the next sync applies that end.
+ */
+async function expireOrder(deps: TradingDeps, order: OrderRecord): Promise<boolean> {
+  try {
+    const canceled = await deps.exchange.cancelOrder(order.symbol, order.orderId);
+    log.info('order expired', { orderId: order.orderId, agentId: order.agentId, symbol: order.symbol, executedQuantity: canceled.executedQuantity });
+    await syncOrderFromVenue(deps, order, canceled);
+    return true;
+  } catch (error) {
+    if (error instanceof ExchangeError && error.reason === 'order_not_found') return false;
+    throw error;
+  }
 }
 
 /**
  * The safety net behind the webhooks: compares every open order with the venue and applies the
- * fills and ends the webhooks missed; ends orders that never reached the venue; releases
- * reservations that never became orders. Every step is idempotent: a second run right after
- * changes nothing.
+ * fills and ends the webhooks missed; cancels orders left open at the venue past their time;
+ * ends orders that never reached the venue; releases reservations that never became orders.
+ * Every step is idempotent: a second run right after changes nothing.
  */
 export async function reconcile(deps: TradingDeps, options: ReconcileOptions): Promise<ReconcileReport> {
   const started = now(deps);
   let factsApplied = 0;
   let ordersNeverPlaced = 0;
+  let ordersExpired = 0;
   const open = await deps.trades.openOrders();
   for (const order of open) {
-    const applied = await syncOrderFromVenue(deps, order);
-    if (applied !== undefined) {
-      factsApplied += applied;
+    const age = started.getTime() - Date.parse(order.createdAt);
+    const synced = await syncOrderFromVenue(deps, order);
+    if (synced !== undefined) {
+      factsApplied += synced.applied;
+      if (OPEN_AT_VENUE.has(synced.venueOrder.status) && age > options.openOrderTtlMs && (await expireOrder(deps, order))) ordersExpired += 1;
       continue;
     }
-    const age = started.getTime() - Date.parse(order.createdAt);
     if (order.status === 'placing' && age > options.placingGraceMs) {
       const result = await applyAndPublish(deps, {
         orderId: order.orderId,
@@ -50,7 +76,7 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     const { released } = await deps.margins.releaseReservation(reservation.signalId, 'expired: never became an order');
     if (released) reservationsReleased += 1;
   }
-  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, reservationsReleased };
+  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased };
   log.info('reconciled', { ...report });
   return report;
 }

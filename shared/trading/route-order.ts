@@ -23,17 +23,24 @@ async function publishOrderRejected(deps: TradingDeps, request: OrderRequest, re
   await deps.publisher.publish(deps.topics.riskEvents, event, { attributes: { orderId: request.orderId, agentId: request.agentId } });
 }
 
+export interface VenueSync {
+  /** The order as the venue reported it. */
+  readonly venueOrder: ExchangeOrder;
+  /** Facts newly applied to the ledgers. */
+  readonly applied: number;
+}
+
 /**
- * Reads an order back from the venue and applies what it holds: its venue id, its fills, its
- * end. Used right after placing and by the reconciler. Returns the facts newly applied, or
+ * Reads an order back from the venue (unless `known` is what it just answered) and applies what
+ * it holds: its venue id, its fills, its end. Used right after placing and by the reconciler.
  * undefined when the venue does not know the order.
  */
-export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, known?: ExchangeOrder): Promise<number | undefined> {
+export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, known?: ExchangeOrder): Promise<VenueSync | undefined> {
   const venueOrder = known ?? (await deps.exchange.getOrder(order.symbol, order.orderId));
   if (!venueOrder) return undefined;
   // Nothing executed at the venue means no fills to look for.
   const fills = quantityToAtoms(venueOrder.executedQuantity) > order.filledAtoms ? await deps.exchange.orderFills(venueOrder) : [];
-  return applyAllAndPublish(deps, venueFactsFor(order.orderId, venueOrder, fills), order);
+  return { venueOrder, applied: await applyAllAndPublish(deps, venueFactsFor(order.orderId, venueOrder, fills), order) };
 }
 
 /**
@@ -62,7 +69,7 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
       await publishOrderRejected(deps, request, plan.reason, plan.detail);
       return;
     }
-    const claim = await deps.trades.claimForOrder(request, { venue: deps.exchange.venue, type: 'MARKET', quantityAtoms: plan.quantityAtoms });
+    const claim = await deps.trades.claimForOrder(request, { venue: deps.exchange.venue, quantityAtoms: plan.quantityAtoms });
     if (!claim.claimed) {
       log.warn('order not placed', { orderId: request.orderId, reason: claim.reason });
       return;
@@ -79,7 +86,6 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
       type: order.type,
       quantity: atomsToQuantity(order.quantityAtoms),
       reduceOnly: order.reduceOnly,
-      ...(order.limitPriceMicros ? { priceMicros: order.limitPriceMicros } : {}),
     });
   } catch (error) {
     if (error instanceof ExchangeError && !error.retryable) {

@@ -55,11 +55,17 @@ describe('BinanceFuturesClient', () => {
     expect(fills[0]?.feeMicros).toBe(Math.ceil((fills[0]?.priceMicros ?? 0) * 0.01 * 0.0005));
   });
 
-  it('follows a resting limit order through partial fills and a cancel', async () => {
-    await client.placeOrder({ clientOrderId: 'sph-limit-1', symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', quantity: '0.01', priceMicros: 22_000_000_000, reduceOnly: false });
-    venue.fill('sph-limit-1', '0.004');
-    expect(await client.getOrder('BTCUSDT', 'sph-limit-1')).toMatchObject({ status: 'PARTIALLY_FILLED', executedQuantity: '0.004' });
-    expect(await client.cancelOrder('BTCUSDT', 'sph-limit-1')).toMatchObject({ status: 'CANCELED' });
+  it('follows an order the venue could not fill at once through a partial fill and a cancel', async () => {
+    venue.holdOrders(true);
+    try {
+      await client.placeOrder({ clientOrderId: 'sph-held-1', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', reduceOnly: false });
+    } finally {
+      venue.holdOrders(false);
+    }
+    venue.fill('sph-held-1', '0.004');
+    expect(await client.getOrder('BTCUSDT', 'sph-held-1')).toMatchObject({ status: 'PARTIALLY_FILLED', executedQuantity: '0.004' });
+    expect(await client.cancelOrder('BTCUSDT', 'sph-held-1')).toMatchObject({ status: 'CANCELED' });
+    await expect(client.cancelOrder('BTCUSDT', 'sph-held-1')).rejects.toMatchObject({ reason: 'order_not_found', retryable: false });
     expect(await client.getOrder('BTCUSDT', 'no-such-order')).toBeUndefined();
   });
 

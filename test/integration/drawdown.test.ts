@@ -16,6 +16,7 @@ import { startReplayAt } from '../support/market.js';
 import { makeSignal } from '../support/signals.js';
 import { startRecordingServer } from '../support/recording-server.js';
 import { type ServedFunction, TopicTap, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
+import { USD } from '../../shared/domain/money.js';
 
 /**
  * March 2023 replayed: a 10× long of 0.452 BTC opened by lagllama-degen on 2023-03-08 12:01,
@@ -30,7 +31,6 @@ const pubsub = pubsubFor(projectId);
 const publisher = new JsonPublisher(pubsub);
 const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
 const trades = new TradeLedger(db);
-const USD = 1_000_000;
 let venue: MarketStandIn;
 let alerts: TopicTap<AlertMessage>;
 let slack: Awaited<ReturnType<typeof startRecordingServer>>;

@@ -9,12 +9,12 @@ import { COLLECTIONS } from '../../shared/firestore/collections.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import { makeSignal } from '../support/signals.js';
 import { isolatedProject } from '../support/stack.js';
+import { USD } from '../../shared/domain/money.js';
 
 /** The margin invariant under real concurrency on the Firestore emulator. */
 
 const projectId = isolatedProject('concurrency');
 const db = firestoreFor(projectId);
-const USD = 1_000_000;
 const base = DEFAULT_AGENTS[0] as AgentProfile;
 
 async function seedAgent(agentId: string): Promise<AgentProfile> {

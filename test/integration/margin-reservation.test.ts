@@ -11,6 +11,7 @@ import { TOPICS } from '../../triggers/manifest.js';
 import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { makeSignal } from '../support/signals.js';
 import { type ServedFunction, TopicTap, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
+import { USD } from '../../shared/domain/money.js';
 
 /**
  * The whole intake path on the real emulators: signals published to `signals`, pushed by the
@@ -21,7 +22,6 @@ const projectId = isolatedProject('reserve');
 const db = firestoreFor(projectId);
 const pubsub = pubsubFor(projectId);
 const publisher = new JsonPublisher(pubsub);
-const USD = 1_000_000;
 let fn: ServedFunction;
 let orders: TopicTap<OrderRequest>;
 let riskEvents: TopicTap<RiskEvent>;

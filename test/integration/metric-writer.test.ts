@@ -6,10 +6,10 @@ import { metricFamilies } from '../../shared/ops/metrics.js';
 import type { PortfolioView } from '../../shared/ops/portfolio-view.js';
 import { startRecordingServer } from '../support/recording-server.js';
 import { staticTokenAuth } from '../support/vertex-standin.js';
+import { USD } from '../../shared/domain/money.js';
 
 /** The real MetricServiceClient (REST) against a stand-in for Cloud Monitoring's timeSeries.create. */
 
-const USD = 1_000_000;
 const view: PortfolioView = {
   agents: DEFAULT_AGENTS.map((profile, i) => ({
     profile,

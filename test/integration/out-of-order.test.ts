@@ -6,6 +6,7 @@ import { type PaperPath, paperPath } from '../support/paper-path.js';
 import { makeSignal } from '../support/signals.js';
 import { TopicTap, waitUntil } from '../support/stack.js';
 import { openTestOrder, seedTestAgent } from '../support/trading.js';
+import { USD } from '../../shared/domain/money.js';
 
 /**
  * No ordering keys: messages of one agent arrive in any order and many at once, and what an
@@ -13,7 +14,6 @@ import { openTestOrder, seedTestAgent } from '../support/trading.js';
  */
 
 const path = paperPath('order', '2023-03-08T12:01:00Z');
-const USD = 1_000_000;
 let p: PaperPath;
 let riskEvents: TopicTap<RiskEvent>;
 

@@ -13,6 +13,7 @@ import { TOPICS } from '../../triggers/manifest.js';
 import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { makeSignal } from '../support/signals.js';
 import { type ServedFunction, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
+import { USD } from '../../shared/domain/money.js';
 
 /**
  * A message that fails keeps failing alone: the signal that once stopped its agent is refused at
@@ -26,7 +27,6 @@ process.env.SIGNAL_INTAKE_TOKENS = TOKEN;
 const db = firestoreFor(projectId);
 const pubsub = pubsubFor(projectId);
 const publisher = new JsonPublisher(pubsub);
-const USD = 1_000_000;
 /** Passed intake validation once, then made margin-reservation throw on every delivery. */
 const POISON_SIZE = { type: 'quantity', quantity: '100000000000', priceMicros: 9007199254740991 } as const;
 let intake: ServedFunction;

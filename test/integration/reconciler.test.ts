@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USD } from '../../shared/domain/money.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
@@ -19,10 +20,9 @@ import { openTestOrder, seedTestAgent } from '../support/trading.js';
 
 const projectId = isolatedProject('reconcile');
 const db = firestoreFor(projectId);
-const USD = 1_000_000;
 const KEY = 'reconcile-key';
 const SECRET = 'reconcile-secret-0123456789';
-const options = { reservationTtlMs: 300_000, placingGraceMs: 120_000 };
+const options = { reservationTtlMs: 300_000, placingGraceMs: 120_000, openOrderTtlMs: 300_000 };
 let venue: MarketStandIn;
 let deps: TradingDeps;
 
@@ -45,14 +45,24 @@ afterAll(async () => {
   await venue?.close();
 });
 
+/** Places an order the venue holds open, as a venue without liquidity would. */
+async function placeHeld(clientOrderId: string): Promise<void> {
+  venue.holdOrders(true);
+  try {
+    await deps.exchange.placeOrder({ clientOrderId, symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', reduceOnly: false });
+  } finally {
+    venue.holdOrders(false);
+  }
+}
+
 describe('reconciler', () => {
   it('applies a fill whose webhook was dropped, then a cancel, and a second run changes nothing', async () => {
     const agentId = 'reconcile-agent';
     await seedTestAgent(db, agentId);
-    // 0.01 BTC at 20,000, 5×: 40 USD reserved. The order rests on the venue as a limit order.
+    // 0.01 BTC at 20,000, 5×: 40 USD reserved. The venue cannot fill the order at once.
     const { order } = await openTestOrder(db, deps.trades, { agentId, signalId: 'rec-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
-    await deps.exchange.placeOrder({ clientOrderId: order.orderId, symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', quantity: '0.01', priceMicros: 20_000 * USD, reduceOnly: false });
-    venue.fill(order.orderId, '0.004'); // its webhook never arrives
+    await placeHeld(order.orderId);
+    venue.fill(order.orderId, '0.004', 20_000 * USD); // its webhook never arrives
 
     const first = await reconcile(deps, options);
     expect(first).toMatchObject({ ordersChecked: 1, factsApplied: 1 }); // the fill, carrying the venue id
@@ -66,6 +76,20 @@ describe('reconciler', () => {
     expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 16 * USD });
     expect(await reconcile(deps, options)).toMatchObject({ ordersChecked: 0, factsApplied: 0 });
     expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 16 * USD });
+  });
+
+  it('cancels an order left open at the venue past its time and returns the margin of what never filled, once', async () => {
+    const agentId = 'expiry-agent';
+    await seedTestAgent(db, agentId);
+    const sixMinutesAgo = () => new Date(Date.now() - 360_000);
+    const { order } = await openTestOrder(db, new TradeLedger(db, sixMinutesAgo), { agentId, signalId: 'exp-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
+    await placeHeld(order.orderId);
+    venue.fill(order.orderId, '0.004', 20_000 * USD);
+
+    expect(await reconcile(deps, options)).toMatchObject({ ordersChecked: 1, factsApplied: 1, ordersExpired: 1 });
+    expect(await deps.trades.order(order.orderId)).toMatchObject({ status: 'canceled', filledAtoms: 400_000, releasedMicros: 24 * USD });
+    expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 16 * USD });
+    expect(await reconcile(deps, options)).toMatchObject({ ordersChecked: 0, factsApplied: 0, ordersExpired: 0 });
   });
 
   it('releases a stale reservation and ends an order that never reached the venue, once', async () => {

@@ -5,13 +5,13 @@ import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { isolatedProject } from '../support/stack.js';
 import { openTestOrder, seedTestAgent } from '../support/trading.js';
+import { USD } from '../../shared/domain/money.js';
 
 /** Venue facts applied to orders, positions and margin on the Firestore emulator. */
 
 const db = firestoreFor(isolatedProject('trades'));
 const trades = new TradeLedger(db);
 const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
-const USD = 1_000_000;
 const BTC = 100_000_000; // atoms
 
 function fill(orderId: string, tradeId: string, atoms: number, priceUsd: number, feeMicros: number, time: number): VenueFacts {

@@ -3,6 +3,7 @@ import { TOPICS } from '../../triggers/manifest.js';
 import { type PaperPath, paperPath } from '../support/paper-path.js';
 import { makeSignal } from '../support/signals.js';
 import { waitUntil } from '../support/stack.js';
+import { USD } from '../../shared/domain/money.js';
 
 /**
  * Signal → reservation → order → paper fill → position → close, through push delivery on the
@@ -10,7 +11,6 @@ import { waitUntil } from '../support/stack.js';
  */
 
 const path = paperPath('e2e', '2023-03-08T12:01:00Z');
-const USD = 1_000_000;
 let p: PaperPath;
 
 beforeAll(async () => {

@@ -9,8 +9,8 @@ import { seedAgentProfiles } from '../../shared/firestore/agent-profiles.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import type { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { makeSignal } from './signals.js';
+import { USD } from '../../shared/domain/money.js';
 
-const USD = 1_000_000;
 
 /** Seeds an agent like deepseek-v3 under another id, so tests do not share ledgers. */
 export async function seedTestAgent(db: Firestore, agentId: string, overrides: Partial<AgentProfile> = {}): Promise<AgentProfile> {
@@ -41,7 +41,7 @@ export async function openTestOrder(
   if (record.status !== 'reserved') throw new Error(`test reservation was ${record.status}: ${record.detail}`);
   const next = outcomeMessage(signal, record);
   const request = OrderRequestSchema.parse(next.topic === 'orders' ? next.message : undefined);
-  const claim = await trades.claimForOrder(request, { venue: 'test', type: 'MARKET', quantityAtoms: options.quantityAtoms });
+  const claim = await trades.claimForOrder(request, { venue: 'test', quantityAtoms: options.quantityAtoms });
   if (!claim.claimed) throw new Error(`claim failed: ${claim.reason}`);
   return { request, order: claim.order };
 }

@@ -10,6 +10,7 @@ import {
   type SymbolFilters,
   type Ticker,
 } from '../../domain/exchange.js';
+import { canonicalDecimal } from '../../domain/decimal.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
 import { venueError } from './errors.js';
 import { type QueryParams, buildSignedQuery, encodeQuery } from './signing.js';
@@ -21,7 +22,6 @@ import {
   UserTrade,
   VenueError,
   VenueOrder,
-  normalizeQuantity,
   priceMicros,
 } from './wire.js';
 
@@ -97,8 +97,8 @@ export class BinanceFuturesClient implements Exchange {
         bySymbol.set(s.symbol, {
           symbol: s.symbol,
           tickSizeMicros: Math.max(1, priceMicros(text(price.tickSize, '0.000001'))),
-          stepSizeAtoms: Math.max(1, quantityToAtoms(normalizeQuantity(text(lot.stepSize, '0.00000001')))),
-          minQtyAtoms: quantityToAtoms(normalizeQuantity(text(lot.minQty, '0'))),
+          stepSizeAtoms: Math.max(1, quantityToAtoms(text(lot.stepSize, '0.00000001'))),
+          minQtyAtoms: quantityToAtoms(text(lot.minQty, '0')),
           minNotionalMicros: priceMicros(text(minNotional.notional, '0')),
         });
       }
@@ -124,7 +124,6 @@ export class BinanceFuturesClient implements Exchange {
           side: order.side,
           type: order.type,
           quantity: order.quantity,
-          ...(order.type === 'LIMIT' ? { price: this.decimalPrice(order.priceMicros as number), timeInForce: 'GTC' } : {}),
           reduceOnly: order.reduceOnly ? 'true' : undefined,
           newClientOrderId: order.clientOrderId,
           newOrderRespType: 'RESULT',
@@ -167,7 +166,7 @@ export class BinanceFuturesClient implements Exchange {
         exchangeOrderId: t.orderId,
         symbol: t.symbol,
         side: t.side,
-        quantity: normalizeQuantity(t.qty),
+        quantity: canonicalDecimal(t.qty),
         priceMicros: priceMicros(t.price),
         feeMicros: priceMicros(t.commission),
         time: t.time,
@@ -181,19 +180,12 @@ export class BinanceFuturesClient implements Exchange {
     if (atoms <= 0 || atoms % filters.stepSizeAtoms !== 0 || atoms < filters.minQtyAtoms) {
       throw new ExchangeError('invalid_quantity', `quantity ${order.quantity} is off the step ${atomsToQuantity(filters.stepSizeAtoms)} or below the minimum`, false);
     }
-    if (order.type === 'LIMIT' && (!order.priceMicros || order.priceMicros % filters.tickSizeMicros !== 0)) {
-      throw new ExchangeError('invalid_price', `limit price must be a multiple of the tick ${filters.tickSizeMicros} micro-USD`, false);
-    }
     if (!order.reduceOnly) {
-      const price = order.type === 'LIMIT' ? (order.priceMicros as number) : (await this.ticker(order.symbol)).priceMicros;
+      const price = (await this.ticker(order.symbol)).priceMicros;
       if (notionalOfAtoms(atoms, price) < filters.minNotionalMicros) {
         throw new ExchangeError('min_notional', `notional below the venue minimum for ${order.symbol}`, false);
       }
     }
-  }
-
-  private decimalPrice(micros: number): string {
-    return (micros / 1_000_000).toFixed(6).replace(/0+$/, '').replace(/\.$/, '');
   }
 
   /** One REST call with its retries: backoff on 429/418/5xx and network errors, a clock resync on -1021. */
@@ -274,8 +266,7 @@ function safeJson(text: string): unknown {
 
 function toExchangeOrder(order: VenueOrder): ExchangeOrder {
   const status = ExchangeOrderStatus.safeParse(order.status === 'EXPIRED_IN_MATCH' ? 'EXPIRED' : order.status);
-  const avg = order.avgPrice && Number(order.avgPrice) > 0 ? priceMicros(order.avgPrice) : undefined;
-  const limit = order.price && Number(order.price) > 0 ? priceMicros(order.price) : undefined;
+  const avg = order.avgPrice ? priceMicros(order.avgPrice) : 0;
   return {
     clientOrderId: order.clientOrderId,
     exchangeOrderId: order.orderId,
@@ -283,10 +274,9 @@ function toExchangeOrder(order: VenueOrder): ExchangeOrder {
     side: order.side,
     type: order.type === 'LIMIT' ? 'LIMIT' : 'MARKET',
     status: status.success ? status.data : 'NEW',
-    quantity: normalizeQuantity(order.origQty),
-    executedQuantity: normalizeQuantity(order.executedQty),
-    ...(limit ? { priceMicros: limit } : {}),
-    ...(avg ? { avgPriceMicros: avg } : {}),
+    quantity: canonicalDecimal(order.origQty),
+    executedQuantity: canonicalDecimal(order.executedQty),
+    ...(avg > 0 ? { avgPriceMicros: avg } : {}),
     reduceOnly: order.reduceOnly ?? false,
     updateTime: order.updateTime,
   };

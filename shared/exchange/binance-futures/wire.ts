@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { decimalUsdToMicrosRounded } from '../../domain/rounding.js';
+import { venueUsdToMicros } from '../../domain/money.js';
+import { Side } from '../../domain/vocabulary.js';
 
 /** The JSON a Binance-compatible USDⓈ-M futures venue answers with, validated at the edge. */
 
@@ -25,12 +26,11 @@ export const VenueOrder = z.object({
   orderId: Id,
   clientOrderId: z.string(),
   symbol: z.string(),
-  side: z.enum(['BUY', 'SELL']),
+  side: Side,
   type: z.string(),
   status: z.string(),
   origQty: Decimal,
   executedQty: Decimal,
-  price: Decimal.optional(),
   avgPrice: Decimal.optional(),
   reduceOnly: z.boolean().optional(),
   updateTime: z.number().int(),
@@ -41,7 +41,7 @@ export const UserTrade = z.object({
   id: Id,
   orderId: Id,
   symbol: z.string(),
-  side: z.enum(['BUY', 'SELL']),
+  side: Side,
   price: Decimal,
   qty: Decimal,
   commission: Decimal,
@@ -53,10 +53,6 @@ export const VenueError = z.object({ code: z.number().int(), msg: z.string() });
 
 /** A venue price as micro-USD; prices finer than a micro are rounded to the nearest. */
 export function priceMicros(decimal: string): number {
-  return decimalUsdToMicrosRounded(decimal.startsWith('-') ? '0' : decimal);
+  return venueUsdToMicros(decimal.startsWith('-') ? '0' : decimal);
 }
 
-/** Drops trailing zeros so "0.00100000" compares and converts like "0.001". */
-export function normalizeQuantity(decimal: string): string {
-  return decimal.includes('.') ? decimal.replace(/0+$/, '').replace(/\.$/, '') : decimal;
-}

@@ -12,18 +12,18 @@ import {
   type SymbolFilters,
   type Ticker,
 } from '../../domain/exchange.js';
-import { ceilDiv } from '../../domain/money.js';
+import { ceilDiv, feeMicros } from '../../domain/money.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
+import { Atoms, MicroUsd, PositiveMicroUsd, Side } from '../../domain/vocabulary.js';
 import { CoalescedDocument, MAX_JOBS_PER_COMMIT } from '../../firestore/coalesced-document.js';
 import { COLLECTIONS } from '../../firestore/collections.js';
 import type { StagedTransaction } from '../../firestore/staged-transaction.js';
-import { runTransaction } from '../../firestore/transactions.js';
 
 /**
  * The paper exchange: a venue that fills against real (live or replayed) market prices and keeps
  * its book in Firestore. Market orders fill at once at the current price moved against the
- * trader by the slippage; limit orders rest and fill at their price once a later candle trades
- * through it; reduce-only orders may only shrink the account's position. Its answers have the
+ * trader by the slippage, in the transaction that places them, so nothing ever rests; reduce-only
+ * orders may only shrink the account's position. Its answers have the
  * same shapes a real venue's have, so everything downstream runs unchanged.
  */
 
@@ -32,20 +32,18 @@ export interface PaperExchangeOptions {
   readonly slippageBps: number;
   /** Fees in parts per million of notional (500 = 0.05%, Binance futures taker). */
   readonly takerFeePpm: number;
-  readonly makerFeePpm: number;
 }
 
 const PaperOrder = z.object({
   clientOrderId: z.string(),
   exchangeOrderId: z.string(),
   symbol: z.string(),
-  side: z.enum(['BUY', 'SELL']),
-  type: z.enum(['MARKET', 'LIMIT']),
+  side: Side,
+  type: z.literal('MARKET'),
   status: ExchangeOrderStatus,
-  quantityAtoms: z.number().int().positive(),
-  executedAtoms: z.number().int().nonnegative(),
-  priceMicros: z.number().int().positive().optional(),
-  avgPriceMicros: z.number().int().positive().optional(),
+  quantityAtoms: Atoms.positive(),
+  executedAtoms: Atoms,
+  avgPriceMicros: PositiveMicroUsd.optional(),
   reduceOnly: z.boolean(),
   placedAt: z.number().int(),
   updateTime: z.number().int(),
@@ -57,10 +55,10 @@ const PaperFill = z.object({
   clientOrderId: z.string(),
   exchangeOrderId: z.string(),
   symbol: z.string(),
-  side: z.enum(['BUY', 'SELL']),
-  quantityAtoms: z.number().int().positive(),
-  priceMicros: z.number().int().positive(),
-  feeMicros: z.number().int().nonnegative(),
+  side: Side,
+  quantityAtoms: Atoms.positive(),
+  priceMicros: PositiveMicroUsd,
+  feeMicros: MicroUsd,
   time: z.number().int(),
 });
 type PaperFill = z.infer<typeof PaperFill>;
@@ -75,7 +73,6 @@ function toExchangeOrder(order: PaperOrder): ExchangeOrder {
     status: order.status,
     quantity: atomsToQuantity(order.quantityAtoms),
     executedQuantity: atomsToQuantity(order.executedAtoms),
-    ...(order.priceMicros ? { priceMicros: order.priceMicros } : {}),
     ...(order.avgPriceMicros ? { avgPriceMicros: order.avgPriceMicros } : {}),
     reduceOnly: order.reduceOnly,
     updateTime: order.updateTime,
@@ -88,7 +85,7 @@ function toExchangeFill(fill: PaperFill): ExchangeFill {
 }
 
 /** Moves a price against the trader by `bps` and onto the tick grid, still against the trader. */
-export function slippedPrice(priceMicros: number, side: 'BUY' | 'SELL', bps: number, tickMicros: number): number {
+export function slippedPrice(priceMicros: number, side: Side, bps: number, tickMicros: number): number {
   if (side === 'BUY') {
     const raw = ceilDiv(priceMicros * (10_000 + bps), 10_000);
     return ceilDiv(raw, tickMicros) * tickMicros;
@@ -101,10 +98,6 @@ const paperTradeId = (exchangeOrderId: string) => `${exchangeOrderId}-1`;
 
 function signedAtoms(order: PaperOrder): number {
   return order.side === 'BUY' ? order.executedAtoms : -order.executedAtoms;
-}
-
-export function feeMicros(notional: number, ppm: number): number {
-  return ceilDiv(notional * ppm, 1_000_000);
 }
 
 /** The account's signed position in one symbol, in atoms. */
@@ -173,15 +166,10 @@ export class PaperExchange implements Exchange {
           status: 'NEW',
           quantityAtoms,
           executedAtoms: 0,
-          ...(request.priceMicros ? { priceMicros: request.priceMicros } : {}),
           reduceOnly: request.reduceOnly,
           placedAt: ticker.time,
           updateTime: ticker.time,
         };
-        if (request.type === 'LIMIT') {
-          await stage.create(orderRef, base);
-          return { value: held, result: toExchangeOrder(base) };
-        }
         const price = slippedPrice(ticker.priceMicros, request.side, this.options.slippageBps, filters.tickSizeMicros);
         const filled = await this.fill(stage, base, price, this.options.takerFeePpm, ticker.time);
         return { value: held + signedAtoms(filled), result: toExchangeOrder(filled) };
@@ -189,60 +177,21 @@ export class PaperExchange implements Exchange {
     });
   }
 
-  async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder> {
-    await this.matchRestingOrders(symbol);
-    return runTransaction(this.db, async (tx) => {
-      const snap = await tx.get(this.orderRef(clientOrderId));
-      if (!snap.exists) throw new ExchangeError('order_not_found', `no order ${clientOrderId}`, false, -2011);
-      const order = PaperOrder.parse(snap.data());
-      if (order.status !== 'NEW' && order.status !== 'PARTIALLY_FILLED') {
-        throw new ExchangeError('order_not_found', `order ${clientOrderId} is ${order.status}`, false, -2011);
-      }
-      const canceled: PaperOrder = { ...order, status: 'CANCELED', updateTime: Math.max(order.updateTime, Date.now()) };
-      tx.set(this.orderRef(clientOrderId), canceled);
-      return toExchangeOrder(canceled);
-    });
+  /** Nothing rests on the paper exchange, so a cancel is answered as a venue answers one for an ended order. */
+  async cancelOrder(_symbol: string, clientOrderId: string): Promise<ExchangeOrder> {
+    const order = await this.readOrder(clientOrderId);
+    throw new ExchangeError('order_not_found', order ? `order ${clientOrderId} is ${order.status}` : `no order ${clientOrderId}`, false, -2011);
   }
 
-  async getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined> {
-    await this.matchRestingOrders(symbol);
+  async getOrder(_symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined> {
     const order = await this.readOrder(clientOrderId);
     return order && toExchangeOrder(order);
   }
 
-  /** A paper order fills whole, once, in the trade `<exchangeOrderId>-1` (getOrder matches resting ones). */
+  /** A paper order fills whole, once, in the trade `<exchangeOrderId>-1`. */
   async orderFills(order: ExchangeOrder): Promise<ExchangeFill[]> {
     const snap = await this.db.collection(COLLECTIONS.paperFills).doc(paperTradeId(order.exchangeOrderId)).get();
     return snap.exists ? [toExchangeFill(PaperFill.parse(snap.data()))] : [];
-  }
-
-  /** Fills resting limit orders whose price a candle since their placement traded through. */
-  async matchRestingOrders(symbol: string): Promise<void> {
-    const resting = await this.db
-      .collection(COLLECTIONS.paperOrders)
-      .where('symbol', '==', symbol)
-      .where('status', '==', 'NEW')
-      .get();
-    if (resting.empty) return;
-    const candles = await this.market.klines(symbol, 1_000);
-    for (const doc of resting.docs) {
-      const order = PaperOrder.parse(doc.data());
-      const limit = order.priceMicros as number;
-      const crossing = candles.find(
-        (k) => k.closeTime >= order.placedAt && (order.side === 'BUY' ? k.lowMicros <= limit : k.highMicros >= limit),
-      );
-      if (!crossing) continue;
-      const orderRef = this.orderRef(order.clientOrderId);
-      await this.accounts.submit(symbol, {
-        reads: [orderRef],
-        run: async (stage, held) => {
-          const current = PaperOrder.parse(await stage.get(orderRef));
-          if (current.status !== 'NEW') return { value: held, result: undefined };
-          const filled = await this.fill(stage, current, limit, this.options.makerFeePpm, Math.max(crossing.openTime, order.placedAt));
-          return { value: held + signedAtoms(filled), result: undefined };
-        },
-      });
-    }
   }
 
   /** Fills the whole order at one price: stages the trade and the filled order; the caller moves the account. */

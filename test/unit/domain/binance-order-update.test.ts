@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseBinanceOrderTradeUpdate } from '../../../shared/domain/binance-order-update.js';
 import { OrderUpdate } from '../../../shared/domain/order-updates.js';
-import { decimalUsdToMicrosRounded } from '../../../shared/domain/rounding.js';
+import { venueUsdToMicros } from '../../../shared/domain/money.js';
 
 const CLIENT_ID = 'sph-e87e5b1c0d2f4a6b8c9d0e1f2a3b4c5d';
 const E = 1_767_323_045_651;
@@ -197,16 +197,16 @@ describe('parseBinanceOrderTradeUpdate', () => {
   });
 });
 
-describe('decimalUsdToMicrosRounded', () => {
+describe('venueUsdToMicros', () => {
   it('rounds to the nearest micro, halves up', () => {
-    expect(decimalUsdToMicrosRounded('67012.30')).toBe(67_012_300_000);
-    expect(decimalUsdToMicrosRounded('0.0000004')).toBe(0);
-    expect(decimalUsdToMicrosRounded('0.0000005')).toBe(1);
-    expect(decimalUsdToMicrosRounded('0.00000049999')).toBe(0);
-    expect(decimalUsdToMicrosRounded('1.9999995')).toBe(2_000_000);
-    expect(decimalUsdToMicrosRounded('7')).toBe(7_000_000);
-    expect(() => decimalUsdToMicrosRounded('-1')).toThrow(RangeError);
-    expect(() => decimalUsdToMicrosRounded('1e9')).toThrow(RangeError);
-    expect(() => decimalUsdToMicrosRounded('99999999999')).toThrow(/too large/);
+    expect(venueUsdToMicros('67012.30')).toBe(67_012_300_000);
+    expect(venueUsdToMicros('0.0000004')).toBe(0);
+    expect(venueUsdToMicros('0.0000005')).toBe(1);
+    expect(venueUsdToMicros('0.00000049999')).toBe(0);
+    expect(venueUsdToMicros('1.9999995')).toBe(2_000_000);
+    expect(venueUsdToMicros('7')).toBe(7_000_000);
+    expect(() => venueUsdToMicros('-1')).toThrow(RangeError);
+    expect(() => venueUsdToMicros('1e9')).toThrow(RangeError);
+    expect(() => venueUsdToMicros('99999999999')).toThrow(/too large/);
   });
 });

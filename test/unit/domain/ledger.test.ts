@@ -9,8 +9,8 @@ import {
   applyLedgerEvents,
   committedMicros,
 } from '../../../shared/domain/ledger.js';
+import { USD } from '../../../shared/domain/money.js';
 
-const USD = 1_000_000;
 const ALLOCATION = 1_000 * USD;
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'] as const;
 

@@ -11,9 +11,9 @@ import {
 } from '../../../shared/domain/margin.js';
 import { TradeSignal, orderIdForSignal } from '../../../shared/domain/messages.js';
 import { makeSignal } from '../../support/signals.js';
+import { USD } from '../../../shared/domain/money.js';
 
 const agent = DEFAULT_AGENTS[0] as AgentProfile; // deepseek-v3: 1,000 USD, leverage ≤ 10, 10..5,000 USD notional
-const USD = 1_000_000;
 const context = (overrides: Partial<ReservationContext> = {}): ReservationContext => ({
   agent,
   halted: false,

@@ -73,7 +73,7 @@ describe('OrderUpdate', () => {
 
   it('reports quantities it cannot hold as issues instead of throwing', () => {
     expect(issues(update({ orderQuantity: '0.000000001' })).join()).toMatch(/orderQuantity: quantity has more than 8 decimals/);
-    expect(issues(update({ orderQuantity: '99999999999' })).join()).toMatch(/orderQuantity: quantity too large/);
+    expect(issues(update({ orderQuantity: '99999999999' })).join()).toMatch(/orderQuantity: quantity is too large/);
     expect(issues(update({ cumulativeFilledQuantity: '-1' })).join()).toMatch(/cumulativeFilledQuantity/);
     expect(issues(update({ orderQuantity: '1e3' })).join()).toMatch(/orderQuantity/);
   });

@@ -11,8 +11,8 @@ import {
   unrealizedPnlMicros,
 } from '../../../shared/domain/positions.js';
 import { quantityToAtoms } from '../../../shared/domain/quantity.js';
+import { USD } from '../../../shared/domain/money.js';
 
-const USD = 1_000_000;
 
 function fill(overrides: Partial<FillFacts>): FillFacts {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AgentExposure, type AlertEpisode, RiskLimits, episodeTransitions, evaluateRisk } from '../../../shared/domain/risk.js';
+import { USD } from '../../../shared/domain/money.js';
 
-const USD = 1_000_000;
 const limits = RiskLimits.parse({});
 const at = new Date('2023-03-10T05:00:00Z');
 

@@ -1,3 +1,4 @@
+import { retryWithBackoff } from '../concurrency/retry.js';
 import type { Config } from '../config.js';
 import type { RateLimiter } from '../concurrency/rate-limiter.js';
 import type { AlertMessage } from '../domain/messages.js';
@@ -29,31 +30,38 @@ function request(destination: Destination, alert: AlertMessage): { body: string;
   return { body, headers: { [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signWebhook(destination.secret, timestamp, body) } };
 }
 
-async function send(deps: AlertDeps, destination: Destination, alert: AlertMessage): Promise<void> {
-  const attempts = deps.attempts ?? 3;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
-  const { body, headers } = request(destination, alert);
-  let lastError = '';
-  for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    await deps.limiter.take(destination.name);
-    try {
-      const response = await fetch(destination.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-        signal: AbortSignal.timeout(5_000),
-      });
-      if (response.ok) return;
-      lastError = `HTTP ${response.status}`;
-      const retryAfter = Number(response.headers.get('retry-after'));
-      if (attempt < attempts)
-        await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 10) * 1000 : 200 * 2 ** attempt);
-    } catch (error) {
-      lastError = (error as Error).message;
-      if (attempt < attempts) await sleep(200 * 2 ** attempt);
-    }
+/** A destination that did not take the alert; `retryAfterMs` when it said how long to wait. */
+class DeliveryRefused extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
   }
-  throw new Error(lastError);
+}
+
+async function send(deps: AlertDeps, destination: Destination, alert: AlertMessage): Promise<void> {
+  const { body, headers } = request(destination, alert);
+  const post = async () => {
+    await deps.limiter.take(destination.name);
+    const response = await fetch(destination.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (response.ok) return;
+    const retryAfterSeconds = Number(response.headers.get('retry-after'));
+    throw new DeliveryRefused(`HTTP ${response.status}`, Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : undefined);
+  };
+  await retryWithBackoff(post, {
+    attempts: deps.attempts ?? 3,
+    baseDelayMs: 400,
+    maxDelayMs: 10_000,
+    jitter: 'equal',
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    retryOn: (error) => (error instanceof DeliveryRefused && error.retryAfterMs !== undefined ? { delayMs: error.retryAfterMs } : true),
+  });
 }
 
 /**
@@ -68,7 +76,7 @@ export async function deliverAlert(deps: AlertDeps, alert: AlertMessage): Promis
   const failed: string[] = [];
   await Promise.all(
     deps.destinations.map(async (destination) => {
-      const id = `${alert.episodeId}:${alert.transition}:${destination.name}`.replace(/\//g, '_');
+      const id = [alert.episodeId, alert.transition, destination.name] as const;
       if ((await deps.deliveries.claim(id)) === 'skip') {
         skipped.push(destination.name);
         return;

@@ -1,3 +1,5 @@
+import { sleep as defaultSleep } from './retry.js';
+
 /**
  * Spaces calls per key at most `perSecond` a second, in this instance: callers wait their turn
  * instead of being refused, so a burst of alerts reaches Slack in order without tripping its
@@ -10,7 +12,7 @@ export class RateLimiter {
   constructor(
     perSecond: number,
     private readonly now: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    private readonly sleep: (ms: number) => Promise<void> = defaultSleep,
   ) {
     this.intervalMs = 1_000 / perSecond;
   }

@@ -1,3 +1,5 @@
+import { sleep } from './retry.js';
+
 /**
  * A token bucket per key: at most `burst` events at once, refilled at `ratePerSecond`. Over any
  * window of T seconds a key gets at most burst + ratePerSecond·T events, so burst 4 at 6/s
@@ -34,6 +36,6 @@ export class TokenBucket<Key> {
 export function paceBy<Key>(bucket: TokenBucket<Key>, now: () => number = Date.now): (key: Key) => Promise<void> {
   return async (key) => {
     const waitMs = bucket.reserve(key, now());
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    if (waitMs > 0) await sleep(waitMs);
   };
 }

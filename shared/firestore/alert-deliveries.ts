@@ -1,6 +1,10 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { COLLECTIONS } from './collections.js';
+import { documentId } from './document-id.js';
 import { runTransaction } from './transactions.js';
+
+/** Which notification: (episodeId, transition, destination). */
+export type DeliveryKey = readonly [episodeId: string, transition: string, destination: string];
 
 /**
  * One notification per (episode, transition, destination). A delivery is claimed before it is
@@ -14,8 +18,8 @@ export class DeliveryLog {
   ) {}
 
   /** 'send' when this caller should deliver now; 'skip' when it is delivered or being delivered. */
-  async claim(id: string, now = new Date()): Promise<'send' | 'skip'> {
-    const ref = this.db.collection(COLLECTIONS.alertDeliveries).doc(id);
+  async claim(delivery: DeliveryKey, now = new Date()): Promise<'send' | 'skip'> {
+    const ref = this.ref(delivery);
     return runTransaction(this.db, async (tx) => {
       const snap = await tx.get(ref);
       const status = snap.get('status') as string | undefined;
@@ -27,11 +31,15 @@ export class DeliveryLog {
     });
   }
 
-  async delivered(id: string): Promise<void> {
-    await this.db.collection(COLLECTIONS.alertDeliveries).doc(id).set({ status: 'delivered', deliveredAt: new Date().toISOString() }, { merge: true });
+  async delivered(delivery: DeliveryKey): Promise<void> {
+    await this.ref(delivery).set({ status: 'delivered', deliveredAt: new Date().toISOString() }, { merge: true });
   }
 
-  async failed(id: string, error: string): Promise<void> {
-    await this.db.collection(COLLECTIONS.alertDeliveries).doc(id).set({ status: 'failed', lastError: error.slice(0, 500) }, { merge: true });
+  async failed(delivery: DeliveryKey, error: string): Promise<void> {
+    await this.ref(delivery).set({ status: 'failed', lastError: error.slice(0, 500) }, { merge: true });
+  }
+
+  private ref([episodeId, transition, destination]: DeliveryKey) {
+    return this.db.collection(COLLECTIONS.alertDeliveries).doc(documentId(episodeId, transition, destination));
   }
 }

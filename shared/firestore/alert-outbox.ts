@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AlertMessage } from '../domain/messages.js';
 import type { JsonPublisher } from '../pubsub/publisher.js';
 import { COLLECTIONS } from './collections.js';
+import { documentId } from './document-id.js';
 
 /**
  * Alerts are written to an outbox in the transaction that decides them, then published; what a
@@ -12,7 +13,7 @@ import { COLLECTIONS } from './collections.js';
 const OutboxEntry = z.object({ alert: AlertMessage, publishedAt: z.string().nullable() });
 
 export function addToOutbox(db: Firestore, tx: Transaction, alert: AlertMessage): void {
-  tx.create(db.collection(COLLECTIONS.alertOutbox).doc(`${alert.episodeId}:${alert.transition}`.replace(/\//g, '_')), { alert, publishedAt: null });
+  tx.create(db.collection(COLLECTIONS.alertOutbox).doc(documentId(alert.episodeId, alert.transition)), { alert, publishedAt: null });
 }
 
 /** Publishes every alert not yet published to `topic`; returns how many went out. */

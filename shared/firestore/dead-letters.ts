@@ -1,5 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { COLLECTIONS } from './collections.js';
+import { documentId } from './document-id.js';
 
 export interface DeadLetter {
   /** Where it arrived: a subscription name. */
@@ -21,10 +22,9 @@ export class DeadLetterBox {
   constructor(private readonly db: Firestore) {}
 
   async record(letter: DeadLetter): Promise<void> {
-    const id = `${letter.source}:${letter.messageId}`.replace(/\//g, '_');
     await this.db
       .collection(COLLECTIONS.deadLetters)
-      .doc(id)
+      .doc(documentId(letter.source, letter.messageId))
       .set({
         ...letter,
         data: letter.data.slice(0, MAX_DATA_CHARS),

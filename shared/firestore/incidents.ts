@@ -2,6 +2,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { IncidentAction, MonitoringNotification } from '../domain/monitoring.js';
 import { addToOutbox } from './alert-outbox.js';
 import { COLLECTIONS } from './collections.js';
+import { documentId } from './document-id.js';
 import { TradingState, setTradingState } from './trading-states.js';
 import { runTransaction } from './transactions.js';
 
@@ -11,7 +12,7 @@ import { runTransaction } from './transactions.js';
  */
 export async function recordIncident(db: Firestore, notification: MonitoringNotification, action: IncidentAction, at: Date): Promise<'recorded' | 'duplicate'> {
   const { incident } = notification;
-  const ref = db.collection(COLLECTIONS.incidents).doc(`${incident.incident_id}:${incident.state}`.replace(/\//g, '_'));
+  const ref = db.collection(COLLECTIONS.incidents).doc(documentId(incident.incident_id, incident.state));
   const stateRef = action.halts ? db.collection(COLLECTIONS.tradingStates).doc(action.halts) : undefined;
   return runTransaction(db, async (tx) => {
     const [snap, stateSnap] = await tx.getAll(ref, ...(stateRef ? [stateRef] : []));

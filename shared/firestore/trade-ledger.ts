@@ -6,6 +6,7 @@ import type { OrderRequest } from '../domain/messages.js';
 import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus } from '../domain/orders.js';
 import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, fillSortKey, foldFills } from '../domain/positions.js';
 import { COLLECTIONS } from './collections.js';
+import { documentId } from './document-id.js';
 import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
 import { StaleRead, type StagedTransaction } from './staged-transaction.js';
 
@@ -134,9 +135,9 @@ export class TradeLedger {
 
   private factsJob(known: OrderRecord, facts: VenueFacts, eventKey: string | undefined): LedgerJob<ApplyResult> {
     const orderRef = this.orderRef(facts.orderId);
-    const eventRef = eventKey ? this.db.collection(COLLECTIONS.brokerEvents).doc(eventKey.replace(/\//g, '_')) : undefined;
+    const eventRef = eventKey ? this.db.collection(COLLECTIONS.brokerEvents).doc(documentId(eventKey)) : undefined;
     const positionRef = this.positionRef(known.agentId, known.symbol);
-    const fillRef = facts.fill ? this.db.collection(COLLECTIONS.fills).doc(`${facts.orderId}:${facts.fill.tradeId}`) : undefined;
+    const fillRef = facts.fill ? this.db.collection(COLLECTIONS.fills).doc(documentId(facts.orderId, facts.fill.tradeId)) : undefined;
     return {
       reads: [orderRef, positionRef, ...(eventRef ? [eventRef] : []), ...(fillRef ? [fillRef] : [])],
       run: async (stage, ledgerBefore) => {

@@ -1,4 +1,5 @@
 import type { Firestore, Transaction } from '@google-cloud/firestore';
+import { retryWithBackoff } from '../concurrency/retry.js';
 
 /**
  * Firestore transactions with a retry loop of our own, so contention is visible: every attempt,
@@ -52,9 +53,8 @@ export async function runTransaction<T>(
   update: (tx: Transaction) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const maxAttempts = options.maxAttempts ?? 8;
   const stats = options.stats;
-  for (let attempt = 1; ; attempt += 1) {
+  const attempt = async (): Promise<T> => {
     if (stats) stats.attempts += 1;
     try {
       const result = await db.runTransaction(update, { maxAttempts: 1 });
@@ -67,13 +67,23 @@ export async function runTransaction<T>(
         stats.aborts += 1;
         if (isLockTimeout(error) || expired) stats.lockTimeouts += 1;
       }
-      if (code === undefined || !(RETRYABLE.has(code) || expired) || attempt >= maxAttempts) {
-        if (stats) stats.failures += 1;
-        throw error;
-      }
-      // Exponential backoff with full jitter: 10 ms, 20 ms, … capped at 1 s.
-      const ceiling = Math.min(1_000, 10 * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+      throw error;
     }
+  };
+  try {
+    // Full jitter spreads writers that collided: 10 ms, 20 ms, … capped at 1 s.
+    return await retryWithBackoff(attempt, {
+      attempts: options.maxAttempts ?? 8,
+      baseDelayMs: 10,
+      maxDelayMs: 1_000,
+      jitter: 'full',
+      retryOn: (error) => {
+        const code = errorCode(error);
+        return code !== undefined && (RETRYABLE.has(code) || isExpiredTransaction(error, code));
+      },
+    });
+  } catch (error) {
+    if (stats) stats.failures += 1;
+    throw error;
   }
 }

@@ -1,3 +1,4 @@
+import { retryWithBackoff, sleep } from '../concurrency/retry.js';
 import { CircuitBreaker } from '../concurrency/circuit-breaker.js';
 import { TtlCache } from '../concurrency/ttl-cache.js';
 import { type AgentDecision, hold } from '../domain/agent-decision.js';
@@ -38,7 +39,7 @@ export class GuardedModel {
     private readonly options: GuardOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
     this.cache = new TtlCache(options.cacheTtlMs, this.now);
   }
 
@@ -62,24 +63,31 @@ export class GuardedModel {
     if (cached) return { decision: cached, source: 'cache', attempts: 0, latencyMs: 0 };
     const breaker = this.circuit(agentId);
     if (!breaker.allows()) return { decision: hold(`circuit open for ${agentId}: the model failed repeatedly`), source: 'circuit_open', attempts: 0, latencyMs: 0 };
-    let lastError = '';
-    for (let attempt = 1; attempt <= this.options.retries + 1; attempt += 1) {
-      try {
-        const decision = await this.model.decide(context);
-        breaker.success();
-        this.cache.set(agentId, decision);
-        return { decision, source: 'model', attempts: attempt, latencyMs: this.now() - started };
-      } catch (error) {
-        lastError = (error as Error).message;
-        // Only transport failures are worth another try; a refusal (bad request, no permission) is not.
-        if (!(error instanceof PredictionUnavailable)) {
-          breaker.failure();
-          return { decision: hold(`model error: ${lastError.slice(0, 200)}`), source: 'unavailable', attempts: attempt, latencyMs: this.now() - started };
-        }
-        if (attempt <= this.options.retries) await this.sleep(200 * 2 ** (attempt - 1));
-      }
+    let attempts = 0;
+    try {
+      const decision = await retryWithBackoff(
+        (attempt) => {
+          attempts = attempt;
+          return this.model.decide(context);
+        },
+        {
+          attempts: this.options.retries + 1,
+          baseDelayMs: 200,
+          maxDelayMs: 2_000,
+          jitter: 'equal',
+          sleep: this.sleep,
+          // Only transport failures are worth another try; a refusal (bad request, no permission) is not.
+          retryOn: (error) => error instanceof PredictionUnavailable,
+        },
+      );
+      breaker.success();
+      this.cache.set(agentId, decision);
+      return { decision, source: 'model', attempts, latencyMs: this.now() - started };
+    } catch (error) {
+      breaker.failure();
+      const message = (error as Error).message;
+      const reason = error instanceof PredictionUnavailable ? `model unavailable: ${message}` : `model error: ${message.slice(0, 200)}`;
+      return { decision: hold(reason), source: 'unavailable', attempts, latencyMs: this.now() - started };
     }
-    breaker.failure();
-    return { decision: hold(`model unavailable: ${lastError}`), source: 'unavailable', attempts: this.options.retries + 1, latencyMs: this.now() - started };
   }
 }

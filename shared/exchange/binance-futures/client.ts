@@ -10,6 +10,7 @@ import {
   type SymbolFilters,
   type Ticker,
 } from '../../domain/exchange.js';
+import { retryWithBackoff, sleep } from '../../concurrency/retry.js';
 import { canonicalDecimal } from '../../domain/decimal.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
 import { venueError } from './errors.js';
@@ -42,6 +43,17 @@ export interface BinanceFuturesOptions {
   readonly timeoutMs?: number;
 }
 
+/** A venue that is busy (429 / 418 / 5xx) or unreachable: worth another try, after the wait it asked for if it did. */
+class VenueBusy extends ExchangeError {
+  constructor(
+    reason: 'rate_limited' | 'exchange_unavailable',
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(reason, message, true);
+  }
+}
+
 const CLIENT_ORDER_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
 const FILTERS_TTL_MS = 5 * 60_000;
 
@@ -61,7 +73,7 @@ export class BinanceFuturesClient implements Exchange {
 
   constructor(private readonly options: BinanceFuturesOptions) {
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
   }
 
   async ticker(symbol: string): Promise<Ticker> {
@@ -190,47 +202,49 @@ export class BinanceFuturesClient implements Exchange {
 
   /** One REST call with its retries: backoff on 429/418/5xx and network errors, a clock resync on -1021. */
   private async call(call: Call): Promise<unknown> {
-    const maxRetries = this.options.maxRetries ?? 4;
     let resynced = false;
-    for (let attempt = 0; ; attempt += 1) {
-      let response: Response;
-      try {
-        response = await fetch(await this.url(call), {
-          method: call.method,
-          headers: call.signed && this.options.apiKey ? { 'X-MBX-APIKEY': this.options.apiKey } : {},
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-        });
-      } catch (error) {
-        if (attempt >= maxRetries) throw new ExchangeError('exchange_unavailable', `venue unreachable: ${(error as Error).message}`, true);
-        await this.sleep(this.backoffMs(attempt));
-        continue;
-      }
-      const text = await response.text();
-      if (response.ok) return JSON.parse(text) as unknown;
-      if (response.status === 429 || response.status === 418 || response.status >= 500) {
-        if (attempt >= maxRetries) {
-          const reason = response.status >= 500 ? 'exchange_unavailable' : 'rate_limited';
-          throw new ExchangeError(reason, `venue answered ${response.status} after ${attempt + 1} attempts`, true);
+    return retryWithBackoff(() => this.attempt(call), {
+      attempts: (this.options.maxRetries ?? 4) + 1,
+      baseDelayMs: 250,
+      maxDelayMs: 10_000,
+      jitter: 'equal',
+      sleep: this.sleep,
+      retryOn: (error) => {
+        if (error instanceof VenueBusy) return error.retryAfterMs !== undefined ? { delayMs: error.retryAfterMs } : true;
+        if (error instanceof ExchangeError && error.reason === 'timestamp_out_of_window' && !resynced) {
+          // Our clock drifted from the venue's: measure the offset again and retry at once.
+          resynced = true;
+          this.clockOffsetMs = undefined;
+          return { delayMs: 0 };
         }
-        const retryAfter = Number(response.headers.get('retry-after'));
-        await this.sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : this.backoffMs(attempt));
-        continue;
-      }
-      const parsed = VenueError.safeParse(safeJson(text));
-      const error = parsed.success
-        ? venueError(parsed.data.code, parsed.data.msg, response.status)
-        : new ExchangeError('rejected', `venue answered ${response.status}`, false);
-      if (error.reason === 'timestamp_out_of_window' && !resynced) {
-        resynced = true;
-        this.clockOffsetMs = undefined;
-        continue;
-      }
-      throw error;
-    }
+        return false;
+      },
+    });
   }
 
-  private backoffMs(attempt: number): number {
-    return Math.min(10_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  private async attempt(call: Call): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(await this.url(call), {
+        method: call.method,
+        headers: call.signed && this.options.apiKey ? { 'X-MBX-APIKEY': this.options.apiKey } : {},
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+    } catch (error) {
+      throw new VenueBusy('exchange_unavailable', `venue unreachable: ${(error as Error).message}`);
+    }
+    const text = await response.text();
+    if (response.ok) return JSON.parse(text) as unknown;
+    if (response.status === 429 || response.status === 418 || response.status >= 500) {
+      const retryAfterSeconds = Number(response.headers.get('retry-after'));
+      throw new VenueBusy(
+        response.status >= 500 ? 'exchange_unavailable' : 'rate_limited',
+        `venue answered ${response.status}`,
+        Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : undefined,
+      );
+    }
+    const parsed = VenueError.safeParse(safeJson(text));
+    throw parsed.success ? venueError(parsed.data.code, parsed.data.msg, response.status) : new ExchangeError('rejected', `venue answered ${response.status}`, false);
   }
 
   private async url(call: Call): Promise<string> {

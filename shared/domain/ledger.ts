@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RejectionReason } from './messages.js';
+import { MicroUsd, SignedMicroUsd } from './vocabulary.js';
 
 /**
  * An agent's margin ledger and the one function that changes it. Every ledger event — a
@@ -10,17 +11,17 @@ import { RejectionReason } from './messages.js';
  */
 
 export const MarginLedgerState = z.object({
-  reservedMicros: z.number().int().nonnegative(),
-  inUseMicros: z.number().int().nonnegative(),
+  reservedMicros: MicroUsd,
+  inUseMicros: MicroUsd,
   /** Open reservations and orders per symbol; a symbol with 0 is not held. */
   openSymbols: z.record(z.string(), z.number().int().positive()),
   /** Symbols with an open position. */
   positionSymbols: z.record(z.string(), z.literal(true)).default({}),
   /** Realized PnL of all positions, net of fees and funding. */
-  realizedPnlMicros: z.number().int().default(0),
-  feesMicros: z.number().int().nonnegative().default(0),
+  realizedPnlMicros: SignedMicroUsd.default(0),
+  feesMicros: MicroUsd.default(0),
   /** Funding received (positive) or paid (negative), included in realized PnL. */
-  fundingMicros: z.number().int().default(0),
+  fundingMicros: SignedMicroUsd.default(0),
   /** risk_limits_breached_total for this agent, by limit type. */
   breaches: z.partialRecord(RejectionReason, z.number().int().nonnegative()),
 });

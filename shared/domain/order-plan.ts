@@ -5,8 +5,11 @@ import { ATOMS_PER_UNIT, atomsToQuantity, floorToStep, notionalOfAtoms, quantity
 
 /**
  * Turns an OrderRequest into what a venue accepts: a quantity on the step grid that meets the
- * minimum quantity and notional. Rounding is always down, so an order never exceeds the margin
- * reserved for it.
+ * minimum quantity and notional. Rounding is always down, so an order never asks for more than
+ * its signal did: a notional-sized signal trades at most its notional at the current price; a
+ * quantity-sized one at most its quantity, whose notional exceeds the one reserved for if the
+ * price rose since the signal. Margin in use is the reservation either way (positions.ts): the
+ * venue, not the ledger, holds the difference, and the mark-to-market drawdown sees it.
  */
 
 export type OrderPlanResult =

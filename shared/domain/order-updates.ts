@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DECIMAL_PATTERN } from './decimal.js';
 import { BusinessKey } from './messages.js';
 import { quantityToAtoms } from './quantity.js';
-import { Side, Symbol } from './vocabulary.js';
+import { MicroUsd, PositiveMicroUsd, Side, Symbol } from './vocabulary.js';
 
 /**
  * Sapphire's own order-update schema: what a broker or a venue bridge posts to
@@ -41,8 +41,8 @@ export const OrderUpdateFill = z
     /** The venue's trade id: with the order id, the idempotency key of the fill. */
     tradeId: z.string().min(1).max(64),
     quantity: QuantityString.refine((q) => /[1-9]/.test(q), 'must be above zero'),
-    priceMicros: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-    feeMicros: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    priceMicros: PositiveMicroUsd,
+    feeMicros: MicroUsd,
   })
   .strict();
 export type OrderUpdateFill = z.infer<typeof OrderUpdateFill>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { LedgerEffect } from './ledger.js';
 import { ATOMS_PER_UNIT } from './quantity.js';
-import { Side } from './vocabulary.js';
+import { Atoms, MicroUsd, PositiveMicroUsd, Side, SignedMicroUsd } from './vocabulary.js';
 
 /**
  * The position ledger: pure rules that turn fills into positions and margin.
@@ -19,13 +19,13 @@ import { Side } from './vocabulary.js';
 
 export const PositionState = z.object({
   /** Signed: positive long, negative short. */
-  quantityAtoms: z.number().int(),
+  quantityAtoms: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
   /** Σ atoms × price (micro-USD) of the open quantity, exact, as a decimal string (exceeds 2^53). */
   costBasis: z.string().regex(/^\d+$/),
-  marginInUseMicros: z.number().int().nonnegative(),
+  marginInUseMicros: MicroUsd,
   /** Net of fees. */
-  realizedPnlMicros: z.number().int(),
-  feesMicros: z.number().int().nonnegative(),
+  realizedPnlMicros: SignedMicroUsd,
+  feesMicros: MicroUsd,
   /** Sort key of the last fill folded in; a fill sorting before it makes the position be rebuilt. */
   lastFillKey: z.string(),
   fillCount: z.number().int().nonnegative(),
@@ -47,13 +47,13 @@ export const FillFacts = z.object({
   orderId: z.string(),
   tradeId: z.string(),
   side: Side,
-  quantityAtoms: z.number().int().positive(),
-  priceMicros: z.number().int().positive(),
-  feeMicros: z.number().int().nonnegative(),
+  quantityAtoms: Atoms.positive(),
+  priceMicros: PositiveMicroUsd,
+  feeMicros: MicroUsd,
   /** Venue time of the trade, epoch ms. */
   time: z.number().int().nonnegative(),
-  orderQuantityAtoms: z.number().int().positive(),
-  orderReservedMicros: z.number().int().nonnegative(),
+  orderQuantityAtoms: Atoms.positive(),
+  orderReservedMicros: MicroUsd,
 });
 export type FillFacts = z.infer<typeof FillFacts>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PORTFOLIO_SCOPE } from './vocabulary.js';
+import { PORTFOLIO_SCOPE, SignedMicroUsd } from './vocabulary.js';
 
 /**
  * Risk evaluation: equity, persisted peaks, drawdown, utilization and daily loss, and the alert
@@ -36,10 +36,10 @@ export interface AgentExposure {
 
 /** What is remembered between evaluations, per scope (an agent id, or PORTFOLIO_SCOPE). */
 export const ScopeMemory = z.object({
-  peakEquityMicros: z.number().int(),
+  peakEquityMicros: SignedMicroUsd,
   /** UTC day (YYYY-MM-DD) of dayStartEquityMicros. */
   day: z.string(),
-  dayStartEquityMicros: z.number().int(),
+  dayStartEquityMicros: SignedMicroUsd,
 });
 export type ScopeMemory = z.infer<typeof ScopeMemory>;
 

@@ -40,6 +40,8 @@ export const Leverage = z.number().int().min(1).max(125);
 
 /** An amount of micro-USD that cannot be negative (margin, fees, notional). */
 export const MicroUsd = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** A signed amount of micro-USD: PnL, funding, equity. */
+export const SignedMicroUsd = z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 /** A price or size in micro-USD, above zero. */
 export const PositiveMicroUsd = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 /** A count of quantity atoms (1e-8 of the base asset). */

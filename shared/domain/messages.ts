@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DECIMAL_PATTERN } from './decimal.js';
 import { USD, notionalMicros } from './money.js';
-import { AgentId, Leverage, MicroUsd, OrderStatus, PositiveMicroUsd, Side, Symbol } from './vocabulary.js';
+import { AgentId, IsoTime, Leverage, MicroUsd, OrderStatus, PositiveMicroUsd, Side, Symbol } from './vocabulary.js';
 
 /**
  * Every message Sapphire passes between functions, defined once; types are inferred.
@@ -14,7 +14,6 @@ export const BusinessKey = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits and . _ : - only, 1 to 128 characters');
 
-const IsoTime = z.iso.datetime({ offset: true });
 
 /**
  * The largest notional a signal may ask for: 1 billion USD. Far above any agent's limit, and far
@@ -155,6 +154,10 @@ export const OrderUpdateApplied = z
   .strict();
 export type OrderUpdateApplied = z.infer<typeof OrderUpdateApplied>;
 
+/** How loud an alert is: `critical` halts or pages, `warning` informs. */
+export const AlertSeverity = z.enum(['warning', 'critical']);
+export type AlertSeverity = z.infer<typeof AlertSeverity>;
+
 /** One alert episode transition, published to `alerts`; consumers dedupe on (episodeId, transition). */
 export const AlertMessage = z
   .object({
@@ -164,7 +167,7 @@ export const AlertMessage = z
     /** risk_limits_breached_total's limit_type, or the monitoring policy. */
     limitType: z.string(),
     scope: z.string(),
-    severity: z.enum(['warning', 'critical']),
+    severity: AlertSeverity,
     message: z.string(),
     value: z.number().optional(),
     threshold: z.number().optional(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DECIMAL_PATTERN } from './decimal.js';
 import { BusinessKey } from './messages.js';
 import { quantityToAtoms } from './quantity.js';
-import { MicroUsd, PositiveMicroUsd, Side, Symbol } from './vocabulary.js';
+import { IsoTime, MicroUsd, PositiveMicroUsd, Side, Symbol } from './vocabulary.js';
 
 /**
  * Sapphire's own order-update schema: what a broker or a venue bridge posts to
@@ -65,7 +65,7 @@ export const OrderUpdate = z
     fill: OrderUpdateFill.optional(),
     /** Why, in the venue's words, e.g. a reject message. */
     reason: z.string().max(200).optional(),
-    eventTime: z.iso.datetime({ offset: true }),
+    eventTime: IsoTime,
   })
   .strict()
   .superRefine((u, ctx) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AlertSeverity } from './messages.js';
 import { PORTFOLIO_SCOPE, SignedMicroUsd } from './vocabulary.js';
 
 /**
@@ -192,7 +193,7 @@ export const AlertEpisode = z.object({
   key: z.string(),
   limitType: z.string(),
   scope: z.string(),
-  severity: z.enum(['warning', 'critical']),
+  severity: AlertSeverity,
   state: z.enum(['open', 'resolved']),
   openedAt: z.string(),
   resolvedAt: z.string().optional(),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type TradeSignalInput } from './messages.js';
 import { DECIMAL_PATTERN } from './decimal.js';
 import { usdToMicros } from './money.js';
-import { AgentId, Leverage, Side } from './vocabulary.js';
+import { AgentId, IsoTime, Leverage, Side } from './vocabulary.js';
 
 /**
  * TradingView alert webhooks. TradingView cannot set headers and signs nothing, so the alert's
@@ -31,7 +31,7 @@ export const TradingViewAlert = z
     confidence: z.coerce.number().min(0).max(1).default(1),
     reduceOnly: z.boolean().default(false),
     /** {{timenow}}: when the alert fired. */
-    time: z.iso.datetime({ offset: true }),
+    time: IsoTime,
     /** An id for this alert; with `time` it keys idempotency. {{strategy.order.id}} works well. */
     alertId: z.string().max(100).default(''),
   })

@@ -35,6 +35,9 @@ export type OrderStatus = z.infer<typeof OrderStatus>;
 export const TerminalStatus = OrderStatus.extract(['filled', 'canceled', 'rejected', 'expired']);
 export type TerminalStatus = z.infer<typeof TerminalStatus>;
 
+/** A point in time as ISO 8601 with its offset, the one way times travel in messages. */
+export const IsoTime = z.iso.datetime({ offset: true });
+
 /** Leverage as venues accept it: a whole number from 1 to 125. */
 export const Leverage = z.number().int().min(1).max(125);
 

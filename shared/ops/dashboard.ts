@@ -1,4 +1,5 @@
 import { committedMicros, freeMarginMicros } from '../domain/ledger.js';
+import { USD } from '../domain/money.js';
 import { averageEntryMicros } from '../domain/positions.js';
 import { atomsToQuantity } from '../domain/quantity.js';
 import type { PortfolioView } from './portfolio-view.js';
@@ -7,7 +8,7 @@ import type { PortfolioView } from './portfolio-view.js';
 
 const esc = (value: unknown) =>
   String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-const usd = (micros: number) => `${micros < 0 ? '−' : ''}$${(Math.abs(micros) / 1_000_000).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const usd = (micros: number) => `${micros < 0 ? '−' : ''}$${(Math.abs(micros) / USD).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const pct = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
 const signed = (micros: number) => `<span class="${micros > 0 ? 'up' : micros < 0 ? 'down' : ''}">${micros > 0 ? '+' : ''}${usd(micros)}</span>`;
 const time = (iso: string | undefined) => (iso ? esc(iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')) : '—');

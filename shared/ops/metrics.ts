@@ -1,4 +1,6 @@
 import { committedMicros, freeMarginMicros } from '../domain/ledger.js';
+import { AlertSeverity } from '../domain/messages.js';
+import { USD } from '../domain/money.js';
 import type { PortfolioView } from './portfolio-view.js';
 
 /**
@@ -14,7 +16,8 @@ export interface MetricFamily {
   readonly samples: readonly { readonly labels: Readonly<Record<string, string>>; readonly value: number }[];
 }
 
-const usd = (micros: number) => micros / 1_000_000;
+/** Prometheus values are floats: USD for people's dashboards, exact amounts stay in the ledgers. */
+const usd = (micros: number) => micros / USD;
 
 export function metricFamilies(view: PortfolioView): MetricFamily[] {
   const perAgent = (f: (a: PortfolioView['agents'][number]) => number) => view.agents.map((a) => ({ labels: { agent_id: a.profile.agentId }, value: f(a) }));
@@ -51,7 +54,7 @@ export function metricFamilies(view: PortfolioView): MetricFamily[] {
       name: 'alert_episodes_open',
       kind: 'gauge',
       help: 'Alert episodes open now.',
-      samples: ['warning', 'critical'].map((severity) => ({ labels: { severity }, value: open(severity) })),
+      samples: AlertSeverity.options.map((severity) => ({ labels: { severity }, value: open(severity) })),
     },
   ];
 }

@@ -22,9 +22,9 @@ export function parseDecimal(text: string): ScaledDecimal {
 
 /**
  * `text` as integer units of 10^-scale. `exact` refuses digits beyond the scale (other than
- * trailing zeros) rather than dropping them; `half-up` rounds to the nearest unit.
+ * trailing zeros) rather than dropping them; `half-up` rounds to the nearest unit; `down` drops them.
  */
-export function decimalToUnits(text: string, scale: number, rounding: 'exact' | 'half-up', what = 'decimal'): bigint {
+export function decimalToUnits(text: string, scale: number, rounding: 'exact' | 'half-up' | 'down', what = 'decimal'): bigint {
   const parsed = parseDecimal(text);
   if (parsed.scale <= scale) return parsed.units * 10n ** BigInt(scale - parsed.scale);
   const divisor = 10n ** BigInt(parsed.scale - scale);
@@ -34,6 +34,7 @@ export function decimalToUnits(text: string, scale: number, rounding: 'exact' | 
     if (dropped !== 0n) throw new RangeError(`${what} has more than ${scale} decimals: ${text.slice(0, 64)}`);
     return kept;
   }
+  if (rounding === 'down') return kept;
   return dropped * 2n >= divisor ? kept + 1n : kept;
 }
 

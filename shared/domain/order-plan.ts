@@ -1,7 +1,7 @@
 import type { SymbolFilters } from './exchange.js';
 import type { OrderRequest } from './messages.js';
 import { microsToUsd } from './money.js';
-import { ATOMS_PER_UNIT, atomsToQuantity, floorToStep, notionalOfAtoms, quantityToAtoms } from './quantity.js';
+import { ATOMS_PER_UNIT, atomsToQuantity, floorToStep, notionalOfAtoms, quantityToAtomsRoundedDown } from './quantity.js';
 
 /**
  * Turns an OrderRequest into what a venue accepts: a quantity on the step grid that meets the
@@ -17,11 +17,15 @@ export type OrderPlanResult =
   | { readonly ok: false; readonly reason: 'invalid_quantity' | 'min_notional'; readonly detail: string };
 
 export function planOrderQuantity(request: OrderRequest, filters: SymbolFilters, priceMicros: number): OrderPlanResult {
-  const wanted =
+  const wantedAtoms =
     request.size.type === 'quantity'
-      ? quantityToAtoms(request.size.quantity)
-      : Number((BigInt(request.size.notionalMicros) * BigInt(ATOMS_PER_UNIT)) / BigInt(priceMicros));
-  const quantityAtoms = floorToStep(wanted, filters.stepSizeAtoms);
+      ? quantityToAtomsRoundedDown(request.size.quantity)
+      : (BigInt(request.size.notionalMicros) * BigInt(ATOMS_PER_UNIT)) / BigInt(priceMicros);
+  // Beyond 2^53 atoms no amount is exact any more (and no venue lists such a lot).
+  if (wantedAtoms > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return { ok: false, reason: 'invalid_quantity', detail: `quantity above ${atomsToQuantity(Number.MAX_SAFE_INTEGER)} ${request.symbol}` };
+  }
+  const quantityAtoms = floorToStep(Number(wantedAtoms), filters.stepSizeAtoms);
   if (quantityAtoms < Math.max(filters.minQtyAtoms, 1)) {
     return {
       ok: false,

@@ -13,6 +13,11 @@ export function quantityToAtoms(quantity: string): number {
   return toSafeInteger(decimalToUnits(quantity, ATOM_SCALE, 'exact', 'quantity'), 'quantity');
 }
 
+/** Atoms of `quantity`, finer digits dropped, as a BigInt (the caller bounds it): for sizing down. */
+export function quantityToAtomsRoundedDown(quantity: string): bigint {
+  return decimalToUnits(quantity, ATOM_SCALE, 'down');
+}
+
 /** 1_500_000 atoms → "0.015" (no trailing zeros; "0" for zero). */
 export function atomsToQuantity(atoms: number): string {
   if (!Number.isSafeInteger(atoms) || atoms < 0) throw new RangeError(`atoms must be a non-negative safe integer, got ${atoms}`);

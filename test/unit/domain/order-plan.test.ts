@@ -1,0 +1,181 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { SymbolFilters } from '../../../shared/domain/exchange.js';
+import { OrderRequest, type SignalSize } from '../../../shared/domain/messages.js';
+import { USD, notionalMicros } from '../../../shared/domain/money.js';
+import { planOrderQuantity } from '../../../shared/domain/order-plan.js';
+import { ATOMS_PER_UNIT, atomsToQuantity, notionalOfAtoms } from '../../../shared/domain/quantity.js';
+import type { Side } from '../../../shared/domain/vocabulary.js';
+
+/** BTCUSDT as the venue (and the replay stand-in) files it: tick 0.10, step and min qty 0.001, min notional 100 USD. */
+const BTC_FILTERS: SymbolFilters = {
+  symbol: 'BTCUSDT',
+  tickSizeMicros: 100_000,
+  stepSizeAtoms: 100_000,
+  minQtyAtoms: 100_000,
+  minNotionalMicros: 100 * USD,
+};
+const PRICE = 25_000 * USD;
+
+/** A valid OrderRequest, made by the message schema, sized by `size`. */
+function orderRequest(size: SignalSize, options: { reduceOnly?: boolean; side?: Side; leverage?: number } = {}): OrderRequest {
+  const leverage = options.leverage ?? 5;
+  const notional = size.type === 'notional' ? size.notionalMicros : notionalMicros(size.quantity, size.priceMicros);
+  return OrderRequest.parse({
+    orderId: 'sph-0123456789abcdef0123456789abcdef',
+    signalId: 'sig-order-plan',
+    agentId: 'deepseek-v3',
+    symbol: 'BTCUSDT',
+    side: options.side ?? 'BUY',
+    type: 'MARKET',
+    size,
+    leverage,
+    reduceOnly: options.reduceOnly ?? false,
+    notionalMicros: notional,
+    marginMicros: Math.ceil(notional / leverage),
+    createdAt: '2026-01-02T03:04:05.000Z',
+  });
+}
+
+const byNotional = (notional: number, options?: Parameters<typeof orderRequest>[1]) =>
+  orderRequest({ type: 'notional', notionalMicros: notional }, options);
+const byQuantity = (quantity: string, options?: Parameters<typeof orderRequest>[1]) =>
+  orderRequest({ type: 'quantity', quantity, priceMicros: PRICE }, options);
+
+describe('planOrderQuantity', () => {
+  it('sizes a notional request as notional / price when that lands on the step grid', () => {
+    expect(planOrderQuantity(byNotional(500 * USD), BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 2_000_000 });
+  });
+
+  it('rounds a notional request down to the step, so its notional stays within the request', () => {
+    // 500 USD / 23,142.31 USD = 0.02160544… BTC: 0.021 on the 0.001 grid, 485.98851 USD.
+    const plan = planOrderQuantity(byNotional(500 * USD), BTC_FILTERS, 23_142_310_000);
+    expect(plan).toEqual({ ok: true, quantityAtoms: 2_100_000 });
+    expect(notionalOfAtoms(2_100_000, 23_142_310_000)).toBe(485_988_510);
+  });
+
+  it('takes a quantity request as asked when it is on the step grid, whatever the plan price', () => {
+    expect(planOrderQuantity(byQuantity('0.015'), BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
+    expect(planOrderQuantity(byQuantity('0.015'), BTC_FILTERS, 30_000 * USD)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
+  });
+
+  it('rounds a quantity request down to the step', () => {
+    expect(planOrderQuantity(byQuantity('0.0159'), BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
+    expect(planOrderQuantity(byQuantity('1.23456789'), BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 123_400_000 });
+  });
+
+  it('rounds down, rather than throws on, a valid quantity finer than the 8 decimals of an atom', () => {
+    // The message schema accepts any decimal quantity (its notional bound is all it checks), so
+    // the router receives such requests; planning must round them down to the step like any other.
+    const request = byQuantity('0.0150000001');
+    expect(request.size).toEqual({ type: 'quantity', quantity: '0.0150000001', priceMicros: PRICE });
+    expect(planOrderQuantity(request, BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
+  });
+
+  it('refuses a quantity that rounds below the minimum quantity', () => {
+    expect(planOrderQuantity(byQuantity('0.0009'), BTC_FILTERS, PRICE)).toEqual({
+      ok: false,
+      reason: 'invalid_quantity',
+      detail: 'quantity 0 is below the minimum 0.001 for BTCUSDT',
+    });
+    // 20 USD at 25,000 USD is 0.0008 BTC: not one step.
+    expect(planOrderQuantity(byNotional(20 * USD), BTC_FILTERS, PRICE)).toEqual({
+      ok: false,
+      reason: 'invalid_quantity',
+      detail: 'quantity 0 is below the minimum 0.001 for BTCUSDT',
+    });
+  });
+
+  it('refuses a quantity on the step grid but below a minimum quantity larger than the step', () => {
+    const filters = { ...BTC_FILTERS, minQtyAtoms: 1_000_000 }; // min 0.01
+    expect(planOrderQuantity(byQuantity('0.009'), filters, PRICE)).toEqual({
+      ok: false,
+      reason: 'invalid_quantity',
+      detail: 'quantity 0.009 is below the minimum 0.01 for BTCUSDT',
+    });
+    expect(planOrderQuantity(byQuantity('0.01'), filters, PRICE)).toEqual({ ok: true, quantityAtoms: 1_000_000 });
+  });
+
+  it('refuses a zero quantity even where the venue files no minimum quantity', () => {
+    const filters = { ...BTC_FILTERS, minQtyAtoms: 0, minNotionalMicros: 0 };
+    expect(planOrderQuantity(byQuantity('0.0001'), filters, PRICE)).toEqual({
+      ok: false,
+      reason: 'invalid_quantity',
+      detail: 'quantity 0 is below the minimum 0 for BTCUSDT',
+    });
+  });
+
+  it('refuses a notional below the minimum notional at the plan price', () => {
+    // 0.003 BTC at 25,000 USD = 75 USD < 100 USD.
+    expect(planOrderQuantity(byQuantity('0.003'), BTC_FILTERS, PRICE)).toEqual({
+      ok: false,
+      reason: 'min_notional',
+      detail: 'notional 75.000000 USD is below the minimum 100.000000 USD for BTCUSDT',
+    });
+    // 99.99 USD asked by notional: 0.003 BTC after rounding, 75 USD.
+    expect(planOrderQuantity(byNotional(99_990_000), BTC_FILTERS, PRICE)).toMatchObject({ ok: false, reason: 'min_notional' });
+  });
+
+  it('accepts a notional exactly at the minimum notional', () => {
+    expect(planOrderQuantity(byQuantity('0.004'), BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 400_000 });
+  });
+
+  it('waives the minimum notional for a reduce-only order, as venues do', () => {
+    expect(planOrderQuantity(byQuantity('0.003', { reduceOnly: true, side: 'SELL' }), BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 300_000 });
+    expect(planOrderQuantity(byNotional(30 * USD, { reduceOnly: true }), BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 100_000 });
+  });
+
+  it('does not waive the minimum quantity for a reduce-only order', () => {
+    expect(planOrderQuantity(byQuantity('0.0009', { reduceOnly: true, side: 'SELL' }), BTC_FILTERS, PRICE)).toEqual({
+      ok: false,
+      reason: 'invalid_quantity',
+      detail: 'quantity 0 is below the minimum 0.001 for BTCUSDT',
+    });
+  });
+
+  it('plans a notional request as the largest quantity on the step grid whose notional at the plan price is within the request', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 * USD }), // requested notional
+        fc.integer({ min: 1 * USD, max: 200_000 * USD }), // plan price
+        fc.constantFrom(1, 1_000, 100_000, 1_000_000, 100_000_000), // step: 1e-8 .. 1 unit
+        fc.boolean(),
+        (notional, price, step, reduceOnly) => {
+          const filters: SymbolFilters = { symbol: 'BTCUSDT', tickSizeMicros: 1, stepSizeAtoms: step, minQtyAtoms: step, minNotionalMicros: 0 };
+          const plan = planOrderQuantity(byNotional(notional, { reduceOnly }), filters, price);
+          // The largest q on the grid with q × price ≤ notional × 1e8, by exact arithmetic.
+          const largest = Number(((BigInt(notional) * BigInt(ATOMS_PER_UNIT)) / BigInt(price) / BigInt(step)) * BigInt(step));
+          if (largest < step) {
+            expect(plan).toMatchObject({ ok: false, reason: 'invalid_quantity' });
+            return;
+          }
+          expect(plan).toEqual({ ok: true, quantityAtoms: largest });
+          if (!plan.ok) return;
+          expect(plan.quantityAtoms % step).toBe(0);
+          expect(BigInt(plan.quantityAtoms) * BigInt(price) <= BigInt(notional) * BigInt(ATOMS_PER_UNIT)).toBe(true);
+          expect(notionalOfAtoms(plan.quantityAtoms, price)).toBeLessThanOrEqual(notional);
+          // One more step would exceed the request.
+          expect(BigInt(plan.quantityAtoms + step) * BigInt(price) > BigInt(notional) * BigInt(ATOMS_PER_UNIT)).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never plans a quantity request above what was asked, and always on the step grid', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 * ATOMS_PER_UNIT }),
+        fc.constantFrom(1, 1_000, 100_000, 1_000_000),
+        (askedAtoms, step) => {
+          const quantity = atomsToQuantity(askedAtoms);
+          const filters: SymbolFilters = { symbol: 'BTCUSDT', tickSizeMicros: 1, stepSizeAtoms: step, minQtyAtoms: step, minNotionalMicros: 0 };
+          const plan = planOrderQuantity(orderRequest({ type: 'quantity', quantity, priceMicros: 1 * USD }), filters, 1 * USD);
+          const expected = askedAtoms - (askedAtoms % step);
+          expect(plan).toEqual(expected >= step ? { ok: true, quantityAtoms: expected } : expect.objectContaining({ ok: false, reason: 'invalid_quantity' }));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { DECIMAL_PATTERN } from './decimal.js';
 import { venueUsdToMicros } from './money.js';
 import { OrderUpdate, type OrderUpdateStatus } from './order-updates.js';
-import { Side } from './vocabulary.js';
+import { Side, decimalString, signedDecimalString } from './vocabulary.js';
 
 /**
  * Binance and Aster DEX USDⓈ-M futures user-data-stream `ORDER_TRADE_UPDATE` events, as a
@@ -22,9 +21,9 @@ export type BinanceOrderUpdateResult = { ok: true; update: OrderUpdate } | { ok:
 /** Stablecoins the USDⓈ-M venues charge commission in; valued 1:1 as USD. */
 const QUOTE_ASSETS = new Set(['USDT', 'USDC', 'BUSD', 'FDUSD']);
 
-const Decimal = z.string().max(64).regex(DECIMAL_PATTERN, 'a non-negative decimal string such as "0.010"');
+const Decimal = decimalString('a non-negative decimal string such as "0.010"');
 /** Commission: Binance writes it unsigned, some venues sign a rebate. */
-const SignedDecimal = z.string().max(64).regex(/^-?(0|[1-9]\d*)(\.\d+)?$/, 'a decimal string such as "0.01548949"');
+const SignedDecimal = signedDecimalString('a decimal string such as "0.01548949"');
 /** Ids are JSON numbers at Binance; a bridge that keeps 64-bit ids exact may send digits. */
 const NumericId = z.union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)]);
 const EpochMs = z.number().int().positive().max(8.64e15);

@@ -6,6 +6,8 @@
 
 /** A non-negative decimal written without exponent: "1000", "0.25", "23142.31". */
 export const DECIMAL_PATTERN = /^(0|[1-9]\d*)(\.\d+)?$/;
+/** The same with an optional minus: what venues send for PnL and commissions that can be rebates. */
+export const SIGNED_DECIMAL_PATTERN = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
 export interface ScaledDecimal {
   /** The digits as one integer: "12.50" → 1250n. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DECIMAL_PATTERN } from './decimal.js';
 import { USD, notionalMicros } from './money.js';
-import { AgentId, IsoTime, Leverage, MicroUsd, OrderStatus, PositiveMicroUsd, Side, Symbol } from './vocabulary.js';
+import { AgentId, IsoTime, Leverage, MicroUsd, OrderStatus, PositiveMicroUsd, Side, Symbol, decimalString } from './vocabulary.js';
 
 /**
  * Every message Sapphire passes between functions, defined once; types are inferred.
@@ -36,11 +36,7 @@ export const SignalSize = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('quantity'),
-      quantity: z
-        .string()
-        .max(40)
-        .regex(DECIMAL_PATTERN, 'a positive decimal such as "0.015"')
-        .refine((q) => /[1-9]/.test(q), 'must be above zero'),
+      quantity: decimalString('a positive decimal such as "0.015"', 40).refine((q) => /[1-9]/.test(q), 'must be above zero'),
       /** Reference price used to turn the quantity into a notional for margin. */
       priceMicros: PositiveMicroUsd,
     })

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DECIMAL_PATTERN } from './decimal.js';
 import { BusinessKey } from './messages.js';
 import { quantityToAtoms } from './quantity.js';
-import { IsoTime, MicroUsd, PositiveMicroUsd, Side, Symbol } from './vocabulary.js';
+import { IsoTime, MicroUsd, PositiveMicroUsd, Side, Symbol, decimalString } from './vocabulary.js';
 
 /**
  * Sapphire's own order-update schema: what a broker or a venue bridge posts to
@@ -20,11 +20,7 @@ function atomsOf(quantity: string): number | undefined {
 }
 
 /** A decimal quantity that converts to atoms exactly: refused here rather than thrown later. */
-const QuantityString = z
-  .string()
-  .max(40)
-  .regex(DECIMAL_PATTERN, 'a non-negative decimal such as "0.015"')
-  .superRefine((quantity, ctx) => {
+const QuantityString = decimalString('a non-negative decimal such as "0.015"', 40).superRefine((quantity, ctx) => {
     if (!DECIMAL_PATTERN.test(quantity)) return;
     try {
       quantityToAtoms(quantity);

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type TradeSignalInput } from './messages.js';
-import { DECIMAL_PATTERN } from './decimal.js';
 import { usdToMicros } from './money.js';
-import { AgentId, IsoTime, Leverage, Side } from './vocabulary.js';
+import { AgentId, IsoTime, Leverage, Side, decimalString } from './vocabulary.js';
 
 /**
  * TradingView alert webhooks. TradingView cannot set headers and signs nothing, so the alert's
@@ -11,7 +10,7 @@ import { AgentId, IsoTime, Leverage, Side } from './vocabulary.js';
  * Placeholders such as {{ticker}} arrive already filled in.
  */
 
-const Decimal = z.string().regex(DECIMAL_PATTERN, 'a decimal number such as "0.015"');
+const Decimal = decimalString('a decimal number such as "0.015"');
 
 export const TradingViewAlert = z
   .object({

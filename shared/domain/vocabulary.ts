@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DECIMAL_PATTERN } from './decimal.js';
+import { DECIMAL_PATTERN, SIGNED_DECIMAL_PATTERN } from './decimal.js';
 
 /**
  * The trading nouns every message, record and venue adapter speaks, each defined once. Money is
@@ -51,8 +51,13 @@ export const PositiveMicroUsd = z.number().int().positive().max(Number.MAX_SAFE_
 export const Atoms = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** A non-negative decimal string such as "0.015"; `what` completes the error message. */
-export function decimalString(what = 'a non-negative decimal such as "0.015"') {
-  return z.string().max(64).regex(DECIMAL_PATTERN, what);
+export function decimalString(what = 'a non-negative decimal such as "0.015"', maxLength = 64) {
+  return z.string().max(maxLength).regex(DECIMAL_PATTERN, what);
+}
+
+/** A decimal string that may be negative, as venues send some figures. */
+export function signedDecimalString(what = 'a decimal string such as "-0.01548949"') {
+  return z.string().max(64).regex(SIGNED_DECIMAL_PATTERN, what);
 }
 
 /** An agent, or the whole portfolio. */

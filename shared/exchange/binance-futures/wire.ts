@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { venueUsdToMicros } from '../../domain/money.js';
-import { Side } from '../../domain/vocabulary.js';
+import { Side, signedDecimalString } from '../../domain/vocabulary.js';
 
 /** The JSON a Binance-compatible USDⓈ-M futures venue answers with, validated at the edge. */
 
-const Decimal = z.string().regex(/^-?\d+(\.\d+)?$/);
+const Decimal = signedDecimalString();
 const Id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(String);
 
 export const ServerTime = z.object({ serverTime: z.number().int() });

@@ -48,14 +48,19 @@ export const SignalSize = z.discriminatedUnion('type', [
 ]);
 export type SignalSize = z.infer<typeof SignalSize>;
 
+/** What a signal asks for and its order carries on: who trades what, which way, how much, at what leverage. */
+const TRADE_TERMS = {
+  signalId: BusinessKey,
+  agentId: AgentId,
+  symbol: Symbol,
+  side: Side,
+  size: SignalSize,
+  leverage: Leverage,
+};
+
 export const TradeSignal = z
   .object({
-    signalId: BusinessKey,
-    agentId: AgentId,
-    symbol: Symbol,
-    side: Side,
-    size: SignalSize,
-    leverage: Leverage,
+    ...TRADE_TERMS,
     confidence: z.number().min(0).max(1),
     /** Who produced it: `agent:<id>`, `webhook:<name>`, `tradingview:<source>`. */
     source: z.string().min(1).max(100),
@@ -76,13 +81,8 @@ export type TradeSignalInput = z.input<typeof TradeSignal>;
 export const OrderRequest = z
   .object({
     orderId: BusinessKey,
-    signalId: BusinessKey,
-    agentId: AgentId,
-    symbol: Symbol,
-    side: Side,
+    ...TRADE_TERMS,
     type: z.literal('MARKET'),
-    size: SignalSize,
-    leverage: Leverage,
     reduceOnly: z.boolean(),
     notionalMicros: MicroUsd,
     marginMicros: MicroUsd,

@@ -5,9 +5,9 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
-import { startRecordingServer } from '../support/recording-server.js';
-import { type ServedFunction, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
+import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
+import { type RecordingServer, startRecordingServer } from '../support/recording-server.js';
+import { type ServedFunction, closeInOrder, deliverPushTo, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
 
 /** alert-publisher through the Pub/Sub emulator, against stand-in Slack and webhook receivers. */
 
@@ -16,9 +16,9 @@ const db = firestoreFor(projectId);
 const pubsub = pubsubFor(projectId);
 const publisher = new JsonPublisher(pubsub);
 const HOOK_SECRET = 'alert-hook-secret-0123456789';
-let slack: Awaited<ReturnType<typeof startRecordingServer>>;
-let hook: Awaited<ReturnType<typeof startRecordingServer>>;
-let broken: Awaited<ReturnType<typeof startRecordingServer>>;
+let slack: RecordingServer;
+let hook: RecordingServer;
+let broken: RecordingServer;
 let fn: ServedFunction;
 
 const alert: AlertMessage = {
@@ -48,12 +48,11 @@ beforeAll(async () => {
   ]);
   process.env.ALERT_RATE_PER_SECOND = '50';
   fn = await serveFunction(() => import('../../functions/alert-publisher/index.js'), 'alertPublisher');
-  delivery = await provisionPubSub(pubsub, (name) => (name === 'alert-publisher' ? `${fn.url}/` : undefined));
+  delivery = await deliverPushTo(pubsub, { 'alert-publisher': fn });
 });
 
 afterAll(async () => {
-  await delivery?.stop();
-  await fn?.close();
+  await closeInOrder(delivery, fn);
   await Promise.all([slack?.close(), hook?.close(), broken?.close()]);
 });
 

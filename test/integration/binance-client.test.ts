@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExchangeError } from '../../shared/domain/exchange.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
-import { startReplayAt } from '../support/market.js';
+import { USD } from '../../shared/domain/money.js';
+import { placeHeldOrder, startReplayAt } from '../support/market.js';
 
 /** The real Binance futures client against the local stand-in venue over HTTP. */
 
@@ -38,7 +39,7 @@ describe('BinanceFuturesClient', () => {
       tickSizeMicros: 100_000,
       stepSizeAtoms: 100_000,
       minQtyAtoms: 100_000,
-      minNotionalMicros: 100_000_000,
+      minNotionalMicros: 100 * USD,
     });
   });
 
@@ -56,12 +57,7 @@ describe('BinanceFuturesClient', () => {
   });
 
   it('follows an order the venue could not fill at once through a partial fill and a cancel', async () => {
-    venue.holdOrders(true);
-    try {
-      await client.placeOrder({ clientOrderId: 'sph-held-1', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', reduceOnly: false });
-    } finally {
-      venue.holdOrders(false);
-    }
+    await placeHeldOrder(venue, client, 'sph-held-1');
     venue.fill('sph-held-1', '0.004');
     expect(await client.getOrder('BTCUSDT', 'sph-held-1')).toMatchObject({ status: 'PARTIALLY_FILLED', executedQuantity: '0.004' });
     expect(await client.cancelOrder('BTCUSDT', 'sph-held-1')).toMatchObject({ status: 'CANCELED' });
@@ -85,7 +81,8 @@ describe('BinanceFuturesClient', () => {
     const patient = new BinanceFuturesClient({ baseUrl: venue.url, apiKey: API_KEY, apiSecret: API_SECRET, maxRetries: 2, sleep: async (ms) => void waits.push(ms) });
     venue.failNext('/fapi/v1/ticker/price', 429, { code: -1003, msg: 'Too many requests' }, { 'Retry-After': '3' });
     venue.failNext('/fapi/v1/ticker/price', 418, { code: -1003, msg: 'banned' });
-    expect((await patient.ticker('BTCUSDT')).priceMicros).toBeGreaterThan(0);
+    // After both refusals, the price: the 00:04 close, the last minute closed at 00:05:30.
+    expect((await patient.ticker('BTCUSDT')).priceMicros).toBe(23_176_750_000);
     expect(waits[0]).toBe(3_000);
     for (let i = 0; i < 3; i += 1) venue.failNext('/fapi/v1/ticker/price', 429, {});
     const error = await patient.ticker('BTCUSDT').catch((e: unknown) => e);

@@ -1,14 +1,17 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USD } from '../../shared/domain/money.js';
 import type { OrderUpdate } from '../../shared/domain/order-updates.js';
+import { ATOMS_PER_UNIT } from '../../shared/domain/quantity.js';
 import { signWebhook } from '../../shared/domain/webhook-signature.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
-import { type ServedFunction, TopicTap, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
-import { openTestOrder, seedTestAgent } from '../support/trading.js';
+import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
+import { postJson } from '../support/http.js';
+import { type ServedFunction, TopicTap, closeInOrder, deliverPushTo, isolatedProject, serveFunction } from '../support/stack.js';
+import { openTestOrder, seedTestAgent, tradingStateWithoutIds } from '../support/trading.js';
 
 const projectId = isolatedProject('webhook');
 const SECRET = 'broker-secret-0123456789abcdef';
@@ -16,14 +19,15 @@ process.env.BROKER_WEBHOOK_SECRETS = JSON.stringify({ 'test-broker': SECRET });
 const db = firestoreFor(projectId);
 const trades = new TradeLedger(db);
 const pubsub = pubsubFor(projectId);
-const BTC = 100_000_000;
+const BTC = ATOMS_PER_UNIT;
 const agentId = 'webhook-agent';
 let fn: ServedFunction;
 let updates: TopicTap<{ orderId: string; tradeId?: string }>;
 let orderId: string;
 
+/** POSTs `body` exactly as signed. */
 function send(path: string, body: string, headers: Record<string, string>): Promise<Response> {
-  return fetch(`${fn.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  return postJson(`${fn.url}${path}`, body, headers);
 }
 
 function signed(body: string, secret = SECRET, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
@@ -41,7 +45,7 @@ function update(overrides: Partial<OrderUpdate> = {}): OrderUpdate {
     status: 'PARTIALLY_FILLED',
     orderQuantity: '0.01',
     cumulativeFilledQuantity: '0.002',
-    fill: { tradeId: 'trade-1', quantity: '0.002', priceMicros: 20_000_000_000, feeMicros: 20_000 },
+    fill: { tradeId: 'trade-1', quantity: '0.002', priceMicros: 20_000 * USD, feeMicros: 20_000 },
     eventTime: new Date().toISOString(),
     ...overrides,
   };
@@ -60,7 +64,7 @@ async function snapshot(): Promise<unknown> {
 let delivery: LocalPushDelivery | undefined;
 
 beforeAll(async () => {
-  delivery = await provisionPubSub(pubsub, () => undefined);
+  delivery = await deliverPushTo(pubsub, {});
   updates = await TopicTap.open(pubsub, TOPICS.orderUpdates);
   await seedTestAgent(db, agentId);
   ({ order: { orderId } } = await openTestOrder(db, trades, { agentId, signalId: 'webhook-1', quantity: '0.01', quantityAtoms: BTC / 100, priceUsd: 20_000 }));
@@ -68,9 +72,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await delivery?.stop();
-  await updates?.close();
-  await fn?.close();
+  await closeInOrder(delivery, updates, fn);
 });
 
 describe('broker-webhook', () => {
@@ -79,13 +81,13 @@ describe('broker-webhook', () => {
     const response = await send('/brokers/test-broker/order-updates', body, signed(body));
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ outcome: 'applied', orderStatus: 'partially_filled' });
-    await waitUntil('the applied update', () => updates.messages.some((m) => m.data.tradeId === 'trade-1'));
+    await updates.waitForMessage('the applied update', (u) => u.tradeId === 'trade-1');
     expect(await trades.position(agentId, 'BTCUSDT')).toMatchObject({ quantityAtoms: BTC / 500 });
   });
 
   it('refuses unsigned, wrongly signed, stale and replayed requests with 401 and changes nothing', async () => {
     const before = await snapshot();
-    const body = JSON.stringify(update({ fill: { tradeId: 'trade-2', quantity: '0.001', priceMicros: 20_000_000_000, feeMicros: 0 }, cumulativeFilledQuantity: '0.003' }));
+    const body = JSON.stringify(update({ fill: { tradeId: 'trade-2', quantity: '0.001', priceMicros: 20_000 * USD, feeMicros: 0 }, cumulativeFilledQuantity: '0.003' }));
     const cases: Record<string, string>[] = [
       {},
       signed(body, 'not-the-secret-0123456789'),
@@ -101,7 +103,7 @@ describe('broker-webhook', () => {
     expect((await send('/brokers/test-broker/order-updates', body.replace('0.001', '0.002'), signed(body))).status).toBe(401);
     expect(await snapshot()).toEqual(before);
 
-    const first = update({ eventId: 'evt-replay', fill: { tradeId: 'trade-3', quantity: '0.001', priceMicros: 20_000_000_000, feeMicros: 0 }, cumulativeFilledQuantity: '0.003' });
+    const first = update({ eventId: 'evt-replay', fill: { tradeId: 'trade-3', quantity: '0.001', priceMicros: 20_000 * USD, feeMicros: 0 }, cumulativeFilledQuantity: '0.003' });
     const firstBody = JSON.stringify(first);
     expect((await send('/brokers/test-broker/order-updates', firstBody, signed(firstBody))).status).toBe(200);
     const afterFirst = await snapshot();
@@ -143,17 +145,11 @@ describe('broker-webhook', () => {
         update({ orderId: order.orderId, fill: { tradeId: `h${n}`, quantity, priceMicros: price, feeMicros: 1_000 * n }, cumulativeFilledQuantity: cumulative, eventTime: new Date(1_700_000_000_000 + n * 1_000).toISOString() });
       const updates = [
         update({ orderId: order.orderId, status: 'ACCEPTED', fill: undefined, cumulativeFilledQuantity: '0' }),
-        fillUpdate(1, '0.003', '0.003', 20_000_000_000),
-        fillUpdate(2, '0.003', '0.006', 20_050_000_000),
-        { ...fillUpdate(3, '0.004', '0.01', 20_100_000_000), status: 'FILLED' as const },
+        fillUpdate(1, '0.003', '0.003', 20_000 * USD),
+        fillUpdate(2, '0.003', '0.006', 20_050 * USD),
+        { ...fillUpdate(3, '0.004', '0.01', 20_100 * USD), status: 'FILLED' as const },
       ];
       return { orderId: order.orderId, updates };
-    }
-    async function state(agent: string, id: string) {
-      const { agentId: _a, updatedAt: _u, revision: _r, ...ledger } = (await db.collection('marginLedgers').doc(agent).get()).data() ?? {};
-      const { agentId: _b, ...position } = (await db.collection('positions').doc(`${agent}__BTCUSDT`).get()).data() ?? {};
-      const { orderId: _o, signalId: _s, agentId: _c, createdAt: _t, updatedAt: _v, ...order } = (await trades.order(id)) ?? {};
-      return { ledger, position, order };
     }
     const post = async (u: OrderUpdate) => {
       const body = JSON.stringify(u);
@@ -168,10 +164,10 @@ describe('broker-webhook', () => {
     const order = [7, 2, 11, 0, 5, 9, 3, 10, 1, 6, 8, 4].map((i) => copies[i] as OrderUpdate);
     for (const u of order) expect(await post(u)).toBe(200);
 
-    const expected = await state('http-inorder', inOrder.orderId);
-    expect(await state('http-shuffled', shuffled.orderId)).toEqual(expected);
-    expect(expected.ledger).toMatchObject({ reservedMicros: 0, inUseMicros: 40_000_000, feesMicros: 6_000 });
-    expect(expected.order).toMatchObject({ status: 'filled', filledAtoms: BTC / 100 });
+    const expected = await tradingStateWithoutIds(db, trades, 'http-inorder', [inOrder.orderId]);
+    expect(await tradingStateWithoutIds(db, trades, 'http-shuffled', [shuffled.orderId])).toEqual(expected);
+    expect(expected.ledger).toMatchObject({ reservedMicros: 0, inUseMicros: 40 * USD, feesMicros: 6_000 });
+    expect(expected.orders[0]).toMatchObject({ status: 'filled', filledAtoms: BTC / 100 });
   });
 
   it('survives 1,000 random malformed bodies: never a 5xx, never a change', async () => {

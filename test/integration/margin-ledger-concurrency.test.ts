@@ -1,31 +1,23 @@
 import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_AGENTS, type AgentProfile } from '../../shared/domain/agents.js';
-import { ReservationRecord } from '../../shared/domain/margin.js';
+import type { AgentProfile } from '../../shared/domain/agents.js';
+import type { ReservationRecord } from '../../shared/domain/margin.js';
 import type { TradeSignal } from '../../shared/domain/messages.js';
-import { seedAgentProfiles } from '../../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { COLLECTIONS } from '../../shared/firestore/collections.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import { makeSignal } from '../support/signals.js';
 import { isolatedProject } from '../support/stack.js';
+import { reservationsOf, seedTestAgent } from '../support/trading.js';
 import { USD } from '../../shared/domain/money.js';
 
 /** The margin invariant under real concurrency on the Firestore emulator. */
 
 const projectId = isolatedProject('concurrency');
 const db = firestoreFor(projectId);
-const base = DEFAULT_AGENTS[0] as AgentProfile;
-
-async function seedAgent(agentId: string): Promise<AgentProfile> {
-  const profile = { ...base, agentId };
-  await seedAgentProfiles(db, [profile]);
-  return profile;
-}
 
 async function assertInvariant(agent: AgentProfile): Promise<ReservationRecord[]> {
-  const snap = await db.collection(COLLECTIONS.reservations).where('agentId', '==', agent.agentId).get();
-  const records = snap.docs.map((d) => ReservationRecord.parse(d.data()));
+  const records = await reservationsOf(db, agent.agentId);
   const reservedSum = records.filter((r) => r.status === 'reserved').reduce((sum, r) => sum + r.marginMicros, 0);
   const ledger = (await db.collection(COLLECTIONS.marginLedgers).doc(agent.agentId).get()).data();
   expect(ledger?.reservedMicros).toBe(reservedSum);
@@ -62,7 +54,7 @@ beforeAll(async () => {
 
 describe('MarginLedger under concurrency', () => {
   it('coalesces 300 concurrent reservations of one agent without over-allocating', async () => {
-    const agent = await seedAgent('burst-agent');
+    const agent = await seedTestAgent(db, 'burst-agent');
     const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
     // 300 × 7 USD of margin against a 1,000 USD budget: 142 fit, then the budget is gone.
     const signals = signalsFor(agent.agentId, 'burst', 300, 7);
@@ -74,7 +66,7 @@ describe('MarginLedger under concurrency', () => {
   });
 
   it('never over-allocates when two OS processes reserve for the same agent at once', async () => {
-    const agent = await seedAgent('two-process-agent');
+    const agent = await seedTestAgent(db, 'two-process-agent');
     const shared = signalsFor(agent.agentId, 'both', 60, 9);
     const startAt = Date.now() + 4_000; // both processes are loaded by then
     const [first, second] = await Promise.all([
@@ -91,7 +83,7 @@ describe('MarginLedger under concurrency', () => {
   }, 90_000);
 
   it('releases a reservation exactly once, however many times and however concurrently it is asked', async () => {
-    const agent = await seedAgent('release-agent');
+    const agent = await seedTestAgent(db, 'release-agent');
     const ledger = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
     const [kept, released] = signalsFor(agent.agentId, 'rel', 2, 40);
     await Promise.all([kept, released].map((s) => ledger.reserveMargin(s as TradeSignal)));

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_AGENTS } from '../../shared/domain/agents.js';
-import { ReservationRecord } from '../../shared/domain/margin.js';
 import type { OrderRequest, RiskEvent, TradeSignal } from '../../shared/domain/messages.js';
 import { seedAgentProfiles } from '../../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
@@ -8,9 +7,11 @@ import { COLLECTIONS } from '../../shared/firestore/collections.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
+import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
+import { deadLetterOf } from '../support/dead-letters.js';
 import { makeSignal } from '../support/signals.js';
-import { type ServedFunction, TopicTap, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
+import { type ServedFunction, TopicTap, closeInOrder, deliverPushTo, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
+import { reservationsOf } from '../support/trading.js';
 import { USD } from '../../shared/domain/money.js';
 
 /**
@@ -26,11 +27,6 @@ let fn: ServedFunction;
 let orders: TopicTap<OrderRequest>;
 let riskEvents: TopicTap<RiskEvent>;
 
-async function reservationsOf(agentId: string): Promise<ReservationRecord[]> {
-  const snap = await db.collection(COLLECTIONS.reservations).where('agentId', '==', agentId).get();
-  return snap.docs.map((d) => ReservationRecord.parse(d.data()));
-}
-
 async function countPublished(signalIds: readonly string[]): Promise<number> {
   const snap = await db.collection(COLLECTIONS.reservations).where('publishedAt', '!=', null).get();
   const wanted = new Set(signalIds);
@@ -42,16 +38,13 @@ let delivery: LocalPushDelivery | undefined;
 beforeAll(async () => {
   await seedAgentProfiles(db, DEFAULT_AGENTS);
   fn = await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation');
-  delivery = await provisionPubSub(pubsub, (name) => (name === 'margin-reservation' ? `${fn.url}/` : undefined));
+  delivery = await deliverPushTo(pubsub, { 'margin-reservation': fn });
   orders = await TopicTap.open(pubsub, TOPICS.orders);
   riskEvents = await TopicTap.open(pubsub, TOPICS.riskEvents);
 });
 
 afterAll(async () => {
-  await delivery?.stop();
-  await orders?.close();
-  await riskEvents?.close();
-  await fn?.close();
+  await closeInOrder(delivery, orders, riskEvents, fn);
 });
 
 describe('margin-reservation through the Pub/Sub emulator', () => {
@@ -67,7 +60,7 @@ describe('margin-reservation through the Pub/Sub emulator', () => {
             signalId: `bulk-${agent.agentId}-${i}`,
             agentId: agent.agentId,
             symbol: agent.allowedSymbols[i % 3],
-            size: { type: 'notional', notionalMicros: notionalUsd * leverage * 10 * USD / 10 },
+            size: { type: 'notional', notionalMicros: notionalUsd * leverage * USD },
             leverage,
           }),
         );
@@ -83,7 +76,7 @@ describe('margin-reservation through the Pub/Sub emulator', () => {
 
     let accepted = 0;
     for (const agent of DEFAULT_AGENTS) {
-      const records = await reservationsOf(agent.agentId);
+      const records = await reservationsOf(db, agent.agentId);
       expect(records).toHaveLength(100); // exactly one outcome per signal
       const reserved = records.filter((r) => r.status === 'reserved');
       const rejected = records.filter((r) => r.status === 'rejected');
@@ -117,8 +110,8 @@ describe('margin-reservation through the Pub/Sub emulator', () => {
       [notJson, 'payload is not JSON'],
       [wrongShape, 'leverage'],
     ] as const) {
-      await waitUntil(`dead letter ${messageId}`, async () => (await db.collection(COLLECTIONS.deadLetters).doc(`margin-reservation:${messageId}`).get()).exists);
-      const letter = (await db.collection(COLLECTIONS.deadLetters).doc(`margin-reservation:${messageId}`).get()).data();
+      await waitUntil(`dead letter ${messageId}`, async () => (await deadLetterOf(db, 'margin-reservation', messageId)) !== undefined);
+      const letter = await deadLetterOf(db, 'margin-reservation', messageId);
       expect(letter).toMatchObject({ source: 'margin-reservation', messageId });
       expect(letter?.reason).toContain(reason);
     }
@@ -140,7 +133,7 @@ describe('margin-reservation through the Pub/Sub emulator', () => {
     expect(record.status).toBe('reserved');
     const before = orders.messages.length;
     await publisher.publish(TOPICS.signals, signal); // the redelivery
-    await waitUntil('the order', () => orders.messages.some((m) => m.data.signalId === signal.signalId));
+    await orders.waitForMessage('the order', (o) => o.signalId === signal.signalId);
     await settle(() => orders.messages.length);
     const published = orders.messages.slice(before).filter((m) => m.data.signalId === signal.signalId);
     expect(published.map((m) => m.data.orderId)).toEqual([record.orderId]);

@@ -4,7 +4,7 @@ import { EMPTY_LEDGER } from '../../shared/domain/ledger.js';
 import { MetricWriter } from '../../shared/monitoring/metric-writer.js';
 import { metricFamilies } from '../../shared/ops/metrics.js';
 import type { PortfolioView } from '../../shared/ops/portfolio-view.js';
-import { startRecordingServer } from '../support/recording-server.js';
+import { type RecordingServer, startRecordingServer } from '../support/recording-server.js';
 import { staticTokenAuth } from '../support/vertex-standin.js';
 import { USD } from '../../shared/domain/money.js';
 
@@ -30,7 +30,7 @@ const view: PortfolioView = {
   recentOrders: [],
 };
 
-let monitoring: Awaited<ReturnType<typeof startRecordingServer>>;
+let monitoring: RecordingServer;
 let clock = 1_800_000_000_000;
 let writer: MetricWriter;
 

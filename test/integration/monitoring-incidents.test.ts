@@ -4,8 +4,9 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { tradingStateOf } from '../../shared/firestore/trading-states.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
-import { type ServedFunction, TopicTap, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
+import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
+import { postJson } from '../support/http.js';
+import { type ServedFunction, TopicTap, closeInOrder, deliverPushTo, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
 
 const projectId = isolatedProject('monitoring');
 const TOKEN = 'monitoring-token-0123456789';
@@ -75,21 +76,19 @@ const testNotification = {
 };
 
 function post(path: string, body: unknown): Promise<Response> {
-  return fetch(`${fn.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return postJson(`${fn.url}${path}`, body);
 }
 
 let delivery: LocalPushDelivery | undefined;
 
 beforeAll(async () => {
   fn = await serveFunction(() => import('../../functions/monitoring-incidents/index.js'), 'monitoringIncidents');
-  delivery = await provisionPubSub(pubsub, (name) => (name === 'monitoring-incidents' ? `${fn.url}/` : undefined));
+  delivery = await deliverPushTo(pubsub, { 'monitoring-incidents': fn });
   alerts = await TopicTap.open(pubsub, TOPICS.alerts);
 });
 
 afterAll(async () => {
-  await delivery?.stop();
-  await alerts?.close();
-  await fn?.close();
+  await closeInOrder(delivery, alerts, fn);
 });
 
 describe('monitoring-incidents', () => {
@@ -106,8 +105,8 @@ describe('monitoring-incidents', () => {
     expect(await first.json()).toEqual({ outcome: 'recorded' });
     expect(await (await post(`/webhook?token=${TOKEN}`, drawdownIncident)).json()).toEqual({ outcome: 'duplicate' });
     expect(await tradingStateOf(db, 'portfolio')).toMatchObject({ state: 'halted', changedBy: 'cloud-monitoring' });
-    await waitUntil('the forwarded alert', () => alerts.messages.some((m) => m.data.episodeId === 'monitoring:0.nf7fz3wq1m2x'));
-    expect(alerts.messages.find((m) => m.data.episodeId === 'monitoring:0.nf7fz3wq1m2x')?.data).toMatchObject({
+    const forwarded = await alerts.waitForMessage('the forwarded alert', (a) => a.episodeId === 'monitoring:0.nf7fz3wq1m2x');
+    expect(forwarded.data).toMatchObject({
       transition: 'open',
       severity: 'critical',
       limitType: 'portfolio_drawdown',
@@ -131,7 +130,7 @@ describe('monitoring-incidents', () => {
     const closed = { ...drawdownIncident, incident: { ...drawdownIncident.incident, state: 'closed', ended_at: 1678438800 } };
     await pubsub.topic(TOPICS.monitoringIncidents).publishMessage({ json: closed });
     await waitUntil('the closing', async () => (await db.collection('incidents').doc('0.nf7fz3wq1m2x:closed').get()).exists);
-    await waitUntil('the resolve alert', () => alerts.messages.some((m) => m.data.episodeId === 'monitoring:0.nf7fz3wq1m2x' && m.data.transition === 'resolve'));
+    await alerts.waitForMessage('the resolve alert', (a) => a.episodeId === 'monitoring:0.nf7fz3wq1m2x' && a.transition === 'resolve');
     // Closing an incident does not resume trading: only an operator does.
     expect(await tradingStateOf(db, 'portfolio')).toMatchObject({ state: 'halted' });
   });

@@ -4,7 +4,7 @@ import { orderIdForSignal } from '../../shared/domain/messages.js';
 import { TOPICS } from '../../triggers/manifest.js';
 import { type PaperPath, paperPath } from '../support/paper-path.js';
 import { makeSignal } from '../support/signals.js';
-import { TopicTap, waitUntil } from '../support/stack.js';
+import { TopicTap, closeInOrder, waitUntil } from '../support/stack.js';
 import { openTestOrder, seedTestAgent } from '../support/trading.js';
 import { USD } from '../../shared/domain/money.js';
 
@@ -23,8 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await riskEvents?.close();
-  await p?.stop();
+  await closeInOrder(riskEvents, p);
 });
 
 describe('out-of-order messages, decided from state', () => {
@@ -35,7 +34,7 @@ describe('out-of-order messages, decided from state', () => {
     await p.publisher.publish(TOPICS.signals, close);
     await waitUntil('the close refused', async () => (await p.trades.order(orderIdForSignal(close.signalId)))?.status === 'rejected');
     expect(await p.trades.order(orderIdForSignal(close.signalId))).toMatchObject({ terminalStatus: 'rejected', filledAtoms: 0, reservedMicros: 0 });
-    await waitUntil('the risk event', () => riskEvents.messages.some((m) => m.data.type === 'order_rejected' && m.data.signalId === close.signalId));
+    await riskEvents.waitForMessage('the risk event', (e) => e.type === 'order_rejected' && e.signalId === close.signalId);
     expect(await p.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 0, openSymbols: {}, positionSymbols: {} });
 
     await p.publisher.publish(TOPICS.signals, open);

@@ -10,9 +10,11 @@ import { StagedWriteConflict } from '../../shared/firestore/staged-transaction.j
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
-import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
+import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
+import { deadLettersFrom } from '../support/dead-letters.js';
+import { bearer, postJson } from '../support/http.js';
 import { makeSignal } from '../support/signals.js';
-import { type ServedFunction, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
+import { type ServedFunction, closeInOrder, deliverPushTo, isolatedProject, serveFunction, waitUntil } from '../support/stack.js';
 import { USD } from '../../shared/domain/money.js';
 
 /**
@@ -37,23 +39,17 @@ beforeAll(async () => {
   await seedAgentProfiles(db, DEFAULT_AGENTS);
   intake = await serveFunction(() => import('../../functions/signal-intake/index.js'), 'signalIntake');
   reservation = await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation');
-  delivery = await provisionPubSub(pubsub, (name) => (name === 'margin-reservation' ? `${reservation.url}/` : undefined));
+  delivery = await deliverPushTo(pubsub, { 'margin-reservation': reservation });
 });
 
 afterAll(async () => {
-  await delivery?.stop();
-  await intake?.close();
-  await reservation?.close();
+  await closeInOrder(delivery, intake, reservation);
 });
 
 describe('poison isolation', () => {
   it('refuses the poisoned size at intake with 400 naming the field', async () => {
     const body = { ...makeSignal({ agentId: 'qwen-7b' }), size: POISON_SIZE };
-    const response = await fetch(`${intake.url}/signals`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify(body),
-    });
+    const response = await postJson(`${intake.url}/signals`, body, bearer(TOKEN));
     expect(response.status).toBe(400);
     const problem = (await response.json()) as { fields?: { field: string }[] };
     expect(problem.fields?.map((f) => f.field)).toEqual(['size.quantity']);
@@ -73,10 +69,10 @@ describe('poison isolation', () => {
       const record = ReservationRecord.parse((await db.collection(COLLECTIONS.reservations).doc(s.signalId).get()).data());
       expect(record.status).toBe('reserved');
     }
-    await waitUntil('the dead letter', async () => !(await db.collection(COLLECTIONS.deadLetters).where('source', '==', 'margin-reservation').get()).empty, 10_000);
-    const letters = await db.collection(COLLECTIONS.deadLetters).where('source', '==', 'margin-reservation').get();
-    expect(letters.docs).toHaveLength(1);
-    expect(String(letters.docs[0]?.get('reason'))).toMatch(/size\.quantity/);
+    await waitUntil('the dead letter', async () => (await deadLettersFrom(db, 'margin-reservation')).length > 0, 10_000);
+    const letters = await deadLettersFrom(db, 'margin-reservation');
+    expect(letters).toHaveLength(1);
+    expect(String(letters[0]?.reason)).toMatch(/size\.quantity/);
     expect((await db.collection(COLLECTIONS.reservations).doc('poison-1').get()).exists).toBe(false);
     expect(delivery?.stats).toMatchObject({ failures: 0 }); // acknowledged at once, never retried
   });

@@ -10,10 +10,10 @@ import type { TradingDeps } from '../../shared/trading/deps.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
 import { TOPICS } from '../../triggers/manifest.js';
 import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
-import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
-import { startReplayAt } from '../support/market.js';
+import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
+import { placeHeldOrder, startReplayAt } from '../support/market.js';
 import { makeSignal } from '../support/signals.js';
-import { isolatedProject } from '../support/stack.js';
+import { closeInOrder, deliverPushTo, isolatedProject } from '../support/stack.js';
 import { openTestOrder, seedTestAgent } from '../support/trading.js';
 
 /** The reconciler against the stand-in venue: what the webhooks missed, it applies; once. */
@@ -30,7 +30,7 @@ let delivery: LocalPushDelivery | undefined;
 
 beforeAll(async () => {
   venue = await startReplayAt('2023-03-08T12:01:00Z', { apiKey: KEY, apiSecret: SECRET });
-  delivery = await provisionPubSub(pubsubFor(projectId), () => undefined);
+  delivery = await deliverPushTo(pubsubFor(projectId), {});
   deps = {
     exchange: new BinanceFuturesClient({ baseUrl: venue.url, apiKey: KEY, apiSecret: SECRET }),
     trades: new TradeLedger(db),
@@ -41,19 +41,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await delivery?.stop();
-  await venue?.close();
+  await closeInOrder(delivery, venue);
 });
-
-/** Places an order the venue holds open, as a venue without liquidity would. */
-async function placeHeld(clientOrderId: string): Promise<void> {
-  venue.holdOrders(true);
-  try {
-    await deps.exchange.placeOrder({ clientOrderId, symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', reduceOnly: false });
-  } finally {
-    venue.holdOrders(false);
-  }
-}
 
 describe('reconciler', () => {
   it('applies a fill whose webhook was dropped, then a cancel, and a second run changes nothing', async () => {
@@ -61,7 +50,7 @@ describe('reconciler', () => {
     await seedTestAgent(db, agentId);
     // 0.01 BTC at 20,000, 5×: 40 USD reserved. The venue cannot fill the order at once.
     const { order } = await openTestOrder(db, deps.trades, { agentId, signalId: 'rec-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
-    await placeHeld(order.orderId);
+    await placeHeldOrder(venue, deps.exchange, order.orderId);
     venue.fill(order.orderId, '0.004', 20_000 * USD); // its webhook never arrives
 
     const first = await reconcile(deps, options);
@@ -83,7 +72,7 @@ describe('reconciler', () => {
     await seedTestAgent(db, agentId);
     const sixMinutesAgo = () => new Date(Date.now() - 360_000);
     const { order } = await openTestOrder(db, new TradeLedger(db, sixMinutesAgo), { agentId, signalId: 'exp-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
-    await placeHeld(order.orderId);
+    await placeHeldOrder(venue, deps.exchange, order.orderId);
     venue.fill(order.orderId, '0.004', 20_000 * USD);
 
     expect(await reconcile(deps, options)).toMatchObject({ ordersChecked: 1, factsApplied: 1, ordersExpired: 1 });

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TradeSignal } from '../../shared/domain/messages.js';
+import { USD } from '../../shared/domain/money.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { TOPICS } from '../../triggers/manifest.js';
+import { bearer, postJson } from '../support/http.js';
 import { makeSignal } from '../support/signals.js';
-import { type ServedFunction, TopicTap, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
+import { type ServedFunction, TopicTap, closeInOrder, isolatedProject, serveFunction, settle } from '../support/stack.js';
 
 const projectId = isolatedProject('intake');
 const TOKEN = 'test-intake-token-0123456789';
@@ -16,13 +18,9 @@ let fn: ServedFunction;
 let signals: TopicTap<TradeSignal>;
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${fn.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  return postJson(`${fn.url}${path}`, body, headers);
 }
-const authorized = { authorization: `Bearer ${TOKEN}` };
+const authorized = bearer(TOKEN);
 
 beforeAll(async () => {
   await pubsub.createTopic(TOPICS.signals);
@@ -31,8 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await signals?.close();
-  await fn?.close();
+  await closeInOrder(signals, fn);
 });
 
 describe('signal-intake POST /signals', () => {
@@ -41,10 +38,9 @@ describe('signal-intake POST /signals', () => {
     const response = await post('/signals', signal, authorized);
     expect(response.status).toBe(202);
     expect(await response.json()).toMatchObject({ signalId: signal.signalId });
-    await waitUntil('the signal on the topic', () => signals.messages.some((m) => m.data.signalId === signal.signalId));
-    const message = signals.messages.find((m) => m.data.signalId === signal.signalId);
-    expect(message?.data).toEqual(signal);
-    expect(message?.attributes).toMatchObject({ agentId: signal.agentId });
+    const message = await signals.waitForMessage('the signal on the topic', (s) => s.signalId === signal.signalId);
+    expect(message.data).toEqual(signal);
+    expect(message.attributes).toMatchObject({ agentId: signal.agentId });
   });
 
   it('refuses a missing or wrong token with 401 and publishes nothing', async () => {
@@ -97,12 +93,12 @@ describe('signal-intake POST /tradingview', () => {
     expect(response.status).toBe(202);
     expect(elapsed).toBeLessThan(3_000);
     const { signalId } = (await response.json()) as { signalId: string };
-    await waitUntil('the alert as a signal', () => signals.messages.some((m) => m.data.signalId === signalId));
-    expect(signals.messages.find((m) => m.data.signalId === signalId)?.data).toMatchObject({
+    const mapped = await signals.waitForMessage('the alert as a signal', (s) => s.signalId === signalId);
+    expect(mapped.data).toMatchObject({
       agentId: 'qwen-7b',
       symbol: 'ETHUSDT',
       side: 'SELL',
-      size: { type: 'notional', notionalMicros: 150_000_000 },
+      size: { type: 'notional', notionalMicros: 150 * USD },
       source: 'tradingview:tv-main',
     });
     // The same alert again maps to the same signalId (reserved once downstream).

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { VenueFacts } from '../../shared/domain/orders.js';
+import { ATOMS_PER_UNIT } from '../../shared/domain/quantity.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { isolatedProject } from '../support/stack.js';
-import { openTestOrder, seedTestAgent } from '../support/trading.js';
+import { openTestOrder, seedTestAgent, tradingStateWithoutIds } from '../support/trading.js';
 import { USD } from '../../shared/domain/money.js';
 
 /** Venue facts applied to orders, positions and margin on the Firestore emulator. */
@@ -12,7 +13,7 @@ import { USD } from '../../shared/domain/money.js';
 const db = firestoreFor(isolatedProject('trades'));
 const trades = new TradeLedger(db);
 const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
-const BTC = 100_000_000; // atoms
+const BTC = ATOMS_PER_UNIT; // atoms of one BTC
 
 function fill(orderId: string, tradeId: string, atoms: number, priceUsd: number, feeMicros: number, time: number): VenueFacts {
   return { orderId, fill: { tradeId, quantityAtoms: atoms, priceMicros: priceUsd * USD, feeMicros, time } };
@@ -56,18 +57,6 @@ describe('TradeLedger', () => {
       ];
       return { facts, orderIds: [open.order.orderId, close.order.orderId] };
     }
-    async function state(agentId: string, orderIds: string[]) {
-      const { agentId: _a, updatedAt: _u, revision: _r, ...ledger } = (await db.collection('marginLedgers').doc(agentId).get()).data() ?? {};
-      const { agentId: _b, ...position } = (await db.collection('positions').doc(`${agentId}__BTCUSDT`).get()).data() ?? {};
-      const orders = await Promise.all(
-        orderIds.map(async (id) => {
-          const { orderId: _o, signalId: _s, agentId: _c, createdAt: _t, updatedAt: _v, ...rest } = (await trades.order(id)) ?? {};
-          return rest;
-        }),
-      );
-      return { ledger, position, orders };
-    }
-
     const inOrder = await scenario('inorder-agent');
     for (const f of inOrder.facts) await trades.applyVenueFacts(f);
 
@@ -79,8 +68,8 @@ describe('TradeLedger', () => {
     await Promise.all(mixed.slice(0, 3).map((f) => trades.applyVenueFacts(f)));
     for (const f of mixed.slice(3)) await trades.applyVenueFacts(f);
 
-    const expected = await state('inorder-agent', inOrder.orderIds);
-    expect(await state('shuffled-agent', shuffled.orderIds)).toEqual(expected);
+    const expected = await tradingStateWithoutIds(db, trades, 'inorder-agent', inOrder.orderIds);
+    expect(await tradingStateWithoutIds(db, trades, 'shuffled-agent', shuffled.orderIds)).toEqual(expected);
     // Closed flat: all margin back, PnL = (21,000·0.004 + 20,900·0.006) − (20,000·0.0025 + 20,100·0.0025 + 20,200·0.005) − fees.
     expect(expected.ledger).toMatchObject({ reservedMicros: 0, inUseMicros: 0, positionSymbols: {} });
     expect(expected.position).toMatchObject({ quantityAtoms: 0, marginInUseMicros: 0 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProfile, DEFAULT_AGENTS } from '../../shared/domain/agents.js';
+import { USD } from '../../shared/domain/money.js';
 import { GuardedModel } from '../../shared/inference/guarded-model.js';
 import { type MarketContext, VertexForecastModel, VertexLlmModel } from '../../shared/inference/models.js';
 import { VertexPredictor } from '../../shared/vertex/predictor.js';
@@ -15,7 +16,7 @@ const context = (id = 'deepseek-v3'): MarketContext => ({
   agent: agent(id),
   series: [{ symbol: 'BTCUSDT', closes, volumes: closes.map(() => 5) }],
   positions: [],
-  freeMarginMicros: 1_000_000_000,
+  freeMarginMicros: 1_000 * USD,
 });
 const answer = (fields: Record<string, unknown> = {}) =>
   JSON.stringify({ action: 'BUY', symbol: 'BTCUSDT', size_fraction: 0.3, leverage: 4, confidence: 0.8, rationale: 'higher highs', ...fields });

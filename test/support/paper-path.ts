@@ -6,9 +6,8 @@ import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
-import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 import { startReplayAt } from './market.js';
-import { type ServedFunction, isolatedProject, serveFunction } from './stack.js';
+import { closeInOrder, deliverPushTo, isolatedProject, serveFunction } from './stack.js';
 
 /**
  * The paper trading path for a test file: its own project, the four agents seeded, the BTCUSDT
@@ -36,9 +35,9 @@ export function paperPath(label: string, replayAt: string): { readonly projectId
       const venue = await startReplayAt(replayAt);
       Object.assign(process.env, { MARKET_DATA_URL: venue.url, ENABLE_PAPER_TRADING: 'true', PAPER_SLIPPAGE_BPS: '5', PAPER_TAKER_FEE_PPM: '500' });
       await seedAgentProfiles(db, DEFAULT_AGENTS);
-      const reservation: ServedFunction = await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation');
-      const router: ServedFunction = await serveFunction(() => import('../../functions/order-router/index.js'), 'orderRouter');
-      const delivery: LocalPushDelivery = await provisionPubSub(pubsub, (name) => ({ 'margin-reservation': `${reservation.url}/`, 'order-router': `${router.url}/` })[name]);
+      const reservation = await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation');
+      const router = await serveFunction(() => import('../../functions/order-router/index.js'), 'orderRouter');
+      const delivery = await deliverPushTo(pubsub, { 'margin-reservation': reservation, 'order-router': router });
       return {
         db,
         pubsub,
@@ -46,12 +45,7 @@ export function paperPath(label: string, replayAt: string): { readonly projectId
         margins: new MarginLedger(db, { maxSymbolsPerAgent: 50 }),
         trades: new TradeLedger(db),
         venue,
-        async stop() {
-          await delivery.stop();
-          await reservation.close();
-          await router.close();
-          await venue.close();
-        },
+        stop: () => closeInOrder(delivery, reservation, router, venue),
       };
     },
   };

@@ -11,7 +11,14 @@ export interface RecordedRequest {
  * A local stand-in for an HTTP receiver (a Slack incoming webhook, a generic webhook): records
  * every request and answers with the status `respond` chooses.
  */
-export async function startRecordingServer(respond: (request: RecordedRequest, index: number) => number = () => 200, okBody = 'ok') {
+export interface RecordingServer {
+  readonly url: string;
+  /** Every request received so far, in arrival order. */
+  readonly requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export async function startRecordingServer(respond: (request: RecordedRequest, index: number) => number = () => 200, okBody = 'ok'): Promise<RecordingServer> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
     let body = '';

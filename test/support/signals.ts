@@ -1,5 +1,6 @@
 import type { TradeSignal, TradeSignalInput } from '../../shared/domain/messages.js';
 import { TradeSignal as TradeSignalSchema } from '../../shared/domain/messages.js';
+import { USD } from '../../shared/domain/money.js';
 
 let counter = 0;
 
@@ -12,7 +13,7 @@ export function makeSignal(overrides: Partial<TradeSignalInput> = {}): TradeSign
     agentId: 'deepseek-v3',
     symbol: 'BTCUSDT',
     side: 'BUY',
-    size: { type: 'notional', notionalMicros: 100_000_000 },
+    size: { type: 'notional', notionalMicros: 100 * USD },
     leverage: 2,
     confidence: 0.8,
     source: 'test',

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
 
 /**
  * Helpers for integration tests against the emulators started by global-emulators.ts. Each test
@@ -36,9 +37,37 @@ export async function serveFunction(load: () => Promise<unknown>, entryPoint: st
   };
 }
 
+/**
+ * Creates the topics and subscriptions of triggers/manifest.ts and pushes each function's
+ * subscriptions to the served function of that name (`{ 'margin-reservation': fn }`). Functions
+ * not named get nothing pushed: `deliverPushTo(pubsub, {})` only provisions.
+ */
+export function deliverPushTo(pubsub: PubSub, served: Readonly<Record<string, ServedFunction>>): Promise<LocalPushDelivery> {
+  return provisionPubSub(pubsub, (name) => {
+    const fn = served[name];
+    return fn ? `${fn.url}/` : undefined;
+  });
+}
+
+/** What a test file opens in beforeAll: a served function, a tap, a push delivery, a stand-in. */
+export type Closable = { close(): Promise<void> } | { stop(): Promise<void> };
+
+/** Closes (or stops) each in the order given, skipping what beforeAll never got to open. */
+export async function closeInOrder(...resources: readonly (Closable | undefined)[]): Promise<void> {
+  for (const resource of resources) {
+    if (resource === undefined) continue;
+    await ('close' in resource ? resource.close() : resource.stop());
+  }
+}
+
+export interface TappedMessage<T> {
+  readonly data: T;
+  readonly attributes: Record<string, string>;
+}
+
 /** Collects every message published to a topic from now on, through its own pull subscription. */
 export class TopicTap<T = unknown> {
-  readonly messages: { data: T; attributes: Record<string, string> }[] = [];
+  readonly messages: TappedMessage<T>[] = [];
 
   private constructor(private readonly subscription: Subscription) {
     subscription.on('message', (message: Message) => {
@@ -51,6 +80,12 @@ export class TopicTap<T = unknown> {
     const name = `tap-${topic}-${randomBytes(3).toString('hex')}`;
     const [subscription] = await pubsub.topic(topic).createSubscription(name);
     return new TopicTap<T>(subscription);
+  }
+
+  /** Waits until a message whose data `matches` has arrived, and returns the first such. */
+  async waitForMessage(what: string, matches: (data: T) => boolean, timeoutMs?: number): Promise<TappedMessage<T>> {
+    await waitUntil(what, () => this.messages.some((m) => matches(m.data)), timeoutMs);
+    return this.messages.find((m) => matches(m.data)) as TappedMessage<T>;
   }
 
   async close(): Promise<void> {

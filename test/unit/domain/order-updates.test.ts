@@ -1,25 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OrderUpdate } from '../../../shared/domain/order-updates.js';
-
-const ORDER_ID = 'sph-0123456789abcdef0123456789abcdef';
-
-function update(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    eventId: 'evt-1',
-    venue: 'my-broker',
-    orderId: ORDER_ID,
-    exchangeOrderId: '8886774',
-    symbol: 'BTCUSDT',
-    side: 'BUY',
-    status: 'ACCEPTED',
-    orderQuantity: '0.010',
-    cumulativeFilledQuantity: '0',
-    eventTime: '2026-01-02T03:04:05.678Z',
-    ...overrides,
-  };
-}
-
-const FILL = { tradeId: 't-1', quantity: '0.004', priceMicros: 67_012_300_000, feeMicros: 107_220 };
+import { SAMPLE_UPDATE_FILL as FILL, rawOrderUpdate as update } from '../../support/order-updates.js';
 
 function issues(input: unknown): string[] {
   const result = OrderUpdate.safeParse(input);

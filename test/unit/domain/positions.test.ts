@@ -12,6 +12,7 @@ import {
 } from '../../../shared/domain/positions.js';
 import { quantityToAtoms } from '../../../shared/domain/quantity.js';
 import { USD } from '../../../shared/domain/money.js';
+import { Side } from '../../../shared/domain/vocabulary.js';
 
 
 function fill(overrides: Partial<FillFacts>): FillFacts {
@@ -83,7 +84,7 @@ describe('foldFills (property)', () => {
     .array(
       fc.record({
         order: fc.integer({ min: 0, max: 3 }),
-        side: fc.constantFrom('BUY' as const, 'SELL' as const),
+        side: fc.constantFrom(...Side.options),
         quantity: fc.integer({ min: 1, max: 5_000_000 }),
         price: fc.integer({ min: 1, max: 100_000 }).map((p) => p * USD),
         fee: fc.integer({ min: 0, max: 50_000 }),
@@ -92,14 +93,14 @@ describe('foldFills (property)', () => {
     )
     .map((raw) => {
       // Orders have one side and a quantity equal to the sum of their fills.
-      const orders = new Map<number, { side: 'BUY' | 'SELL'; total: number }>();
+      const orders = new Map<number, { side: Side; total: number }>();
       for (const r of raw) {
         const o = orders.get(r.order) ?? { side: r.side, total: 0 };
         o.total += r.quantity;
         orders.set(r.order, o);
       }
       return raw.map((r, i): FillFacts => {
-        const o = orders.get(r.order) as { side: 'BUY' | 'SELL'; total: number };
+        const o = orders.get(r.order) as { side: Side; total: number };
         return {
           orderId: `o${r.order}`,
           tradeId: `t${i}`,

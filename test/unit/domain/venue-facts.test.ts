@@ -3,10 +3,11 @@ import type { ExchangeFill, ExchangeOrder, ExchangeOrderStatus } from '../../../
 import { USD } from '../../../shared/domain/money.js';
 import { OrderUpdate } from '../../../shared/domain/order-updates.js';
 import { factsFromOrderUpdate, venueFactsFor } from '../../../shared/domain/venue-facts.js';
+import { SAMPLE_EXCHANGE_ORDER_ID, SAMPLE_ORDER_ID, SAMPLE_UPDATE_FILL, rawOrderUpdate } from '../../support/order-updates.js';
 
-const ORDER_ID = 'sph-0123456789abcdef0123456789abcdef';
+const ORDER_ID = SAMPLE_ORDER_ID;
 const OTHER_ORDER_ID = 'sph-fedcba9876543210fedcba9876543210';
-const EXCHANGE_ORDER_ID = '8886774';
+const EXCHANGE_ORDER_ID = SAMPLE_EXCHANGE_ORDER_ID;
 
 function venueOrder(overrides: Partial<ExchangeOrder> = {}): ExchangeOrder {
   return {
@@ -126,21 +127,8 @@ describe('venueFactsFor', () => {
 });
 
 describe('factsFromOrderUpdate', () => {
-  const update = (overrides: Record<string, unknown>) =>
-    OrderUpdate.parse({
-      eventId: 'evt-1',
-      venue: 'my-broker',
-      orderId: ORDER_ID,
-      exchangeOrderId: EXCHANGE_ORDER_ID,
-      symbol: 'BTCUSDT',
-      side: 'BUY',
-      status: 'ACCEPTED',
-      orderQuantity: '0.010',
-      cumulativeFilledQuantity: '0',
-      eventTime: '2026-01-02T03:04:05.678Z',
-      ...overrides,
-    });
-  const FILL = { tradeId: 't-1', quantity: '0.004', priceMicros: 67_012_300_000, feeMicros: 107_220 };
+  const update = (overrides: Record<string, unknown>) => OrderUpdate.parse(rawOrderUpdate(overrides));
+  const FILL = SAMPLE_UPDATE_FILL;
   const EVENT_MS = Date.parse('2026-01-02T03:04:05.678Z');
 
   it('reports only the venue id of an accepted order', () => {

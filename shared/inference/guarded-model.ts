@@ -3,7 +3,8 @@ import { CircuitBreaker } from '../concurrency/circuit-breaker.js';
 import { TtlCache } from '../concurrency/ttl-cache.js';
 import { type AgentDecision, hold } from '../domain/agent-decision.js';
 import { PredictionUnavailable } from '../vertex/predictor.js';
-import type { AgentModel, MarketContext } from './models.js';
+import type { MarketContext } from '../domain/agent-prompt.js';
+import type { AgentModel } from './models.js';
 
 export type DecisionSource = 'model' | 'cache' | 'circuit_open' | 'unavailable';
 

@@ -4,6 +4,7 @@ import { sizeSignal } from '../domain/agent-sizing.js';
 import type { AgentProfile } from '../domain/agents.js';
 import type { MarketData } from '../domain/exchange.js';
 import { freeMarginMicros } from '../domain/ledger.js';
+import { USD } from '../domain/money.js';
 import { TradeSignal } from '../domain/messages.js';
 import { atomsToQuantity } from '../domain/quantity.js';
 import type { SymbolSeries } from '../domain/baselines/strategies.js';
@@ -14,7 +15,7 @@ import { publishSignal } from '../intake/publish-signal.js';
 import { log } from '../log.js';
 import type { JsonPublisher } from '../pubsub/publisher.js';
 import type { GuardedDecision, GuardedModel } from './guarded-model.js';
-import type { MarketContext } from './models.js';
+import type { MarketContext } from '../domain/agent-prompt.js';
 
 export interface InferenceDeps {
   readonly db: Firestore;
@@ -52,7 +53,7 @@ async function context(deps: InferenceDeps, agent: AgentProfile): Promise<{ cont
   ]);
   const series: SymbolSeries[] = tradable.map((symbol, i) => ({
     symbol,
-    closes: (candles[i] ?? []).map((k) => k.closeMicros / 1_000_000),
+    closes: (candles[i] ?? []).map((k) => k.closeMicros / USD),
     volumes: (candles[i] ?? []).map((k) => Number(k.volume)),
   }));
   // The decision is for the minute after the last closed candle.
@@ -95,7 +96,9 @@ export async function runAgent(deps: InferenceDeps, agent: AgentProfile, now: Da
     }
   }
   const minute = new Date(Math.floor((marketTime || now.getTime()) / 60_000) * 60_000).toISOString();
-  await deps.db.collection(COLLECTIONS.agentDecisions).doc(`${agent.agentId}:${minute}`).set({ ...run, decidedFor: minute, recordedAt: now.toISOString() });
+  // What the agent saw besides the candles, so its training data can ask it the same question.
+  const seen = { symbols: ctx.series.map((s) => s.symbol), freeMarginMicros: ctx.freeMarginMicros, positions: ctx.positions };
+  await deps.db.collection(COLLECTIONS.agentDecisions).doc(`${agent.agentId}:${minute}`).set({ ...run, decidedFor: minute, context: seen, recordedAt: now.toISOString() });
   log.info('agent decided', { ...run });
   return run;
 }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProfile, DEFAULT_AGENTS } from '../../shared/domain/agents.js';
 import { USD } from '../../shared/domain/money.js';
 import { GuardedModel } from '../../shared/inference/guarded-model.js';
-import { type MarketContext, VertexForecastModel, VertexLlmModel } from '../../shared/inference/models.js';
+import { type MarketContext, decisionSchema, llmPrompt } from '../../shared/domain/agent-prompt.js';
+import { VertexForecastModel, VertexLlmModel } from '../../shared/inference/models.js';
 import { VertexPredictor } from '../../shared/vertex/predictor.js';
 import { type VertexStandIn, startVertexStandIn, staticTokenAuth } from '../support/vertex-standin.js';
 
@@ -42,8 +43,12 @@ describe('LLM agents on Vertex', () => {
     vertex.script(DEEPSEEK, { predictions: [answer()] });
     const result = await guard(new VertexLlmModel(predictor, DEEPSEEK, 2_000)).decide(context());
     expect(result).toMatchObject({ source: 'model', attempts: 1, decision: { action: 'BUY', symbol: 'BTCUSDT', sizeFraction: 0.3, leverage: 4, confidence: 0.8 } });
-    const instance = vertex.requests.at(-1)?.body.instances[0] as { prompt: string; raw_response: boolean };
+    const instance = vertex.requests.at(-1)?.body.instances[0] as { prompt: string; raw_response: boolean; response_schema: unknown };
     expect(instance.raw_response).toBe(true);
+    expect(instance.prompt).toBe(llmPrompt(context()));
+    // The serving container decodes within this schema: BUY/SELL/HOLD, the agent's symbols, its leverage.
+    expect(instance.response_schema).toEqual(decisionSchema(context()));
+    expect(instance.response_schema).toMatchObject({ properties: { symbol: { enum: ['BTCUSDT'] }, leverage: { maximum: 10 } } });
     expect(instance.prompt).toContain('You are DeepSeek, a momentum trader');
     expect(instance.prompt).toContain('"size_fraction"');
   });

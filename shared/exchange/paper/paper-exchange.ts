@@ -1,17 +1,6 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
-import {
-  type Exchange,
-  ExchangeError,
-  type ExchangeFill,
-  type ExchangeOrder,
-  ExchangeOrderStatus,
-  type Kline,
-  type MarketData,
-  type PlaceOrderRequest,
-  type SymbolFilters,
-  type Ticker,
-} from '../../domain/exchange.js';
+import { type Exchange, ExchangeError, type ExchangeFill, type ExchangeOrder, ExchangeOrderStatus, type MarketData, type PlaceOrderRequest } from '../../domain/exchange.js';
 import { ceilDiv, feeMicros } from '../../domain/money.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
 import { Atoms, MicroUsd, PositiveMicroUsd, Side } from '../../domain/vocabulary.js';
@@ -124,17 +113,10 @@ export class PaperExchange implements Exchange {
     });
   }
 
-  ticker(symbol: string): Promise<Ticker> {
-    return this.market.ticker(symbol);
-  }
-
-  klines(symbol: string, limit: number, endTime?: number): Promise<Kline[]> {
-    return this.market.klines(symbol, limit, endTime);
-  }
-
-  symbolFilters(symbol: string): Promise<SymbolFilters> {
-    return this.market.symbolFilters(symbol);
-  }
+  // Market data is the market's: the paper exchange only keeps the book.
+  ticker: MarketData['ticker'] = (symbol) => this.market.ticker(symbol);
+  klines: MarketData['klines'] = (symbol, limit, endTime) => this.market.klines(symbol, limit, endTime);
+  symbolFilters: MarketData['symbolFilters'] = (symbol) => this.market.symbolFilters(symbol);
 
   async placeOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
     const [existing, ticker, filters] = await Promise.all([

@@ -49,13 +49,24 @@ async function main(): Promise<void> {
     stack = await startLocalStack({ basePort: BASE_PORT, delivery, replayStart: REPLAY_START, replaySpeed: REPLAY_SPEED, progress: step });
     if (stopping) return;
     const { projectId, emulators, endpoints, market, marketFiles } = stack;
-    await writeLocalEnv({ GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none', ...emulators.env });
-    // Cloud Scheduler, locally: POST to each scheduled function on a timer.
+    await writeLocalEnv({
+      GOOGLE_CLOUD_PROJECT: projectId,
+      METADATA_SERVER_DETECTION: 'none',
+      ...emulators.env,
+      GCS_API_ENDPOINT: stack.gcs.url,
+      SAPPHIRE_OPS_API_URL: endpoints.get('ops-api') as string,
+      SAPPHIRE_VERTEX_STANDIN: `http://${stack.vertex.host}:${stack.vertex.port}`,
+    });
+    // Cloud Scheduler, locally: POST each schedule's body to its function on a timer. Weekly
+    // per-agent training is left to the operator (`npm run training -- start --agent <id>`).
     for (const spec of FUNCTIONS) {
-      if (!spec.triggers.some((t) => t.kind === 'schedule')) continue;
-      const url = endpoints.get(spec.name) as string;
-      const run = () => void fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => undefined);
-      timers.push(setTimeout(run, 3_000), setInterval(run, spec.name === 'agent-inference' ? AGENT_MS : SCHEDULE_MS));
+      for (const trigger of spec.triggers) {
+        if (trigger.kind !== 'schedule' || trigger.perAgent) continue;
+        const url = endpoints.get(spec.name) as string;
+        const body = JSON.stringify(trigger.body ?? {});
+        const run = () => void fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(() => undefined);
+        timers.push(setTimeout(run, 3_000), setInterval(run, spec.name === 'agent-inference' ? AGENT_MS : SCHEDULE_MS));
+      }
     }
 
     const lines = [
@@ -66,12 +77,15 @@ async function main(): Promise<void> {
       '',
       `  Firestore emulator   ${emulators.firestore.host}`,
       `  Pub/Sub emulator     ${emulators.pubsub.host}`,
+      `  Cloud Storage        ${stack.gcs.url} (fake-gcs-server; bucket ${process.env.TRAINING_BUCKET})`,
+      `  Vertex AI stand-in   http://${stack.vertex.host}:${stack.vertex.port}   (training jobs, models, endpoints)`,
       `  dashboard            ${endpoints.get('ops-api')}/dashboard   (metrics: ${endpoints.get('ops-api')}/metrics)`,
       `  market data          ${market ? `${market.url} (replay of ${Object.keys(marketFiles).join(', ')} from ${MARKET_DIR})` : process.env.MARKET_DATA_URL ?? 'https://fapi.binance.com'}`,
       `  signal token         ${process.env.SIGNAL_INTAKE_TOKENS === LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS ? LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS : '(from SIGNAL_INTAKE_TOKENS)'}`,
       `  operator token       ${process.env.OPS_API_TOKENS === LOCAL_DEFAULTS.OPS_API_TOKENS ? 'sapphire-local-ops-token (operator "local")' : '(from OPS_API_TOKENS)'}`,
       '',
-      'Send a signal (see README), then `npm run ledgers` to see each agent’s margin. Ctrl-C stops everything.',
+      'Send a signal (see README), then `npm run ledgers` to see each agent’s margin;',
+      '`npm run training -- start --agent qwen-7b` fine-tunes an agent on what it recorded. Ctrl-C stops everything.',
       '',
     ];
     process.stderr.write(`${lines.join('\n')}\n`);

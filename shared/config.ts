@@ -135,6 +135,32 @@ const EnvSchema = z.object({
   INVOKER_SERVICE_ACCOUNT: z.email().optional(),
   /** Token the Cloud Monitoring webhook channel sends as ?token=. */
   MONITORING_WEBHOOK_TOKEN: z.string().min(16).optional(),
+  /** A Cloud Storage emulator's base URL (locally, in tests); unset, Google's. */
+  GCS_API_ENDPOINT: z.url().optional(),
+  /** Cloud Storage bucket for training datasets and model outputs; unset, training is off. */
+  TRAINING_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'must be a bucket name').optional(),
+  /** Vertex region of training jobs and models (A100s are not in every region). */
+  TRAINING_LOCATION: z.string().regex(/^[a-z]+-[a-z]+\d+$/).default('europe-west4'),
+  TRAINER_IMAGE_URI: z.string().min(1).default('europe-west4-docker.pkg.dev/sapphire/sapphire/trainer:latest'),
+  LLM_SERVING_IMAGE_URI: z.string().min(1).default('europe-west4-docker.pkg.dev/sapphire/sapphire/llm-serving:latest'),
+  LAGLLAMA_SERVING_IMAGE_URI: z.string().min(1).default('europe-west4-docker.pkg.dev/sapphire/sapphire/lagllama-serving:latest'),
+  /** The service account training jobs run as (least privilege: the bucket and logs). */
+  TRAINER_SERVICE_ACCOUNT: z.email().optional(),
+  TRAINING_MACHINE_TYPE: z.string().regex(/^[a-z0-9-]{1,40}$/).default('a2-highgpu-1g'),
+  TRAINING_ACCELERATOR_TYPE: z.string().regex(/^[A-Z0-9_]{1,40}$/).default('NVIDIA_TESLA_A100'),
+  TRAINING_ACCELERATOR_COUNT: IntFrom(0, 16).default(1),
+  TRAINING_TIMEOUT_HOURS: IntFrom(1, 168).default(12),
+  TRAINING_MAX_CONCURRENT_JOBS: IntFrom(1, 100).default(2),
+  TRAINING_MAX_RUNS_PER_AGENT_PER_WEEK: IntFrom(1, 100).default(2),
+  /** Windows end on period boundaries (7: Mondays 00:00 UTC) and reach this far back. */
+  TRAINING_PERIOD_DAYS: IntFrom(1, 28).default(7),
+  TRAINING_LOOKBACK_DAYS: IntFrom(1, 365).default(28),
+  TRAINING_LABEL_HORIZON_MINUTES: IntFrom(1, 1_440).default(15),
+  TRAINING_VALIDATION_FRACTION: FractionFrom.default(0.2),
+  /** Fewer labelled rows than this: the run is skipped, no job starts. */
+  TRAINING_MIN_ROWS: IntFrom(1, 10_000_000).default(200),
+  /** A new model serves only if it beats the serving one by this fraction of its figure. */
+  TRAINING_PROMOTION_MARGIN: FractionFrom.default(0.02),
 }).superRefine((env, ctx) => {
   if (!env.ENABLE_PAPER_TRADING) {
     for (const key of ['EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET'] as const) {

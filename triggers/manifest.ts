@@ -42,6 +42,22 @@ export interface ScheduleTrigger {
   /** Cron, in UTC. */
   readonly schedule: string;
   readonly attemptDeadlineSeconds: number;
+  /** Names the job when a function has several schedules. */
+  readonly name?: string;
+  /** The JSON body of each call. */
+  readonly body?: Readonly<Record<string, unknown>>;
+  /**
+   * One job per agent, body `{"agentId": …}`: the i-th agent's job runs `staggerMinutes`·i after
+   * `schedule` (which must start with a fixed minute and hour), so agents do not train at once.
+   */
+  readonly perAgent?: { readonly staggerMinutes: number };
+}
+
+/** The cron of the `index`-th agent's job of a per-agent schedule ("0 3 * * 1", 1, 20 → "20 3 * * 1"). */
+export function staggeredCron(schedule: string, index: number, staggerMinutes: number): string {
+  const [minute, hour, ...rest] = schedule.split(' ');
+  const start = Number(minute) + Number(hour) * 60 + index * staggerMinutes;
+  return [start % 60, Math.floor(start / 60) % 24, ...rest].join(' ');
 }
 
 export type Trigger = HttpTrigger | PushTrigger | ScheduleTrigger;
@@ -206,13 +222,28 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'ops-api',
     entryPoint: 'opsApi',
-    triggers: [{ kind: 'http', routes: ['GET /healthz', 'GET /metrics', 'GET /dashboard', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume', 'POST /portfolio/reset-peak'] }],
+    triggers: [{ kind: 'http', routes: ['GET /healthz', 'GET /metrics', 'GET /dashboard', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume', 'POST /portfolio/reset-peak', 'POST /agents/{id}/training', 'POST /agents/{id}/training/promote', 'POST /agents/{id}/training/rollback', 'GET /training/runs'] }],
     memoryMb: 256,
     cpu: 1,
     concurrency: 20,
     minInstances: 0,
     timeoutSeconds: 30,
     maxInstances: 3,
+  },
+  {
+    name: 'training-kickoff',
+    entryPoint: 'trainingKickoff',
+    triggers: [
+      { kind: 'schedule', name: 'check', schedule: '*/10 * * * *', attemptDeadlineSeconds: 600, body: { action: 'check' } },
+      { kind: 'schedule', name: 'train', schedule: '0 3 * * 1', attemptDeadlineSeconds: 1_200, perAgent: { staggerMinutes: 20 } },
+    ],
+    // A month of candles and decisions per dataset is built in memory.
+    memoryMb: 1_024,
+    cpu: 1,
+    concurrency: 1,
+    minInstances: 0,
+    timeoutSeconds: 1_200,
+    maxInstances: 2,
   },
   {
     name: 'reconciler',
@@ -247,7 +278,7 @@ export function describeTrigger(spec: FunctionSpec): string {
         case 'pubsub-push':
           return `push from topic ${trigger.topic}`;
         case 'schedule':
-          return `Cloud Scheduler, cron "${trigger.schedule}"`;
+          return `Cloud Scheduler, cron "${trigger.schedule}"${trigger.perAgent ? ` per agent, ${trigger.perAgent.staggerMinutes} min apart` : ''}${trigger.name ? ` (${trigger.name})` : ''}`;
       }
     })
     .join('; ');

@@ -10,6 +10,8 @@ import { log } from '../../shared/log.js';
 import { renderDashboard } from '../../shared/ops/dashboard.js';
 import { renderMetrics } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
+import { handleTrainingRoute, isTrainingRoute } from '../../shared/ops/training-api.js';
+import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
 
 /**
  * ops-api (HTTP): health, and the operator's kill switch.
@@ -19,6 +21,8 @@ import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
  *   POST /agents/{id}/halt | /agents/{id}/resume     {"reason": "..."}
  *   POST /portfolio/halt   | /portfolio/resume       {"reason": "..."}
  *   POST /portfolio/reset-peak | /agents/{id}/reset-peak   peak equity := last evaluated equity
+ *   POST /agents/{id}/training | /agents/{id}/training/promote | /agents/{id}/training/rollback
+ *   GET  /training/runs[?agent=<id>]        (shared/ops/training-api.ts)
  * Every change needs `Authorization: Bearer <token>` (OPS_API_TOKENS) and is recorded with the
  * token's name as who and the body's reason as why.
  */
@@ -26,6 +30,7 @@ import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
 const config = loadConfig();
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const book = new RiskBook(db);
+const training = trainingDepsFromConfig(config);
 const ROUTE = /^\/(?:agents\/([a-z0-9][a-z0-9-]{1,62})|(portfolio))\/(halt|resume|reset-peak)$/;
 const Body = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
 
@@ -98,6 +103,15 @@ http('opsApi', async (req, res) => {
         .send(renderDashboard(view, { paper: config.ENABLE_PAPER_TRADING, vertex: config.ENABLE_VERTEX_AI }));
       return;
     }
+    if (isTrainingRoute(req)) {
+      const operator = operatorOf(req);
+      if (!operator) {
+        sendProblem(res, 401, 'an operator bearer token is required');
+        return;
+      }
+      await handleTrainingRoute(req, res, training, operator);
+      return;
+    }
     const match = ROUTE.exec(req.path);
     if (req.method === 'POST' && match) {
       await act(req, res, match[1] ?? (match[2] as string), match[3] as Action);
@@ -106,7 +120,7 @@ http('opsApi', async (req, res) => {
     sendProblem(
       res,
       404,
-      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak',
+      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs',
     );
   } catch (error) {
     log.error('ops-api failed', { error });

@@ -10,6 +10,8 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { FUNCTIONS } from '../../triggers/manifest.js';
 import { type EmulatorPair, startEmulators } from './emulators.js';
+import { type GcsEmulator, createBucket, startGcsEmulator } from './gcs-emulator.js';
+import { type VertexStandIn, startVertexStandIn } from './vertex-standin.js';
 import { type MarketStandIn, startMarketStandIn } from './market-standin.js';
 import { type LocalPushDelivery, type PushDeliveryMode, provisionPubSub } from './provision.js';
 
@@ -29,6 +31,14 @@ export const LOCAL_DEFAULTS: Readonly<Record<string, string>> = {
   BROKER_WEBHOOK_SECRETS: JSON.stringify({ local: 'sapphire-local-broker-secret' }),
   OPS_API_TOKENS: 'local:sapphire-local-ops-token',
   OPS_PUBLIC_READ: 'true',
+  TRAINING_BUCKET: 'sapphire-local-training',
+  TRAINING_LOCATION: 'europe-west4',
+  TRAINER_IMAGE_URI: 'europe-west4-docker.pkg.dev/sapphire-local/sapphire/trainer:local',
+  // A local session records a few dozen decisions, not a month of them.
+  TRAINING_MIN_ROWS: '5',
+  VERTEX_ENDPOINTS: JSON.stringify(
+    Object.fromEntries(DEFAULT_AGENTS.map((a, i) => [a.agentId, `projects/sapphire-local/locations/europe-west4/endpoints/${100 + i}`])),
+  ),
   MONITORING_WEBHOOK_TOKEN: 'sapphire-local-monitoring-token',
   METADATA_SERVER_DETECTION: 'none',
 };
@@ -49,6 +59,9 @@ export interface LocalStackOptions {
 export interface LocalStack {
   readonly projectId: string;
   readonly emulators: EmulatorPair;
+  /** The Cloud Storage emulator and the Vertex AI stand-in training talks to. */
+  readonly gcs: GcsEmulator;
+  readonly vertex: VertexStandIn;
   /** Function name → its base URL. */
   readonly endpoints: ReadonlyMap<string, string>;
   readonly market: MarketStandIn | undefined;
@@ -91,9 +104,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const projectId = process.env.GOOGLE_CLOUD_PROJECT as string;
   const progress = options.progress ?? (() => undefined);
 
-  progress(1, 5, 'starting the Firestore and Pub/Sub emulators…');
-  const emulators = await startEmulators({ projectId });
-  Object.assign(process.env, emulators.env);
+  progress(1, 5, 'starting the Firestore, Pub/Sub and Cloud Storage emulators and the Vertex AI stand-in…');
+  const [emulators, gcs, vertex] = await Promise.all([
+    startEmulators({ projectId }),
+    startGcsEmulator({ progress: (line) => progress(1, 5, line) }),
+    startVertexStandIn(),
+  ]);
+  Object.assign(process.env, emulators.env, { GCS_API_ENDPOINT: gcs.url, VERTEX_API_ENDPOINT: `http://${vertex.host}:${vertex.port}` });
   const servers: Server[] = [];
   let market: MarketStandIn | undefined;
   let delivery: LocalPushDelivery | undefined;
@@ -101,10 +118,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await delivery?.stop();
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     await market?.close();
-    await emulators.stop();
+    await Promise.all([emulators.stop(), gcs.stop(), vertex.close()]);
   };
 
   try {
+    await createBucket(gcs.url, projectId, process.env.TRAINING_BUCKET as string);
     progress(2, 5, `seeding ${DEFAULT_AGENTS.length} agent profiles…`);
     await seedAgentProfiles(firestoreFor(projectId), DEFAULT_AGENTS);
 
@@ -139,7 +157,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       { delivery: options.delivery },
     );
-    return { projectId, emulators, endpoints, market, marketFiles: files, delivery, stop };
+    return { projectId, emulators, gcs, vertex, endpoints, market, marketFiles: files, delivery, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -17,6 +17,17 @@ export const AgentProfile = z
     minPositionNotionalMicros: MicroUsd,
     maxPositionNotionalMicros: PositiveMicroUsd,
     allowedSymbols: z.array(Symbol).min(1),
+    /** How this agent's model is fine-tuned; unset fields take the deployment's defaults. */
+    training: z
+      .object({
+        machineType: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(),
+        acceleratorType: z.string().regex(/^[A-Z0-9_]{1,40}$/).optional(),
+        acceleratorCount: z.number().int().min(0).max(16).optional(),
+        /** Base model the LoRA adapter is trained on (a Hugging Face id or a gs:// folder). */
+        baseModel: z.string().min(1).max(300).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .refine((p) => p.minPositionNotionalMicros <= p.maxPositionNotionalMicros, {
     message: 'minPositionNotionalMicros must not exceed maxPositionNotionalMicros',

@@ -167,7 +167,7 @@ export const AlertMessage = z
     message: z.string(),
     value: z.number().optional(),
     threshold: z.number().optional(),
-    source: z.enum(['drawdown-evaluator', 'cloud-monitoring']),
+    source: z.enum(['drawdown-evaluator', 'cloud-monitoring', 'training']),
     openedAt: IsoTime,
     resolvedAt: IsoTime.optional(),
   })

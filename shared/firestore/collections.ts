@@ -38,4 +38,10 @@ export const COLLECTIONS = {
   agentDecisions: 'agentDecisions',
   /** deadLetters/{source}:{messageId}: messages that could not be understood. */
   deadLetters: 'deadLetters',
+  /** trainingRuns/{runId}: one fine-tuning run per agent and data window (TrainingRun). */
+  trainingRuns: 'trainingRuns',
+  /** modelDeployments/{agentId}: the model serving on the agent's endpoint and the ones before it. */
+  modelDeployments: 'modelDeployments',
+  /** modelDeploymentChanges/{auto}: every promotion and rollback, who and why. */
+  modelDeploymentChanges: 'modelDeploymentChanges',
 } as const;

@@ -17,7 +17,7 @@ import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
 import { USD } from '../../shared/domain/money.js';
 import { startReplayAt } from '../support/market.js';
 import { TopicTap, closeInOrder, deliverPushTo, isolatedProject, settle } from '../support/stack.js';
-import { type VertexStandIn, startVertexStandIn, staticTokenAuth } from '../support/vertex-standin.js';
+import { type VertexStandIn, startVertexStandIn, staticTokenAuth } from '../../scripts/lib/vertex-standin.js';
 
 /** An inference tick end to end: market context from the replay, a decision, a signal on `signals`. */
 

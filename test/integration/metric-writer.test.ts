@@ -5,7 +5,7 @@ import { MetricWriter } from '../../shared/monitoring/metric-writer.js';
 import { metricFamilies } from '../../shared/ops/metrics.js';
 import type { PortfolioView } from '../../shared/ops/portfolio-view.js';
 import { type RecordingServer, startRecordingServer } from '../support/recording-server.js';
-import { staticTokenAuth } from '../support/vertex-standin.js';
+import { staticTokenAuth } from '../../scripts/lib/vertex-standin.js';
 import { USD } from '../../shared/domain/money.js';
 
 /** The real MetricServiceClient (REST) against a stand-in for Cloud Monitoring's timeSeries.create. */

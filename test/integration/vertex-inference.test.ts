@@ -5,7 +5,7 @@ import { GuardedModel } from '../../shared/inference/guarded-model.js';
 import { type MarketContext, decisionSchema, llmPrompt } from '../../shared/domain/agent-prompt.js';
 import { VertexForecastModel, VertexLlmModel } from '../../shared/inference/models.js';
 import { VertexPredictor } from '../../shared/vertex/predictor.js';
-import { type VertexStandIn, startVertexStandIn, staticTokenAuth } from '../support/vertex-standin.js';
+import { type VertexStandIn, startVertexStandIn, staticTokenAuth } from '../../scripts/lib/vertex-standin.js';
 
 /** The real PredictionServiceClient (REST transport) against a stand-in speaking Vertex's predict protocol. */
 

@@ -11,11 +11,30 @@ locals {
       for t in f.triggers : t.subscription => merge(t, { function = f.name }) if t.kind == "pubsub-push"
     }
   ]...)
+  # One Cloud Scheduler job per schedule, keyed "<function>" or "<function>-<name>"; per-agent
+  # schedules are expanded below, one job per agent, staggered.
   schedule_triggers = merge([
     for f in local.manifest.functions : {
-      for t in f.triggers : f.name => t if t.kind == "schedule"
+      for t in f.triggers : (lookup(t, "name", null) == null ? f.name : "${f.name}-${t.name}") => merge(t, { function = f.name })
+      if t.kind == "schedule" && lookup(t, "perAgent", null) == null
     }
   ]...)
+  per_agent_schedules = merge(flatten([
+    for f in local.manifest.functions : [
+      for t in f.triggers : {
+        for i, agent in var.agent_ids : "${f.name}-${agent}" => {
+          function               = f.name
+          agent                  = agent
+          attemptDeadlineSeconds = t.attemptDeadlineSeconds
+          # staggeredCron in triggers/manifest.ts: the i-th agent runs staggerMinutes·i later.
+          schedule = join(" ", concat([
+            tostring((tonumber(split(" ", t.schedule)[0]) + tonumber(split(" ", t.schedule)[1]) * 60 + i * t.perAgent.staggerMinutes) % 60),
+            tostring(floor((tonumber(split(" ", t.schedule)[0]) + tonumber(split(" ", t.schedule)[1]) * 60 + i * t.perAgent.staggerMinutes) / 60) % 24),
+          ], slice(split(" ", t.schedule), 2, 5)))
+        }
+      } if t.kind == "schedule" && lookup(t, "perAgent", null) != null
+    ]
+  ])...)
   # Functions reachable from outside authenticate callers themselves (bearer tokens, HMAC,
   # body secrets); the rest only accept Pub/Sub and Cloud Scheduler with OIDC.
   public_functions = toset([for f in local.manifest.functions : f.name if contains([for t in f.triggers : t.kind], "http")])
@@ -37,12 +56,12 @@ locals {
     ENABLE_PAPER_TRADING = tostring(var.enable_paper_trading)
     ENABLE_VERTEX_AI     = tostring(var.enable_vertex_ai)
     VERTEX_LOCATION      = var.region
-    VERTEX_ENDPOINTS     = jsonencode(var.vertex_endpoints)
+    VERTEX_ENDPOINTS     = jsonencode(local.agent_endpoints)
     # The evaluator writes the metrics the alert policies in monitoring.tf watch.
     ENABLE_CLOUD_MONITORING = "true"
     # Push and scheduled functions accept only OIDC tokens of this account, for their own URL.
     INVOKER_SERVICE_ACCOUNT = google_service_account.invoker.email
-  }, var.extra_env)
+  }, local.training_env, var.extra_env)
 
   zips = { for name, _ in local.functions : name => one(fileset(var.dist_dir, "${name}-*.zip")) }
 }
@@ -270,10 +289,33 @@ resource "google_cloud_scheduler_job" "schedule" {
 
   http_target {
     http_method = "POST"
-    uri         = google_cloudfunctions2_function.fn[each.key].service_config[0].uri
+    uri         = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
+    headers     = { "Content-Type" = "application/json" }
+    body        = base64encode(jsonencode(lookup(each.value, "body", {})))
     oidc_token {
       service_account_email = google_service_account.invoker.email
-      audience              = google_cloudfunctions2_function.fn[each.key].service_config[0].uri
+      audience              = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
+    }
+  }
+}
+
+# Per-agent schedules from the manifest (weekly training), one job per agent, staggered.
+resource "google_cloud_scheduler_job" "per_agent" {
+  for_each         = local.per_agent_schedules
+  name             = "sapphire-${each.key}"
+  region           = var.region
+  schedule         = each.value.schedule
+  time_zone        = "Etc/UTC"
+  attempt_deadline = "${each.value.attemptDeadlineSeconds}s"
+
+  http_target {
+    http_method = "POST"
+    uri         = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
+    headers     = { "Content-Type" = "application/json" }
+    body        = base64encode(jsonencode({ agentId = each.value.agent }))
+    oidc_token {
+      service_account_email = google_service_account.invoker.email
+      audience              = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
     }
   }
 }

@@ -62,3 +62,15 @@ variable "alert_notification_email" {
   type        = string
   default     = ""
 }
+
+variable "training_region" {
+  description = "Region of training jobs, models, endpoints, the image registry and the training bucket (A100s: europe-west4, us-central1, …)."
+  type        = string
+  default     = "europe-west4"
+}
+
+variable "image_tag" {
+  description = "Tag of the trainer and serving images to use (containers/cloudbuild.yaml tags them by commit)."
+  type        = string
+  default     = "latest"
+}

@@ -59,6 +59,20 @@ describe('terraform/', () => {
     expect(push.retry_policy).toHaveLength(1);
   });
 
+  it('provisions training: the image registry, a versioned bucket with lifecycle rules, an endpoint per agent, a trainer account and staggered per-agent schedules', async () => {
+    const { resource } = await hcl();
+    for (const type of ['google_artifact_registry_repository', 'google_vertex_ai_endpoint', 'google_storage_bucket_iam_member', 'google_service_account_iam_member']) {
+      expect(resource[type], type).toBeDefined();
+    }
+    const bucket = resource.google_storage_bucket?.training?.[0] as { uniform_bucket_level_access: boolean; versioning: { enabled: boolean }[]; lifecycle_rule: unknown[] };
+    expect(bucket.uniform_bucket_level_access).toBe(true);
+    expect(bucket.versioning[0]?.enabled).toBe(true);
+    expect(bucket.lifecycle_rule).toHaveLength(2);
+    expect(resource.google_service_account?.trainer).toBeDefined();
+    const perAgent = resource.google_cloud_scheduler_job?.per_agent?.[0] as { for_each: string };
+    expect(perAgent.for_each).toContain('local.per_agent_schedules');
+  });
+
   it('gives every secret-bearing variable of the configuration a Secret Manager secret', async () => {
     const { locals } = await hcl();
     const secretEnv = JSON.stringify(locals.find((l) => 'secret_env' in l));
@@ -68,5 +82,11 @@ describe('terraform/', () => {
     // and every plain variable Terraform sets is one the configuration knows.
     const known = Object.keys(loadConfig({ GOOGLE_CLOUD_PROJECT: 'sapphire-test' }));
     for (const name of ['GOOGLE_CLOUD_PROJECT', 'ENABLE_PAPER_TRADING', 'ENABLE_VERTEX_AI', 'VERTEX_LOCATION', 'VERTEX_ENDPOINTS']) expect(known).toContain(name);
+    const trainingEnv = JSON.stringify(locals.find((l) => 'training_env' in l));
+    const withTraining = Object.keys(loadConfig({ GOOGLE_CLOUD_PROJECT: 'sapphire-test', TRAINING_BUCKET: 'b-training', TRAINER_SERVICE_ACCOUNT: 't@sapphire-test.iam.gserviceaccount.com' }));
+    for (const name of ['TRAINING_BUCKET', 'TRAINING_LOCATION', 'TRAINER_IMAGE_URI', 'LLM_SERVING_IMAGE_URI', 'LAGLLAMA_SERVING_IMAGE_URI', 'TRAINER_SERVICE_ACCOUNT']) {
+      expect(trainingEnv).toContain(name);
+      expect(withTraining).toContain(name);
+    }
   });
 });

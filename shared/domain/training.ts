@@ -192,7 +192,16 @@ export interface CustomJobRequest {
 export function customJobRequest(
   run: Pick<TrainingRun, 'runId' | 'agentId' | 'kind'>,
   dataset: { readonly train: string; readonly validation: string },
-  options: { readonly image: string; readonly machine: MachineChoice; readonly outputDirectory: string; readonly timeoutHours: number; readonly serviceAccount?: string; readonly baseModel?: string },
+  options: {
+    readonly image: string;
+    readonly machine: MachineChoice;
+    readonly outputDirectory: string;
+    readonly timeoutHours: number;
+    readonly serviceAccount?: string;
+    readonly baseModel?: string;
+    /** The serving model's artifacts: the trainer measures it on the same validation set, for the gate. */
+    readonly baselineModel?: string;
+  },
 ): CustomJobRequest {
   return {
     displayName: `sapphire-train-${run.runId}`,
@@ -210,6 +219,7 @@ export function customJobRequest(
               `--train=${dataset.train}`,
               `--validation=${dataset.validation}`,
               ...(options.baseModel ? [`--base-model=${options.baseModel}`] : []),
+              ...(options.baselineModel ? [`--baseline-model=${options.baselineModel}`] : []),
             ],
           },
         },

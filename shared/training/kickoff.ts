@@ -88,6 +88,8 @@ export async function startTraining(deps: TrainingDeps, request: KickoffRequest)
   if (!exported) return skip(deps, run, build.status === 'skipped' ? build.reason : 'no dataset');
   run = await deps.runs.update(runId, { dataset: exported }, now(deps));
 
+  const serving = await deps.runs.deploymentOf(agent.agentId);
+  const servingRun = serving?.current.runId ? await deps.runs.get(serving.current.runId) : undefined;
   const job =
     existingJob ??
     (await deps.vertex.createCustomJob(
@@ -102,6 +104,7 @@ export async function startTraining(deps: TrainingDeps, request: KickoffRequest)
         timeoutHours: deps.settings.timeoutHours,
         ...(deps.settings.serviceAccount ? { serviceAccount: deps.settings.serviceAccount } : {}),
         ...(agent.training?.baseModel ? { baseModel: agent.training.baseModel } : {}),
+        ...(servingRun?.outputDirectory ? { baselineModel: `${servingRun.outputDirectory}/model` } : {}),
       }),
     ));
   run = await deps.runs.update(runId, { status: 'pending', jobName: job.name, jobState: job.state }, now(deps));

@@ -237,6 +237,9 @@ describe('the training check', () => {
       reason: expect.stringMatching(/^not better by the margin/),
     });
     expect(vertex.deployedModels(endpointOf('gate-agent'))).toHaveLength(1);
+    // The job was asked to measure the serving model on the same validation set.
+    const args = (jobsOf(runId)[0]?.jobSpec as { workerPoolSpecs: { containerSpec: { args: string[] } }[] }).workerPoolSpecs[0]?.containerSpec.args;
+    expect(args).toContain(`--baseline-model=gs://${BUCKET}/runs/gate-agent/gate-agent-202303080600/model`);
   });
 
   it('lets an operator promote the held-back model and roll back to the one before, both audited', async () => {

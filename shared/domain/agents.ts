@@ -49,6 +49,8 @@ export const DEFAULT_AGENTS: readonly AgentProfile[] = [
     minPositionNotionalMicros: 10 * USD,
     maxPositionNotionalMicros: 5_000 * USD,
     allowedSymbols: MAJORS,
+    // DeepSeek-V3 itself (671B) is not LoRA-tuned on one A100: its 7B distillation is.
+    training: { baseModel: 'deepseek-ai/DeepSeek-R1-Distill-Qwen-7B' },
   },
   {
     agentId: 'qwen-7b',
@@ -60,6 +62,7 @@ export const DEFAULT_AGENTS: readonly AgentProfile[] = [
     minPositionNotionalMicros: 10 * USD,
     maxPositionNotionalMicros: 3_000 * USD,
     allowedSymbols: MAJORS,
+    training: { baseModel: 'Qwen/Qwen2.5-7B-Instruct' },
   },
   {
     agentId: 'fingpt-alpha',
@@ -71,6 +74,8 @@ export const DEFAULT_AGENTS: readonly AgentProfile[] = [
     minPositionNotionalMicros: 10 * USD,
     maxPositionNotionalMicros: 2_000 * USD,
     allowedSymbols: MAJORS,
+    // FinGPT is LoRA on an open chat model; an ungated one, so jobs need no Hugging Face token.
+    training: { baseModel: 'Qwen/Qwen2.5-7B-Instruct' },
   },
   {
     agentId: 'lagllama-degen',

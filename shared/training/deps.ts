@@ -20,8 +20,8 @@ export interface TrainingSettings {
   readonly machine: MachineChoice;
   readonly trainerImage: string;
   readonly servingImages: { readonly llm: string; readonly forecaster: string };
-  /** Machine type of a serving replica on an agent's endpoint. */
-  readonly servingMachineType: string;
+  /** A serving replica on an agent's endpoint, per kind: the LLMs need a GPU, Lag-Llama does not. */
+  readonly servingMachines: { readonly llm: MachineChoice; readonly forecaster: { readonly machineType: string } };
   readonly serviceAccount?: string;
   /** Vertex endpoint resource name per agent. */
   readonly endpoints: Readonly<Record<string, string>>;
@@ -53,7 +53,7 @@ export function trainingSettingsFrom(config: Config): TrainingSettings | undefin
     machine: { machineType: config.TRAINING_MACHINE_TYPE, acceleratorType: config.TRAINING_ACCELERATOR_TYPE, acceleratorCount: config.TRAINING_ACCELERATOR_COUNT },
     trainerImage: config.TRAINER_IMAGE_URI,
     servingImages: { llm: config.LLM_SERVING_IMAGE_URI, forecaster: config.LAGLLAMA_SERVING_IMAGE_URI },
-    servingMachineType: 'g2-standard-12',
+    servingMachines: { llm: { machineType: 'g2-standard-12', acceleratorType: 'NVIDIA_L4', acceleratorCount: 1 }, forecaster: { machineType: 'n1-standard-4' } },
     ...(config.TRAINER_SERVICE_ACCOUNT ? { serviceAccount: config.TRAINER_SERVICE_ACCOUNT } : {}),
     endpoints: config.VERTEX_ENDPOINTS,
   });

@@ -84,6 +84,7 @@ export async function startTraining(deps: TrainingDeps, request: KickoffRequest)
     if (refused) return skip(deps, run, refused);
   }
 
+  if (run.kind === 'llm' && !agent.training?.baseModel) return skip(deps, run, `no base model to fine-tune: set training.baseModel in ${agent.agentId}'s profile`);
   const { build, exported } = await exportDataset(deps, agent, runId, window);
   if (!exported) return skip(deps, run, build.status === 'skipped' ? build.reason : 'no dataset');
   run = await deps.runs.update(runId, { dataset: exported }, now(deps));

@@ -26,7 +26,7 @@ function endpointOf(deps: TrainingDeps, agentId: string): string {
 export async function deployRunModel(deps: TrainingDeps, run: TrainingRun, audit: Audit): Promise<TrainingRun> {
   if (!run.modelName) throw new LifecycleRefusal(`run ${run.runId} has no uploaded model (status ${run.status})`);
   const endpoint = endpointOf(deps, run.agentId);
-  const serving = await deps.vertex.deployModel(endpoint, run.modelName, `sapphire-${run.runId}`, deps.settings.servingMachineType);
+  const serving = await deps.vertex.deployModel(endpoint, run.modelName, `sapphire-${run.runId}`, deps.settings.servingMachines[run.kind]);
   await deps.runs.recordDeployment(
     run.agentId,
     { runId: run.runId, modelName: run.modelName, deployedModelId: serving.deployedModelId, ...(run.candidateMetric ? { metric: run.candidateMetric } : {}), deployedAt: now(deps).toISOString() },
@@ -48,7 +48,9 @@ export async function rollbackAgent(deps: TrainingDeps, agentId: string, audit: 
   const deployment = await deps.runs.deploymentOf(agentId);
   const previous = deployment?.previous[0];
   if (!previous) throw new LifecycleRefusal(`${agentId} has no earlier model to roll back to`);
-  const serving = await deps.vertex.deployModel(endpointOf(deps, agentId), previous.modelName, `sapphire-rollback-${agentId}`, deps.settings.servingMachineType);
+  const run = previous.runId ? await deps.runs.get(previous.runId) : undefined;
+  const machine = deps.settings.servingMachines[run?.kind ?? 'llm'];
+  const serving = await deps.vertex.deployModel(endpointOf(deps, agentId), previous.modelName, `sapphire-rollback-${agentId}`, machine);
   await deps.runs.recordDeployment(agentId, { ...previous, deployedModelId: serving.deployedModelId, deployedAt: now(deps).toISOString() }, { ...audit, action: 'rollback' });
   log.warn('model rolled back', { agentId, modelName: previous.modelName, by: audit.by, reason: audit.reason });
   return { modelName: previous.modelName, ...(previous.runId ? { runId: previous.runId } : {}) };

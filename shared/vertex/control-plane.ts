@@ -32,6 +32,12 @@ export interface ModelUpload {
   readonly description?: string;
 }
 
+export interface ServingMachine {
+  readonly machineType: string;
+  readonly acceleratorType?: string;
+  readonly acceleratorCount?: number;
+}
+
 export interface ServingModel {
   readonly deployedModelId: string;
   readonly modelName: string;
@@ -142,11 +148,11 @@ export class VertexControlPlane {
   }
 
   /** Deploys `modelName` to `endpoint` with all traffic, replacing what served before. */
-  async deployModel(endpoint: string, modelName: string, displayName: string, machineType: string): Promise<ServingModel> {
+  async deployModel(endpoint: string, modelName: string, displayName: string, machine: ServingMachine): Promise<ServingModel> {
     const { endpoints } = await this.connect();
     const [operation] = await endpoints.deployModel({
       endpoint,
-      deployedModel: { model: modelName, displayName, dedicatedResources: { machineSpec: { machineType }, minReplicaCount: 1, maxReplicaCount: 1 } },
+      deployedModel: { model: modelName, displayName, dedicatedResources: { machineSpec: machine as never, minReplicaCount: 1, maxReplicaCount: 1 } },
       trafficSplit: { '0': 100 },
     });
     const [response] = await operation.promise();

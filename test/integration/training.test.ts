@@ -57,14 +57,14 @@ const settings = (agentIds: readonly string[], overrides: Partial<TrainingSettin
   machine: { machineType: 'a2-highgpu-1g', acceleratorType: 'NVIDIA_TESLA_A100', acceleratorCount: 1 },
   trainerImage: 'europe-west4-docker.pkg.dev/sapphire-test/sapphire/trainer:abc123',
   servingImages: { llm: 'europe-west4-docker.pkg.dev/sapphire-test/sapphire/llm-serving:abc123', forecaster: 'europe-west4-docker.pkg.dev/sapphire-test/sapphire/lagllama-serving:abc123' },
-  servingMachineType: 'g2-standard-12',
+  servingMachines: { llm: { machineType: 'g2-standard-12', acceleratorType: 'NVIDIA_L4', acceleratorCount: 1 }, forecaster: { machineType: 'n1-standard-4' } },
   endpoints: Object.fromEntries(agentIds.map((id) => [id, endpointOf(id)])),
   ...overrides,
 });
 
 /** An LLM agent that decided every 15 minutes of the window, as agent-inference records it. */
 async function agentWithDecisions(agentId: string, every = 15): Promise<void> {
-  await seedTestAgent(db, agentId, { ...DEFAULT_AGENTS[1], agentId, allowedSymbols: ['BTCUSDT'] });
+  await seedTestAgent(db, agentId, { ...DEFAULT_AGENTS[1], agentId, allowedSymbols: ['BTCUSDT'], training: { baseModel: 'Qwen/Qwen2.5-7B-Instruct' } });
   const batch = db.batch();
   for (let t = WINDOW.from.getTime() + 60 * 60_000; t < WINDOW.to.getTime(); t += every * 60_000) {
     const decidedFor = new Date(t).toISOString();
@@ -133,7 +133,7 @@ describe('a training kickoff', () => {
           replicaCount: '1',
           containerSpec: {
             imageUri: 'europe-west4-docker.pkg.dev/sapphire-test/sapphire/trainer:abc123',
-            args: ['--agent=train-agent', '--kind=llm', `--train=${prefix}/train.jsonl`, `--validation=${prefix}/validation.jsonl`],
+            args: ['--agent=train-agent', '--kind=llm', `--train=${prefix}/train.jsonl`, `--validation=${prefix}/validation.jsonl`, '--base-model=Qwen/Qwen2.5-7B-Instruct'],
           },
         },
       ],

@@ -1,0 +1,1 @@
+"""Sapphire's LLM agent server for Vertex AI (python -m sapphire_llm_serving)."""

@@ -1,0 +1,1 @@
+"""Helpers for the tests of containers/ (not shipped in any image)."""

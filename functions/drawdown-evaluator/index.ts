@@ -37,6 +37,7 @@ const deps = {
     agentDailyLossHaltFraction: config.RISK_AGENT_DAILY_LOSS_HALT_FRACTION,
     resolveRatio: 0.9,
   },
+  priceStalenessMs: config.RISK_PRICE_STALENESS_SECONDS * 1000,
 };
 
 const metrics = config.ENABLE_CLOUD_MONITORING ? metricWriterFromConfig(config) : undefined;

@@ -127,6 +127,8 @@ export interface MarketStandIn {
   cancel(clientOrderId: string): void;
   /** The next request to `path` gets this answer instead. */
   failNext(path: string, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** Every request to `path` gets `status` until `outage(path, undefined)` (a venue down for a while). */
+  outage(path: string, status: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -149,6 +151,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   const orders = new Map<string, StandInOrder>();
   const trades: StandInTrade[] = [];
   const failures = new Map<string, InjectedFailure[]>();
+  const outages = new Map<string, number>();
   const requests = new Map<string, number>();
   let nextId = 1_000;
   let holding = false;
@@ -262,6 +265,8 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     requests.set(key, (requests.get(key) ?? 0) + 1);
     const injected = failures.get(url.pathname)?.shift();
     if (injected) return injected;
+    const down = outages.get(url.pathname);
+    if (down !== undefined) return venueError(down, -1001, 'Internal error; unable to process your request. Please try again.');
     const params = url.searchParams;
     switch (url.pathname) {
       case '/fapi/v1/time':
@@ -333,6 +338,10 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
       order.status = 'CANCELED';
       order.updateTime = clock.now();
+    },
+    outage(path, status) {
+      if (status === undefined) outages.delete(path);
+      else outages.set(path, status);
     },
     failNext(path, status, body = {}, headers = {}) {
       failures.set(path, [...(failures.get(path) ?? []), { status, body, headers }]);

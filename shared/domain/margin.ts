@@ -45,6 +45,8 @@ export interface ReservationContext {
   readonly agent: AgentProfile | undefined;
   /** The agent or the whole portfolio is halted. */
   readonly halted: boolean;
+  /** Why the agent may only reduce risk now (a stale price feed), if it may only. */
+  readonly reducing?: string;
   readonly maxSymbolsPerAgent: number;
   readonly now: Date;
 }
@@ -86,6 +88,7 @@ export function decideReservation(
   // Reduce-only orders shrink risk: they need no margin and pass a halt.
   if (signal.reduceOnly) return { outcome: 'reserved', notionalMicros: notional, marginMicros: 0 };
   if (context.halted) return reject('trading_halted', 'trading is halted for this agent or the portfolio', notional);
+  if (context.reducing) return reject('trading_reducing', `only orders that reduce risk: ${context.reducing}`, notional);
   if (signal.leverage > agent.maxLeverage) {
     return reject('leverage_exceeded', `leverage ${signal.leverage} above the agent's maximum ${agent.maxLeverage}`, notional);
   }

@@ -95,6 +95,7 @@ export const RejectionReason = z.enum([
   'unknown_agent',
   'signal_expired',
   'trading_halted',
+  'trading_reducing',
   'leverage_exceeded',
   'position_size_out_of_range',
   'symbol_not_allowed',

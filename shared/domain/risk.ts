@@ -33,6 +33,8 @@ export interface AgentExposure {
   readonly inUseMicros: number;
   readonly realizedPnlMicros: number;
   readonly unrealizedPnlMicros: number;
+  /** Symbols the agent holds whose price is stale (mark-prices.ts), and why. */
+  readonly stalePrices?: readonly string[];
 }
 
 /** What is remembered between evaluations, per scope (an agent id, or PORTFOLIO_SCOPE). */
@@ -60,11 +62,13 @@ export type Severity = 'warning' | 'critical';
 export interface AlertCondition {
   /** Stable per condition and scope: `portfolio_drawdown:portfolio`, `margin_utilization:qwen-7b`. */
   readonly key: string;
-  readonly limitType: 'margin_utilization' | 'portfolio_drawdown' | 'agent_drawdown' | 'daily_loss';
+  readonly limitType: 'margin_utilization' | 'portfolio_drawdown' | 'agent_drawdown' | 'daily_loss' | 'prices_stale';
   readonly scope: string;
   readonly severity: Severity;
   /** The scope whose trading halts, if this condition halts any. */
   readonly halts?: string;
+  /** The scope that may only reduce risk while this condition holds; it trades again when it ends. */
+  readonly reduces?: string;
   readonly value: number;
   readonly threshold: number;
   readonly message: string;
@@ -159,6 +163,20 @@ export function evaluateRisk(
         message: `${agent.agentId} lost ${pct(snapshot.dailyLossFraction)} of its allocation today, above ${pct(limits.agentDailyLossHaltFraction)}: agent halted`,
       });
     }
+  }
+
+  for (const agent of agents) {
+    if (!agent.stalePrices?.length) continue;
+    conditions.push({
+      key: `prices_stale:${agent.agentId}`,
+      limitType: 'prices_stale',
+      scope: agent.agentId,
+      severity: 'critical',
+      reduces: agent.agentId,
+      value: agent.stalePrices.length,
+      threshold: 0,
+      message: `${agent.agentId} holds positions without a fresh price (${agent.stalePrices.join('; ')}): reduce-only until prices return`,
+    });
   }
 
   const mem = remember(prior[PORTFOLIO_SCOPE], total.equity, day);

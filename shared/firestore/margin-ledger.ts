@@ -121,7 +121,14 @@ export class MarginLedger {
         const agent = profile ? AgentProfile.parse(profile) : undefined;
         const states = await Promise.all(stateRefs.map((ref) => stage.get(ref)));
         const halted = states.some((state) => state?.state === 'halted');
-        const decided = decideSignal(ledger, signal, { agent, halted, maxSymbolsPerAgent: this.options.maxSymbolsPerAgent, now: this.clock() });
+        const reducing = states.find((state) => state?.state === 'reducing')?.reason as string | undefined;
+        const decided = decideSignal(ledger, signal, {
+          agent,
+          halted,
+          ...(reducing ? { reducing } : {}),
+          maxSymbolsPerAgent: this.options.maxSymbolsPerAgent,
+          now: this.clock(),
+        });
         await stage.create(reservationRef, decided.record);
         if (!agent) {
           // No ledger for an agent that does not exist: count the breach where metrics find it.

@@ -22,6 +22,9 @@ import { runTransaction } from './transactions.js';
  * nothing, so repeated or concurrent runs for the same minute open no second episode.
  */
 
+/** The condition whose end lifts the reduce-only state it set. */
+const REDUCING_LIMIT = 'prices_stale';
+
 const Memory = z.object({
   scopes: z.record(z.string(), ScopeMemory),
   lastEvaluatedAt: z.string(),
@@ -77,7 +80,18 @@ export class RiskBook {
         const condition = evaluation.conditions.find((c) => c.key === t.episode.key);
         return t.transition === 'open' && condition?.halts ? [condition.halts] : [];
       }))];
-      const stateSnaps = haltScopes.length > 0 ? await tx.getAll(...haltScopes.map((s) => this.db.collection(COLLECTIONS.tradingStates).doc(s))) : [];
+      // Reduce-only while a condition holds (prices stale), active again when it ends.
+      const reduceScopes = [...new Set(transitions.flatMap((t) => {
+        const condition = evaluation.conditions.find((c) => c.key === t.episode.key);
+        return t.transition === 'open' && condition?.reduces ? [condition.reduces] : [];
+      }))];
+      const restoreScopes = [...new Set(transitions.flatMap((t) => (t.transition === 'resolve' && t.episode.limitType === REDUCING_LIMIT ? [t.episode.scope] : [])))];
+      const stateScopes = [...new Set([...haltScopes, ...reduceScopes, ...restoreScopes])];
+      const stateSnaps = stateScopes.length > 0 ? await tx.getAll(...stateScopes.map((s) => this.db.collection(COLLECTIONS.tradingStates).doc(s))) : [];
+      const stateOf = (scope: string) => {
+        const snap = stateSnaps[stateScopes.indexOf(scope)];
+        return snap?.exists ? TradingState.parse(snap.data()) : undefined;
+      };
 
       tx.set(memoryRef, { scopes: evaluation.memory, lastEvaluatedAt: at.toISOString() });
       tx.set(this.db.collection(COLLECTIONS.riskSnapshots).doc(at.toISOString()), { evaluatedAt: at.toISOString(), snapshots: evaluation.snapshots });
@@ -85,12 +99,23 @@ export class RiskBook {
         tx.set(this.db.collection(COLLECTIONS.alertEpisodes).doc(t.episode.episodeId), t.episode);
         addToOutbox(this.db, tx, alertMessageOf(t));
       }
-      haltScopes.forEach((scope, i) => {
-        const current = stateSnaps[i]?.exists ? TradingState.parse(stateSnaps[i]?.data()) : undefined;
-        if (current?.state === 'halted') return;
+      for (const scope of haltScopes) {
+        if (stateOf(scope)?.state === 'halted') continue;
         const reason = transitions.find((t) => evaluation.conditions.find((c) => c.key === t.episode.key)?.halts === scope)?.episode.message ?? 'risk limit';
         setTradingState(this.db, tx, { scope, state: 'halted', reason, changedBy: 'drawdown-evaluator', at });
-      });
+      }
+      for (const scope of reduceScopes) {
+        // A halt outranks reduce-only; so does a halt decided in this same evaluation.
+        if (haltScopes.includes(scope) || stateOf(scope)?.state !== undefined && stateOf(scope)?.state !== 'active') continue;
+        const reason = transitions.find((t) => evaluation.conditions.find((c) => c.key === t.episode.key)?.reduces === scope)?.episode.message ?? 'risk condition';
+        setTradingState(this.db, tx, { scope, state: 'reducing', reason, changedBy: 'drawdown-evaluator', at });
+      }
+      for (const scope of restoreScopes) {
+        const current = stateOf(scope);
+        // Only what the evaluator made reduce-only; an operator's or a halt's state stays.
+        if (current?.state !== 'reducing' || current.changedBy !== 'drawdown-evaluator' || reduceScopes.includes(scope)) continue;
+        setTradingState(this.db, tx, { scope, state: 'active', reason: 'prices are fresh again', changedBy: 'drawdown-evaluator', at });
+      }
       return { evaluated: true, snapshots: evaluation.snapshots, transitions };
     });
   }

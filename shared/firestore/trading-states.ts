@@ -4,12 +4,14 @@ import { COLLECTIONS } from './collections.js';
 
 /**
  * Trading states: `halted` stops new risk for an agent or the whole portfolio (margin-reservation
- * reads them in its transaction); only an operator's resume sets `active` again. Every change
- * is recorded with who and why, so a halt survives restarts and its history is auditable.
+ * reads them in its transaction); only an operator's resume sets `active` again. `reducing`
+ * also lets only reduce-only orders through, while a condition holds (a stale price feed); the
+ * evaluator sets `active` again when it ends. Every change is recorded with who and why, so a
+ * halt survives restarts and its history is auditable.
  */
 
 export const TradingState = z.object({
-  state: z.enum(['active', 'halted']),
+  state: z.enum(['active', 'reducing', 'halted']),
   reason: z.string(),
   changedBy: z.string(),
   changedAt: z.string(),
@@ -18,7 +20,7 @@ export type TradingState = z.infer<typeof TradingState>;
 
 export interface StateChange {
   readonly scope: string;
-  readonly state: 'active' | 'halted';
+  readonly state: TradingState['state'];
   readonly reason: string;
   readonly changedBy: string;
   readonly at: Date;

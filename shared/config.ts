@@ -74,8 +74,14 @@ const EnvSchema = z.object({
   REDRIVE_AFTER_SECONDS: IntFrom(0, 3_600).default(30),
   /** Binance-compatible USDⓈ-M futures REST base URL for real orders (Binance, Aster DEX). */
   EXCHANGE_BASE_URL: z.url().default('https://fapi.binance.com'),
+  /** The shared venue account, for agents without their own in EXCHANGE_ACCOUNTS. */
   EXCHANGE_API_KEY: z.string().min(1).optional(),
   EXCHANGE_API_SECRET: z.string().min(1).optional(),
+  /** One venue account per agent: JSON {"<agentId>": {"apiKey", "apiSecret"}}. */
+  EXCHANGE_ACCOUNTS: JsonVar(
+    '{"<agentId>": {"apiKey": "...", "apiSecret": "..."}}',
+    z.record(z.string(), z.object({ apiKey: z.string().min(1), apiSecret: z.string().min(1) }).strict()),
+  ).default({}),
   /** Where prices come from: the venue's public endpoints, or locally the market replay. */
   MARKET_DATA_URL: z.url().default('https://fapi.binance.com'),
   PAPER_SLIPPAGE_BPS: IntFrom(0, 1_000).default(5),
@@ -164,9 +170,9 @@ const EnvSchema = z.object({
   /** A new model serves only if it beats the serving one by this fraction of its figure. */
   TRAINING_PROMOTION_MARGIN: FractionFrom.default(0.02),
 }).superRefine((env, ctx) => {
-  if (!env.ENABLE_PAPER_TRADING) {
+  if (!env.ENABLE_PAPER_TRADING && Object.keys(env.EXCHANGE_ACCOUNTS).length === 0) {
     for (const key of ['EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET'] as const) {
-      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when ENABLE_PAPER_TRADING=false' });
+      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when ENABLE_PAPER_TRADING=false and EXCHANGE_ACCOUNTS is empty' });
     }
   }
 });

@@ -107,6 +107,8 @@ export interface StandInOptions {
   readonly csvFiles: Record<string, string>;
   readonly apiKey: string;
   readonly apiSecret: string;
+  /** More accounts (key → secret) besides apiKey's, as a venue has one per agent. */
+  readonly moreAccounts?: Readonly<Record<string, string>>;
   /** Replay start (epoch ms); defaults to the first candle. */
   readonly start?: number;
   readonly speed?: number;
@@ -120,6 +122,11 @@ export interface MarketStandIn {
   readonly requests: Map<string, number>;
   /** The price now: the close of the last minute completed at or before the replay clock. */
   priceAt(symbol: string, time?: number): number;
+  /** Leverage and margin type per account key and symbol, as the venue's setup calls left them; and every setup call in order. */
+  readonly accountSettings: Map<string, { leverage?: number; marginType?: string }>;
+  readonly setupCalls: string[];
+  /** The account key each order was placed with. */
+  readonly orderAccounts: Map<string, string>;
   /** While on, new orders rest open instead of filling at once. */
   holdOrders(on: boolean): void;
   /** Fills `quantity` of a resting order at the price it was placed at (or `priceMicros`). */
@@ -151,6 +158,10 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   const orders = new Map<string, StandInOrder>();
   const trades: StandInTrade[] = [];
   const failures = new Map<string, InjectedFailure[]>();
+  const secrets = new Map([[options.apiKey, options.apiSecret], ...Object.entries(options.moreAccounts ?? {})]);
+  const accountSettings = new Map<string, { leverage?: number; marginType?: string }>();
+  const setupCalls: string[] = [];
+  const orderAccounts = new Map<string, string>();
   const outages = new Map<string, number>();
   const requests = new Map<string, number>();
   let nextId = 1_000;
@@ -200,9 +211,25 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
 
   const venueError = (status: number, code: number, msg: string) => ({ status, body: { code, msg } });
 
-  function handleSigned(method: string, path: string, params: URLSearchParams): { status: number; body: unknown } {
+  function handleSigned(method: string, path: string, params: URLSearchParams, apiKey: string): { status: number; body: unknown } {
     const symbol = params.get('symbol') ?? '';
     const clientId = params.get('origClientOrderId') ?? params.get('newClientOrderId') ?? '';
+    if (method === 'POST' && (path === '/fapi/v1/leverage' || path === '/fapi/v1/marginType')) {
+      if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
+      const key = `${apiKey}:${symbol}`;
+      const settings = accountSettings.get(key) ?? {};
+      setupCalls.push(`${path.slice('/fapi/v1/'.length)} ${key}`);
+      if (path === '/fapi/v1/leverage') {
+        const leverage = Number(params.get('leverage'));
+        if (!Number.isInteger(leverage) || leverage < 1 || leverage > 125) return venueError(400, -4028, 'Leverage is not valid');
+        accountSettings.set(key, { ...settings, leverage });
+        return { status: 200, body: { symbol, leverage, maxNotionalValue: '1000000' } };
+      }
+      const marginType = params.get('marginType');
+      if (settings.marginType === marginType) return venueError(400, -4046, 'No need to change margin type.');
+      accountSettings.set(key, { ...settings, marginType: marginType ?? undefined });
+      return { status: 200, body: { code: 200, msg: 'success' } };
+    }
     if (method === 'POST' && path === '/fapi/v1/order') {
       if (orders.has(clientId)) return venueError(400, -4116, 'ClientOrderId is duplicated.');
       if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
@@ -220,6 +247,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
         updateTime: clock.now(),
       };
       orders.set(clientId, order);
+      orderAccounts.set(clientId, apiKey);
       if (!holding) trade(order, order.quantityAtoms, order.priceMicros);
       return { status: 200, body: orderJson(order) };
     }
@@ -293,14 +321,16 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       }
     }
     const query = url.search.slice(1);
-    if (req.headers['x-mbx-apikey'] !== options.apiKey) return venueError(401, -2014, 'API-key format invalid.');
-    if (!verifySignedQuery(query, options.apiSecret)) return venueError(400, -1022, 'Signature for this request is not valid.');
+    const apiKey = String(req.headers['x-mbx-apikey'] ?? '');
+    const secret = secrets.get(apiKey);
+    if (secret === undefined) return venueError(401, -2014, 'API-key format invalid.');
+    if (!verifySignedQuery(query, secret)) return venueError(400, -1022, 'Signature for this request is not valid.');
     const timestamp = Number(params.get('timestamp'));
     const recvWindow = Number(params.get('recvWindow') ?? 5_000);
     if (!Number.isFinite(timestamp) || timestamp > Date.now() + 1_000 || Date.now() - timestamp > recvWindow) {
       return venueError(400, -1021, "Timestamp for this request is outside of the recvWindow.");
     }
-    return handleSigned(method, url.pathname, params);
+    return handleSigned(method, url.pathname, params, apiKey);
   }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -325,6 +355,9 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     clock,
     requests,
     priceAt,
+    accountSettings,
+    setupCalls,
+    orderAccounts,
     holdOrders(on) {
       holding = on;
     },

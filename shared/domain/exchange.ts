@@ -49,6 +49,8 @@ export interface PlaceOrderRequest {
   /** Already aligned to the step size. */
   readonly quantity: string;
   readonly reduceOnly: boolean;
+  /** The order's leverage: the venue's setting for the symbol is made to match it before placing. */
+  readonly leverage: number;
 }
 
 export interface ExchangeOrder {
@@ -107,6 +109,7 @@ export const ExchangeRejectReason = z.enum([
   'unknown_symbol',
   'duplicate_order',
   'order_not_found',
+  'venue_setup_failed',
   'reduce_only_rejected',
   'rate_limited',
   'auth_failed',

@@ -18,7 +18,7 @@ export const COLLECTIONS = {
   fills: 'fills',
   /** brokerEvents/{broker}:{eventId}: webhook events already applied; a replay is refused. */
   brokerEvents: 'brokerEvents',
-  /** paperOrders/{clientOrderId}, paperFills/{tradeId}, paperAccount/{symbol}: the paper venue. */
+  /** paperOrders/{clientOrderId}, paperFills/{tradeId}, paperAccount/{accountId}:{symbol}: the paper venue. */
   paperOrders: 'paperOrders',
   paperFills: 'paperFills',
   paperAccount: 'paperAccount',

@@ -122,6 +122,12 @@ export class TradeLedger {
     return snap.exists ? OrderRecord.parse(snap.data()) : undefined;
   }
 
+  /** Every agent's signed position in `symbol`, where it is not flat. */
+  async positionsIn(symbol: string): Promise<{ readonly agentId: string; readonly quantityAtoms: number }[]> {
+    const snap = await this.db.collection(COLLECTIONS.positions).where('symbol', '==', symbol).get();
+    return snap.docs.map((d) => ({ agentId: String(d.get('agentId')), quantityAtoms: Number(d.get('quantityAtoms') ?? 0) })).filter((p) => p.quantityAtoms !== 0);
+  }
+
   async position(agentId: string, symbol: string): Promise<PositionState> {
     const snap = await this.positionRef(agentId, symbol).get();
     return snap.exists ? PositionState.parse(snap.data()) : FLAT_POSITION;

@@ -1,12 +1,13 @@
 import type { Config } from '../config.js';
-import type { Exchange } from '../domain/exchange.js';
+import type { VenueAccounts } from '../exchange/accounts.js';
 import type { MarginLedger } from '../firestore/margin-ledger.js';
 import type { TradeLedger } from '../firestore/trade-ledger.js';
 import type { JsonPublisher } from '../pubsub/publisher.js';
 
 /** What order routing, webhooks and reconciliation work with. */
 export interface TradingDeps {
-  readonly exchange: Exchange;
+  /** Each agent's venue account. */
+  readonly accounts: VenueAccounts;
   readonly trades: TradeLedger;
   readonly margins: MarginLedger;
   readonly publisher: JsonPublisher;

@@ -31,7 +31,7 @@ const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
  */
 async function expireOrder(deps: TradingDeps, order: OrderRecord): Promise<boolean> {
   try {
-    const canceled = await deps.exchange.cancelOrder(order.symbol, order.orderId);
+    const canceled = await deps.accounts.accountFor(order.agentId).exchange.cancelOrder(order.symbol, order.orderId);
     log.info('order expired', { orderId: order.orderId, agentId: order.agentId, symbol: order.symbol, executedQuantity: canceled.executedQuantity });
     await syncOrderFromVenue(deps, order, canceled);
     return true;

@@ -36,11 +36,28 @@ export interface VenueSync {
  * undefined when the venue does not know the order.
  */
 export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, known?: ExchangeOrder): Promise<VenueSync | undefined> {
-  const venueOrder = known ?? (await deps.exchange.getOrder(order.symbol, order.orderId));
+  const { exchange } = deps.accounts.accountFor(order.agentId);
+  const venueOrder = known ?? (await exchange.getOrder(order.symbol, order.orderId));
   if (!venueOrder) return undefined;
   // Nothing executed at the venue means no fills to look for.
-  const fills = quantityToAtoms(venueOrder.executedQuantity) > order.filledAtoms ? await deps.exchange.orderFills(venueOrder) : [];
+  const fills = quantityToAtoms(venueOrder.executedQuantity) > order.filledAtoms ? await exchange.orderFills(venueOrder) : [];
   return { venueOrder, applied: await applyAllAndPublish(deps, venueFactsFor(order.orderId, venueOrder, fills), order) };
+}
+
+/**
+ * On an account several agents share, the venue holds one net position per symbol: an order
+ * that would leave this agent holding the opposite way of another agent there would net them
+ * (and a reduce-only close could close the other's). Such an order is refused; shrinking one's
+ * own position never is.
+ */
+async function nettingRefusal(deps: TradingDeps, request: OrderRequest, quantityAtoms: number): Promise<string | undefined> {
+  const shares = deps.accounts.sharesAccountWith(request.agentId);
+  const positions = await deps.trades.positionsIn(request.symbol);
+  const mine = positions.find((p) => p.agentId === request.agentId)?.quantityAtoms ?? 0;
+  const after = mine + (request.side === 'BUY' ? quantityAtoms : -quantityAtoms);
+  if (Math.abs(after) <= Math.abs(mine) && Math.sign(after) !== -Math.sign(mine)) return undefined;
+  const opposite = positions.find((p) => shares(p.agentId) && p.quantityAtoms !== 0 && Math.sign(p.quantityAtoms) === -Math.sign(after));
+  return opposite && `${opposite.agentId} holds ${request.symbol} the other way on the shared venue account: it would net against this order`;
 }
 
 /**
@@ -50,11 +67,12 @@ export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, 
  * order, which returns its margin, and raises a RiskEvent. Idempotent by orderId.
  */
 export async function routeOrder(deps: TradingDeps, request: OrderRequest): Promise<void> {
+  const account = deps.accounts.accountFor(request.agentId);
   // Read together: most deliveries are first deliveries, which need the venue's filters and price.
   const [existing, filters, ticker] = await Promise.all([
     deps.trades.order(request.orderId),
-    deps.exchange.symbolFilters(request.symbol),
-    deps.exchange.ticker(request.symbol),
+    account.exchange.symbolFilters(request.symbol),
+    account.exchange.ticker(request.symbol),
   ]);
   let order = existing;
   if (order && order.status !== 'placing') {
@@ -62,14 +80,17 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
     return;
   }
   if (!order) {
+    // A refusal returns the margin and says why, on every delivery: if a first attempt died
+    // after releasing, this one tells.
+    const refuse = async (reason: string, detail: string) => {
+      await deps.margins.releaseReservation(request.signalId, reason);
+      await publishOrderRejected(deps, request, reason, detail);
+    };
     const plan = planOrderQuantity(request, filters, ticker.priceMicros);
-    if (!plan.ok) {
-      await deps.margins.releaseReservation(request.signalId, plan.reason);
-      // Published on every delivery: if a first attempt died after releasing, this one tells.
-      await publishOrderRejected(deps, request, plan.reason, plan.detail);
-      return;
-    }
-    const claim = await deps.trades.claimForOrder(request, { venue: deps.exchange.venue, quantityAtoms: plan.quantityAtoms });
+    if (!plan.ok) return refuse(plan.reason, plan.detail);
+    const netting = account.shared ? await nettingRefusal(deps, request, plan.quantityAtoms) : undefined;
+    if (netting) return refuse('account_netting', netting);
+    const claim = await deps.trades.claimForOrder(request, { venue: deps.accounts.venue, quantityAtoms: plan.quantityAtoms });
     if (!claim.claimed) {
       log.warn('order not placed', { orderId: request.orderId, reason: claim.reason });
       return;
@@ -79,13 +100,14 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
 
   let placed: ExchangeOrder;
   try {
-    placed = await deps.exchange.placeOrder({
+    placed = await account.exchange.placeOrder({
       clientOrderId: order.orderId,
       symbol: order.symbol,
       side: order.side,
       type: order.type,
       quantity: atomsToQuantity(order.quantityAtoms),
       reduceOnly: order.reduceOnly,
+      leverage: order.leverage,
     });
   } catch (error) {
     if (error instanceof ExchangeError && !error.retryable) {

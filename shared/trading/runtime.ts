@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { venueFor } from '../exchange/venue.js';
+import { venueAccountsFor } from '../exchange/accounts.js';
 import { firestoreFor } from '../firestore/client.js';
 import { ledgersFromConfig } from '../firestore/ledger-repository.js';
 import { MarginLedger } from '../firestore/margin-ledger.js';
@@ -13,7 +13,7 @@ export function tradingDepsFromConfig(config: Config): TradingDeps {
   const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
   const ledgers = ledgersFromConfig(config);
   return {
-    exchange: venueFor(config, db),
+    accounts: venueAccountsFor(config, db),
     trades: new TradeLedger(db, undefined, ledgers),
     margins: new MarginLedger(db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, ledgers }),
     publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),

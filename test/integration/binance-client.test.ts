@@ -44,7 +44,7 @@ describe('BinanceFuturesClient', () => {
   });
 
   it('places a market order that fills once, and a retried placement returns the same order', async () => {
-    const order = { clientOrderId: 'sph-market-1', symbol: 'BTCUSDT', side: 'BUY' as const, type: 'MARKET' as const, quantity: '0.01', reduceOnly: false };
+    const order = { clientOrderId: 'sph-market-1', symbol: 'BTCUSDT', side: 'BUY' as const, type: 'MARKET' as const, quantity: '0.01', reduceOnly: false, leverage: 5 };
     const placed = await client.placeOrder(order);
     expect(placed).toMatchObject({ status: 'FILLED', executedQuantity: '0.01' });
     const again = await client.placeOrder(order);
@@ -67,11 +67,11 @@ describe('BinanceFuturesClient', () => {
 
   it('maps refusals to reasons and checks filters before sending', async () => {
     const before = posts();
-    await expect(client.placeOrder({ clientOrderId: 'sph-bad-qty', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.0015', reduceOnly: false })).rejects.toMatchObject({ reason: 'invalid_quantity' });
-    await expect(client.placeOrder({ clientOrderId: 'sph-small', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.001', reduceOnly: false })).rejects.toMatchObject({ reason: 'min_notional' });
+    await expect(client.placeOrder({ clientOrderId: 'sph-bad-qty', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.0015', reduceOnly: false, leverage: 5 })).rejects.toMatchObject({ reason: 'invalid_quantity' });
+    await expect(client.placeOrder({ clientOrderId: 'sph-small', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.001', reduceOnly: false, leverage: 5 })).rejects.toMatchObject({ reason: 'min_notional' });
     expect(posts()).toBe(before);
     venue.failNext('/fapi/v1/order', 400, { code: -2019, msg: 'Margin is insufficient.' });
-    await expect(client.placeOrder({ clientOrderId: 'sph-margin', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', reduceOnly: false })).rejects.toMatchObject({ reason: 'insufficient_margin', retryable: false });
+    await expect(client.placeOrder({ clientOrderId: 'sph-margin', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', reduceOnly: false, leverage: 5 })).rejects.toMatchObject({ reason: 'insufficient_margin', retryable: false });
     const wrongSecret = new BinanceFuturesClient({ baseUrl: venue.url, apiKey: API_KEY, apiSecret: 'wrong' });
     await expect(wrongSecret.getOrder('BTCUSDT', 'sph-market-1')).rejects.toMatchObject({ reason: 'auth_failed' });
   });

@@ -13,7 +13,7 @@ import { isolatedProject } from '../support/stack.js';
 
 /**
  * The paper exchange on the Firestore emulator, priced by the real Binance futures client
- * reading the BTCUSDT replay stand-in (as venue.ts builds it for ENABLE_PAPER_TRADING).
+ * reading the BTCUSDT replay stand-in (as accounts.ts builds it for ENABLE_PAPER_TRADING).
  */
 
 const projectId = isolatedProject('paper');
@@ -32,9 +32,10 @@ function freshExchange() {
   accounts += 1;
   const db = firestoreFor(`${projectId}-${accounts}`);
   const exchange = new PaperExchange(db, market, OPTIONS);
-  const heldAtoms = async (symbol = 'BTCUSDT') => (await db.collection(COLLECTIONS.paperAccount).doc(symbol).get()).get('quantityAtoms') as number | undefined;
+  const heldAtoms = (symbol = 'BTCUSDT') => exchange.positionAtoms(symbol);
   const fillCount = async () => (await db.collection(COLLECTIONS.paperFills).get()).size;
-  return { db, exchange, heldAtoms, fillCount };
+  const accountDocs = async () => (await db.collection(COLLECTIONS.paperAccount).get()).size;
+  return { db, exchange, heldAtoms, fillCount, accountDocs };
 }
 
 const order = (clientOrderId: string, side: Side, quantity: string, reduceOnly = false): PlaceOrderRequest => ({
@@ -44,6 +45,7 @@ const order = (clientOrderId: string, side: Side, quantity: string, reduceOnly =
   type: 'MARKET',
   quantity,
   reduceOnly,
+  leverage: 5,
 });
 
 beforeAll(async () => {
@@ -145,13 +147,13 @@ describe('PaperExchange', () => {
   });
 
   it('refuses a reduce-only order on a flat account, stores nothing and fills nothing', async () => {
-    const { exchange, heldAtoms, fillCount } = freshExchange();
+    const { exchange, accountDocs, fillCount } = freshExchange();
     const refusal = await exchange.placeOrder(order('sph-paper-ro-flat', 'SELL', '0.01', true)).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(ExchangeError);
     expect(refusal).toMatchObject({ reason: 'reduce_only_rejected', retryable: false, venueCode: -2022 });
     expect(await exchange.getOrder('BTCUSDT', 'sph-paper-ro-flat')).toBeUndefined();
     expect(await fillCount()).toBe(0);
-    expect(await heldAtoms()).toBeUndefined();
+    expect(await accountDocs()).toBe(0);
   });
 
   it('refuses a reduce-only order that would add to the position or flip it, and fills one that reduces it', async () => {

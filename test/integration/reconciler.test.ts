@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USD } from '../../shared/domain/money.js';
+import { venueAccounts } from '../../shared/exchange/accounts.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
@@ -25,14 +26,16 @@ const SECRET = 'reconcile-secret-0123456789';
 const options = { reservationTtlMs: 300_000, placingGraceMs: 120_000, openOrderTtlMs: 300_000 };
 let venue: MarketStandIn;
 let deps: TradingDeps;
+let exchange: BinanceFuturesClient;
 
 let delivery: LocalPushDelivery | undefined;
 
 beforeAll(async () => {
   venue = await startReplayAt('2023-03-08T12:01:00Z', { apiKey: KEY, apiSecret: SECRET });
   delivery = await deliverPushTo(pubsubFor(projectId), {});
+  exchange = new BinanceFuturesClient({ baseUrl: venue.url, apiKey: KEY, apiSecret: SECRET });
   deps = {
-    exchange: new BinanceFuturesClient({ baseUrl: venue.url, apiKey: KEY, apiSecret: SECRET }),
+    accounts: venueAccounts('binance', () => false, () => exchange),
     trades: new TradeLedger(db),
     margins: new MarginLedger(db, { maxSymbolsPerAgent: 50 }),
     publisher: new JsonPublisher(pubsubFor(projectId)),
@@ -50,7 +53,7 @@ describe('reconciler', () => {
     await seedTestAgent(db, agentId);
     // 0.01 BTC at 20,000, 5×: 40 USD reserved. The venue cannot fill the order at once.
     const { order } = await openTestOrder(db, deps.trades, { agentId, signalId: 'rec-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
-    await placeHeldOrder(venue, deps.exchange, order.orderId);
+    await placeHeldOrder(venue, exchange, order.orderId);
     venue.fill(order.orderId, '0.004', 20_000 * USD); // its webhook never arrives
 
     const first = await reconcile(deps, options);
@@ -72,7 +75,7 @@ describe('reconciler', () => {
     await seedTestAgent(db, agentId);
     const sixMinutesAgo = () => new Date(Date.now() - 360_000);
     const { order } = await openTestOrder(db, new TradeLedger(db, sixMinutesAgo), { agentId, signalId: 'exp-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
-    await placeHeldOrder(venue, deps.exchange, order.orderId);
+    await placeHeldOrder(venue, exchange, order.orderId);
     venue.fill(order.orderId, '0.004', 20_000 * USD);
 
     expect(await reconcile(deps, options)).toMatchObject({ ordersChecked: 1, factsApplied: 1, ordersExpired: 1 });

@@ -17,7 +17,7 @@ export function startReplayAt(startIso: string, credentials = { apiKey: 'unused'
 export async function placeHeldOrder(venue: MarketStandIn, exchange: Exchange, clientOrderId: string): Promise<void> {
   venue.holdOrders(true);
   try {
-    await exchange.placeOrder({ clientOrderId, symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', reduceOnly: false });
+    await exchange.placeOrder({ clientOrderId, symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', quantity: '0.01', reduceOnly: false, leverage: 5 });
   } finally {
     venue.holdOrders(false);
   }

@@ -76,7 +76,7 @@ describe('terraform/', () => {
   it('gives every secret-bearing variable of the configuration a Secret Manager secret', async () => {
     const { locals } = await hcl();
     const secretEnv = JSON.stringify(locals.find((l) => 'secret_env' in l));
-    for (const name of ['SIGNAL_INTAKE_TOKENS', 'TRADINGVIEW_SOURCE_SECRETS', 'BROKER_WEBHOOK_SECRETS', 'OPS_API_TOKENS', 'ALERT_DESTINATIONS', 'MONITORING_WEBHOOK_TOKEN', 'EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET']) {
+    for (const name of ['SIGNAL_INTAKE_TOKENS', 'TRADINGVIEW_SOURCE_SECRETS', 'BROKER_WEBHOOK_SECRETS', 'OPS_API_TOKENS', 'ALERT_DESTINATIONS', 'MONITORING_WEBHOOK_TOKEN', 'EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET', 'EXCHANGE_ACCOUNTS']) {
       expect(secretEnv).toContain(name);
     }
     // and every plain variable Terraform sets is one the configuration knows.

@@ -54,6 +54,9 @@ class VenueBusy extends ExchangeError {
   }
 }
 
+/** Binance's answer to setting the margin type a symbol already has. */
+const NO_NEED_TO_CHANGE_MARGIN_TYPE = -4046;
+
 const CLIENT_ORDER_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
 const FILTERS_TTL_MS = 5 * 60_000;
 
@@ -68,6 +71,8 @@ export class BinanceFuturesClient implements Exchange {
   readonly venue = 'binance' as const;
   private clockOffsetMs: number | undefined;
   private filters: { at: number; bySymbol: Map<string, SymbolFilters> } | undefined;
+  /** What this account's symbols are set to at the venue (prepareSymbol). */
+  private readonly setups = new Map<string, { leverage: number; isolated: boolean }>();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -126,6 +131,7 @@ export class BinanceFuturesClient implements Exchange {
       throw new ExchangeError('rejected', `client order id must match ${CLIENT_ORDER_ID}`, false);
     }
     await this.checkFilters(order);
+    await this.prepareSymbol(order.symbol, order.leverage);
     try {
       const body = await this.call({
         method: 'POST',
@@ -184,6 +190,31 @@ export class BinanceFuturesClient implements Exchange {
         time: t.time,
       }))
       .sort((a, b) => a.time - b.time);
+  }
+
+  /**
+   * Isolated margin and the order's leverage on the symbol, set before the account's first order
+   * there and again when the leverage changes: an order never trades at the venue's defaults
+   * (often 20× and cross margin). "No need to change" is success; any other refusal blocks the
+   * order with venue_setup_failed.
+   */
+  private async prepareSymbol(symbol: string, leverage: number): Promise<void> {
+    const known = this.setups.get(symbol);
+    if (known?.isolated && known.leverage === leverage) return;
+    try {
+      if (!known?.isolated) {
+        await this.call({ method: 'POST', path: '/fapi/v1/marginType', signed: true, params: { symbol, marginType: 'ISOLATED' } }).catch((error: unknown) => {
+          if (!(error instanceof ExchangeError && error.venueCode === NO_NEED_TO_CHANGE_MARGIN_TYPE)) throw error;
+        });
+      }
+      if (known?.leverage !== leverage) await this.call({ method: 'POST', path: '/fapi/v1/leverage', signed: true, params: { symbol, leverage } });
+    } catch (error) {
+      if (error instanceof ExchangeError && !error.retryable) {
+        throw new ExchangeError('venue_setup_failed', `could not set ${leverage}× isolated margin on ${symbol}: ${error.message}`, false, error.venueCode);
+      }
+      throw error;
+    }
+    this.setups.set(symbol, { leverage, isolated: true });
   }
 
   private async checkFilters(order: PlaceOrderRequest): Promise<void> {

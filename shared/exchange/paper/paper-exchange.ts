@@ -6,6 +6,7 @@ import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/
 import { Atoms, MicroUsd, PositiveMicroUsd, Side } from '../../domain/vocabulary.js';
 import { CoalescedDocument, MAX_JOBS_PER_COMMIT } from '../../firestore/coalesced-document.js';
 import { COLLECTIONS } from '../../firestore/collections.js';
+import { documentId } from '../../firestore/document-id.js';
 import type { StagedTransaction } from '../../firestore/staged-transaction.js';
 
 /**
@@ -100,10 +101,12 @@ export class PaperExchange implements Exchange {
    */
   private readonly accounts: CoalescedDocument<number>;
 
+  /** `accountId`: whose book this is (one per agent: positions never net across agents). */
   constructor(
     private readonly db: Firestore,
     private readonly market: MarketData,
     private readonly options: PaperExchangeOptions,
+    private readonly accountId = 'paper',
   ) {
     this.accounts = new CoalescedDocument<number>(db, {
       ref: (symbol) => this.accountRef(symbol),
@@ -170,6 +173,11 @@ export class PaperExchange implements Exchange {
     return order && toExchangeOrder(order);
   }
 
+  /** The account's signed position in `symbol`, in atoms (what a venue's position risk reports). */
+  async positionAtoms(symbol: string): Promise<number> {
+    return heldAtoms((await this.accountRef(symbol).get()).data());
+  }
+
   /** A paper order fills whole, once, in the trade `<exchangeOrderId>-1`. */
   async orderFills(order: ExchangeOrder): Promise<ExchangeFill[]> {
     const snap = await this.db.collection(COLLECTIONS.paperFills).doc(paperTradeId(order.exchangeOrderId)).get();
@@ -212,6 +220,6 @@ export class PaperExchange implements Exchange {
   }
 
   private accountRef(symbol: string) {
-    return this.db.collection(COLLECTIONS.paperAccount).doc(symbol);
+    return this.db.collection(COLLECTIONS.paperAccount).doc(documentId(this.accountId, symbol));
   }
 }

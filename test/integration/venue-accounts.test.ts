@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrderRequest, type RiskEvent } from '../../shared/domain/messages.js';
+import { USD } from '../../shared/domain/money.js';
+import { outcomeMessage } from '../../shared/domain/outcomes.js';
+import { SHARED_ACCOUNT, venueAccounts } from '../../shared/exchange/accounts.js';
+import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
+import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { JsonPublisher } from '../../shared/pubsub/publisher.js';
+import type { TradingDeps } from '../../shared/trading/deps.js';
+import { routeOrder } from '../../shared/trading/route-order.js';
+import { TOPICS } from '../../triggers/manifest.js';
+import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
+import { startMarketStandIn } from '../../scripts/lib/market-standin.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
+import { MARKET_CSV } from '../support/market.js';
+import { makeSignal } from '../support/signals.js';
+import { TopicTap, closeInOrder, isolatedProject } from '../support/stack.js';
+import { seedTestAgent } from '../support/trading.js';
+
+/**
+ * One venue account per agent, through the real Binance client against the stand-in venue:
+ * opposite positions of two agents on one symbol stay apart, each account is set to the order's
+ * leverage and isolated margin once before its first order, and agents sharing one account are
+ * kept from netting against each other.
+ */
+
+const projectId = isolatedProject('venue-accounts');
+const db = firestoreFor(projectId);
+const KEYS: Record<string, { apiKey: string; apiSecret: string }> = {
+  'acct-long': { apiKey: 'key-long', apiSecret: 'secret-long-0123456789' },
+  'acct-short': { apiKey: 'key-short', apiSecret: 'secret-short-0123456789' },
+};
+const SHARED = { apiKey: 'key-shared', apiSecret: 'secret-shared-0123456789' };
+let venue: MarketStandIn;
+let delivery: LocalPushDelivery | undefined;
+let riskEvents: TopicTap<RiskEvent>;
+let deps: TradingDeps;
+const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
+const trades = new TradeLedger(db);
+
+/** Reserves margin for the signal as margin-reservation does, then routes its order as order-router does. */
+async function trade(agentId: string, signalId: string, side: 'BUY' | 'SELL', reduceOnly = false): Promise<string> {
+  const signal = makeSignal({ agentId, signalId, symbol: 'BTCUSDT', side, size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage: 4, reduceOnly });
+  const { record } = await margins.reserveMargin(signal);
+  expect(record.status, `${signalId} reserved`).toBe('reserved');
+  const next = outcomeMessage(signal, record);
+  const request = OrderRequest.parse(next.topic === 'orders' ? next.message : undefined);
+  await routeOrder(deps, request);
+  return request.orderId;
+}
+
+const position = async (agentId: string) => (await trades.position(agentId, 'BTCUSDT')).quantityAtoms;
+
+beforeAll(async () => {
+  venue = await startMarketStandIn({
+    csvFiles: { BTCUSDT: MARKET_CSV },
+    apiKey: SHARED.apiKey,
+    apiSecret: SHARED.apiSecret,
+    moreAccounts: Object.fromEntries(Object.values(KEYS).map((k) => [k.apiKey, k.apiSecret])),
+    start: Date.parse('2023-03-08T12:01:00Z'),
+    speed: 0,
+  });
+  const pubsub = pubsubFor(projectId);
+  delivery = await provisionPubSub(pubsub, () => undefined);
+  riskEvents = await TopicTap.open<RiskEvent>(pubsub, TOPICS.riskEvents);
+  deps = {
+    accounts: venueAccounts('binance', (agentId) => agentId in KEYS, (accountId) => new BinanceFuturesClient({ baseUrl: venue.url, ...(accountId === SHARED_ACCOUNT ? SHARED : KEYS[accountId]) })),
+    trades,
+    margins,
+    publisher: new JsonPublisher(pubsub),
+    topics: TOPICS,
+  };
+  for (const agentId of ['acct-long', 'acct-short', 'shared-a', 'shared-b']) await seedTestAgent(db, agentId, { allowedSymbols: ['BTCUSDT'] });
+});
+
+afterAll(async () => {
+  await closeInOrder(riskEvents, delivery, venue);
+});
+
+describe('one venue account per agent', () => {
+  it("keeps two agents' opposite positions on one symbol apart, each on its own account", async () => {
+    const longOrder = await trade('acct-long', 'acct-long-open', 'BUY');
+    const shortOrder = await trade('acct-short', 'acct-short-open', 'SELL');
+    expect(venue.orderAccounts.get(longOrder)).toBe('key-long');
+    expect(venue.orderAccounts.get(shortOrder)).toBe('key-short');
+    expect([await position('acct-long'), await position('acct-short')]).toEqual([1_000_000, -1_000_000]);
+  });
+
+  it("closes each agent's own position with its reduce-only order, and nothing of the other's", async () => {
+    const longClose = await trade('acct-long', 'acct-long-close', 'SELL', true);
+    expect(venue.orderAccounts.get(longClose)).toBe('key-long');
+    expect([await position('acct-long'), await position('acct-short')]).toEqual([0, -1_000_000]);
+    await trade('acct-short', 'acct-short-close', 'BUY', true);
+    expect([await position('acct-long'), await position('acct-short')]).toEqual([0, 0]);
+  });
+
+  it("sets the account's leverage and isolated margin before its first order on the symbol, once", async () => {
+    expect(venue.accountSettings.get('key-long:BTCUSDT')).toEqual({ marginType: 'ISOLATED', leverage: 4 });
+    expect(venue.accountSettings.get('key-short:BTCUSDT')).toEqual({ marginType: 'ISOLATED', leverage: 4 });
+    // Two orders each, one setup each: margin type, then leverage.
+    expect(venue.setupCalls.filter((c) => c.endsWith('key-long:BTCUSDT'))).toEqual(['marginType key-long:BTCUSDT', 'leverage key-long:BTCUSDT']);
+  });
+});
+
+describe('agents sharing one venue account', () => {
+  it('refuses an order that would net against another agent there, returning its margin', async () => {
+    await trade('shared-a', 'shared-a-open', 'BUY');
+    expect(await position('shared-a')).toBe(1_000_000);
+    const refused = await trade('shared-b', 'shared-b-open', 'SELL');
+    expect(venue.orderAccounts.has(refused)).toBe(false);
+    expect(await margins.reservationOf('shared-b-open')).toMatchObject({ status: 'released', releaseReason: 'account_netting' });
+    const event = await riskEvents.waitForMessage('the refusal', (e) => e.type === 'order_rejected' && e.signalId === 'shared-b-open');
+    expect(event.data).toMatchObject({ reason: 'account_netting', detail: expect.stringMatching(/shared-a holds BTCUSDT the other way/) });
+  });
+
+  it("still lets each agent shrink its own position there", async () => {
+    await trade('shared-a', 'shared-a-close', 'SELL', true);
+    expect(await position('shared-a')).toBe(0);
+  });
+});

@@ -130,7 +130,7 @@ const EnvSchema = z.object({
   ).default({}),
   /** Prediction API host; defaults to the regional endpoint of VERTEX_LOCATION. */
   VERTEX_API_ENDPOINT: z.string().min(1).optional(),
-  VERTEX_LOCATION: z.string().regex(/^[a-z]+-[a-z]+\d+$/).default('us-central1'),
+  VERTEX_LOCATION: z.string().regex(/^[a-z]+-[a-z]+\d+$/).default('europe-west4'),
   VERTEX_TIMEOUT_MS: IntFrom(100, 120_000).default(8_000),
   /** Decisions less confident than this send no signal. */
   MIN_SIGNAL_CONFIDENCE: FractionFrom.default(0.55),

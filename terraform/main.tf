@@ -56,7 +56,7 @@ locals {
     GOOGLE_CLOUD_PROJECT = var.project_id
     ENABLE_PAPER_TRADING = tostring(var.enable_paper_trading)
     ENABLE_VERTEX_AI     = tostring(var.enable_vertex_ai)
-    VERTEX_LOCATION      = var.region
+    VERTEX_LOCATION      = var.training_region
     VERTEX_ENDPOINTS     = jsonencode(local.agent_endpoints)
     # The evaluator writes the metrics the alert policies in monitoring.tf watch.
     ENABLE_CLOUD_MONITORING = "true"

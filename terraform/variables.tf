@@ -4,15 +4,15 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the functions, Pub/Sub push endpoints and Cloud Scheduler jobs."
+  description = "Region of the functions, Pub/Sub push endpoints and Cloud Scheduler jobs. The venue must answer from it: Binance refuses US regions (HTTP 451); Tokyo is where its traders colocate."
   type        = string
-  default     = "us-central1"
+  default     = "asia-northeast1"
 }
 
 variable "firestore_location" {
   description = "Firestore database location."
   type        = string
-  default     = "nam5"
+  default     = "asia-northeast1"
 }
 
 variable "dist_dir" {

@@ -134,6 +134,8 @@ export interface MarketStandIn {
   cancel(clientOrderId: string): void;
   /** The next request to `path` gets this answer instead. */
   failNext(path: string, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** While on, every request is refused as a restricted location (HTTP 451), as Binance answers from the US. */
+  geoBlock(on: boolean): void;
   /** Every request to `path` gets `status` until `outage(path, undefined)` (a venue down for a while). */
   outage(path: string, status: number | undefined): void;
   close(): Promise<void>;
@@ -163,6 +165,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   const setupCalls: string[] = [];
   const orderAccounts = new Map<string, string>();
   const outages = new Map<string, number>();
+  let geoBlocked = false;
   const requests = new Map<string, number>();
   let nextId = 1_000;
   let holding = false;
@@ -291,6 +294,9 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     const method = req.method ?? 'GET';
     const key = `${method} ${url.pathname}`;
     requests.set(key, (requests.get(key) ?? 0) + 1);
+    if (geoBlocked) {
+      return { status: 451, body: { code: 0, msg: "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms." } };
+    }
     const injected = failures.get(url.pathname)?.shift();
     if (injected) return injected;
     const down = outages.get(url.pathname);
@@ -371,6 +377,9 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
       order.status = 'CANCELED';
       order.updateTime = clock.now();
+    },
+    geoBlock(on) {
+      geoBlocked = on;
     },
     outage(path, status) {
       if (status === undefined) outages.delete(path);

@@ -110,6 +110,7 @@ export const ExchangeRejectReason = z.enum([
   'duplicate_order',
   'order_not_found',
   'venue_setup_failed',
+  'geo_blocked',
   'reduce_only_rejected',
   'rate_limited',
   'auth_failed',

@@ -2,6 +2,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../config.js';
 import type { Exchange } from '../domain/exchange.js';
 import { BinanceFuturesClient } from './binance-futures/client.js';
+import { log } from '../log.js';
 import { PaperExchange } from './paper/paper-exchange.js';
 
 /**
@@ -60,6 +61,11 @@ export function venueAccountsFor(config: Config, db: Firestore): VenueAccounts {
     return venueAccounts('paper', () => true, (accountId) => new PaperExchange(db, market, { slippageBps: config.PAPER_SLIPPAGE_BPS, takerFeePpm: config.PAPER_TAKER_FEE_PPM }, accountId));
   }
   const keys = config.EXCHANGE_ACCOUNTS;
+  // At start: a venue that cannot be reached from here is named once, with its cause.
+  new BinanceFuturesClient({ baseUrl: config.EXCHANGE_BASE_URL, maxRetries: 1 }).checkVenue().then(
+    (venue) => log.info('venue reachable', { baseUrl: config.EXCHANGE_BASE_URL, ...venue }),
+    (error: unknown) => log.error('venue check failed: orders will fail until this is fixed', { baseUrl: config.EXCHANGE_BASE_URL, error }),
+  );
   return venueAccounts('binance', (agentId) => agentId in keys, (accountId) => {
     const key = accountId === SHARED_ACCOUNT ? { apiKey: config.EXCHANGE_API_KEY, apiSecret: config.EXCHANGE_API_SECRET } : keys[accountId];
     if (!key?.apiKey || !key.apiSecret) throw new Error(`no venue key for account ${accountId}: set EXCHANGE_ACCOUNTS or EXCHANGE_API_KEY/EXCHANGE_API_SECRET`);

@@ -90,6 +90,19 @@ describe('BinanceFuturesClient', () => {
     expect(error).toMatchObject({ reason: 'rate_limited', retryable: true });
   });
 
+  it('checks the venue at start, and names a geo-block as the cause instead of failing an order later', async () => {
+    expect(await client.checkVenue()).toMatchObject({ symbols: 1 });
+    venue.geoBlock(true);
+    try {
+      const blocked = await new BinanceFuturesClient({ baseUrl: venue.url, apiKey: API_KEY, apiSecret: API_SECRET }).checkVenue().catch((e: unknown) => e);
+      expect(blocked).toBeInstanceOf(ExchangeError);
+      expect(blocked).toMatchObject({ reason: 'geo_blocked', retryable: false, message: expect.stringMatching(/refuses requests from this location \(HTTP 451\): deploy Sapphire in a region the venue serves/) });
+      await expect(client.ticker('BTCUSDT')).rejects.toMatchObject({ reason: 'geo_blocked' });
+    } finally {
+      venue.geoBlock(false);
+    }
+  });
+
   it('signs with the server clock even when the local clock is a minute off', async () => {
     const skewed = new BinanceFuturesClient({ baseUrl: venue.url, apiKey: API_KEY, apiSecret: API_SECRET, now: () => Date.now() + 60_000 });
     expect(await skewed.getOrder('BTCUSDT', 'sph-market-1')).toMatchObject({ status: 'FILLED' });

@@ -81,6 +81,16 @@ export class BinanceFuturesClient implements Exchange {
     this.sleep = options.sleep ?? sleep;
   }
 
+  /**
+   * The venue answers from here, with a sane clock and its symbols: a check to run at start, so
+   * a geo-block or a wrong URL is one clear error, not a failure on the first order.
+   */
+  async checkVenue(): Promise<{ readonly clockOffsetMs: number; readonly symbols: number }> {
+    const clockOffsetMs = await this.serverClockOffset();
+    const info = ExchangeInfo.parse(await this.call({ method: 'GET', path: '/fapi/v1/exchangeInfo' }));
+    return { clockOffsetMs, symbols: info.symbols.length };
+  }
+
   async ticker(symbol: string): Promise<Ticker> {
     const body = TickerPrice.parse(await this.call({ method: 'GET', path: '/fapi/v1/ticker/price', params: { symbol } }));
     return { symbol: body.symbol, priceMicros: priceMicros(body.price), time: body.time ?? this.now() };
@@ -266,6 +276,14 @@ export class BinanceFuturesClient implements Exchange {
     }
     const text = await response.text();
     if (response.ok) return JSON.parse(text) as unknown;
+    if (response.status === 451 || (response.status === 403 && !call.signed)) {
+      // CloudFront's answer to a restricted location: no retry helps, the deployment must move.
+      throw new ExchangeError(
+        'geo_blocked',
+        `${this.options.baseUrl} refuses requests from this location (HTTP ${response.status}): deploy Sapphire in a region the venue serves (see README, "Going live")`,
+        false,
+      );
+    }
     if (response.status === 429 || response.status === 418 || response.status >= 500) {
       const retryAfterSeconds = Number(response.headers.get('retry-after'));
       throw new VenueBusy(

@@ -312,6 +312,13 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
         if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
         return { status: 200, body: { symbol, price: microsToDecimal(priceAt(symbol)), time: clock.now() } };
       }
+      case '/fapi/v1/premiumIndex': {
+        // The replay has trades only: the mark is the last close, as close as a mark gets.
+        const symbol = params.get('symbol') ?? '';
+        if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
+        const mark = microsToDecimal(priceAt(symbol));
+        return { status: 200, body: { symbol, markPrice: mark, indexPrice: mark, lastFundingRate: '0.00010000', nextFundingTime: clock.now() + 8 * 3_600_000, time: clock.now() } };
+      }
       case '/fapi/v1/klines': {
         const symbol = params.get('symbol') ?? '';
         if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');

@@ -84,7 +84,10 @@ export interface ExchangeFill {
 }
 
 export interface MarketData {
+  /** The last trade price. */
   ticker(symbol: string): Promise<Ticker>;
+  /** The mark price: what the venue values positions and liquidates at. */
+  markPrice(symbol: string): Promise<Ticker>;
   /** One-minute candles, oldest first, the last `limit` ending at or before `endTime` (default: now). */
   klines(symbol: string, limit: number, endTime?: number): Promise<Kline[]>;
   symbolFilters(symbol: string): Promise<SymbolFilters>;

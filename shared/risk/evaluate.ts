@@ -32,8 +32,8 @@ const MINUTE = 60_000;
 const minuteOf = (time: number) => Math.floor(time / MINUTE) * MINUTE;
 
 /**
- * One drawdown evaluation: every agent's ledger and open positions, marked to the market's
- * current prices, evaluated at the market's minute (the replay's, locally). A price the feed
+ * One drawdown evaluation: every agent's ledger and open positions, marked to the venue's mark
+ * prices (the last trade price where the mark does not come), evaluated at the market's minute (the replay's, locally). A price the feed
  * does not give is taken from the last good one while it is fresh; past that its holders may
  * only reduce risk, and everything else is evaluated as usual: a failing feed never stops the
  * guardrails. Then every alert transition not yet published goes to `alerts`, including ones
@@ -97,9 +97,20 @@ export async function evaluateDrawdown(deps: EvaluatorDeps): Promise<EvaluationR
   return result;
 }
 
+/** The mark price, or the last trade price when the mark does not come (logged as such). */
+async function priceOf(deps: EvaluatorDeps, symbol: string): Promise<Ticker> {
+  try {
+    return await deps.market.markPrice(symbol);
+  } catch (markError) {
+    const last = await deps.market.ticker(symbol);
+    log.warn('no mark price: valued at the last trade price', { symbol, error: markError });
+    return last;
+  }
+}
+
 /** The venue's answer for each symbol, a failure included: one failing symbol fails nothing else. */
 async function quote(deps: EvaluatorDeps, symbols: readonly string[]): Promise<Map<string, Quote>> {
-  const answers = await Promise.allSettled(symbols.map((symbol) => deps.market.ticker(symbol)));
+  const answers = await Promise.allSettled(symbols.map((symbol) => priceOf(deps, symbol)));
   return new Map(
     symbols.map((symbol, i): [string, Quote] => {
       const answer = answers[i] as PromiseSettledResult<Ticker>;

@@ -29,6 +29,7 @@ const db = firestoreFor(projectId);
 const MINUTE = 60_000;
 const T0 = Date.parse('2023-03-08T12:01:00Z');
 const TICKER = '/fapi/v1/ticker/price';
+const MARK = '/fapi/v1/premiumIndex';
 let venue: MarketStandIn;
 let delivery: LocalPushDelivery | undefined;
 let alerts: TopicTap<AlertMessage>;
@@ -70,6 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   venue?.outage(TICKER, undefined);
+  venue?.outage(MARK, undefined);
   await closeInOrder(alerts, delivery, venue);
 });
 
@@ -79,7 +81,17 @@ describe('a failing price feed', () => {
     expect(await tradingStateOf(db, 'feed-holder')).toBeUndefined();
   });
 
+  it('values positions at the last trade price when the mark price does not come', async () => {
+    venue.outage(MARK, 503);
+    wall += MINUTE;
+    venue.clock.set(T0 + MINUTE, 0);
+    expect(await evaluate()).toMatchObject({ evaluated: true });
+    expect(await tradingStateOf(db, 'feed-holder')).toBeUndefined();
+    venue.outage(MARK, undefined);
+  });
+
   it('never crashes the evaluator: ten minutes of failed prices are evaluated minute by minute on the last good mark', async () => {
+    venue.outage(MARK, 503);
     venue.outage(TICKER, 503);
     for (let minute = 1; minute <= 10; minute += 1) {
       wall += MINUTE;
@@ -88,7 +100,7 @@ describe('a failing price feed', () => {
       // The market clock moves on with the wall clock from the last price: 12:02, 12:03, …
       expect(result.snapshots.length).toBeGreaterThan(0);
     }
-    expect(venue.requests.get(`GET ${TICKER}`)).toBeGreaterThanOrEqual(11);
+    expect(venue.requests.get(`GET ${MARK}`)).toBeGreaterThanOrEqual(12);
   });
 
   it('holds the agent exposed to the stale symbol to reduce-only, and alerts', async () => {
@@ -106,9 +118,10 @@ describe('a failing price feed', () => {
   });
 
   it('lets the agent trade again when prices return, and resolves the alert', async () => {
+    venue.outage(MARK, undefined);
     venue.outage(TICKER, undefined);
     wall += MINUTE;
-    venue.clock.set(T0 + 11 * MINUTE, 0);
+    venue.clock.set(T0 + 12 * MINUTE, 0);
     expect(await evaluate()).toMatchObject({ evaluated: true });
     expect(await tradingStateOf(db, 'feed-holder')).toMatchObject({ state: 'active', changedBy: 'drawdown-evaluator', reason: 'prices are fresh again' });
     await alerts.waitForMessage('the resolution', (a) => a.key === 'prices_stale:feed-holder' && a.transition === 'resolve');

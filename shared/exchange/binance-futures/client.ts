@@ -18,6 +18,7 @@ import { type QueryParams, buildSignedQuery, encodeQuery } from './signing.js';
 import {
   ExchangeInfo,
   KlineRow,
+  PremiumIndex,
   ServerTime,
   TickerPrice,
   UserTrade,
@@ -89,6 +90,11 @@ export class BinanceFuturesClient implements Exchange {
     const clockOffsetMs = await this.serverClockOffset();
     const info = ExchangeInfo.parse(await this.call({ method: 'GET', path: '/fapi/v1/exchangeInfo' }));
     return { clockOffsetMs, symbols: info.symbols.length };
+  }
+
+  async markPrice(symbol: string): Promise<Ticker> {
+    const body = PremiumIndex.parse(await this.call({ method: 'GET', path: '/fapi/v1/premiumIndex', params: { symbol } }));
+    return { symbol: body.symbol, priceMicros: priceMicros(body.markPrice), time: body.time ?? this.now() };
   }
 
   async ticker(symbol: string): Promise<Ticker> {

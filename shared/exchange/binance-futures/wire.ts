@@ -20,6 +20,8 @@ export const ExchangeInfo = z.object({
 
 export const TickerPrice = z.object({ symbol: z.string(), price: Decimal, time: z.number().int().optional() });
 
+export const PremiumIndex = z.object({ symbol: z.string(), markPrice: Decimal, time: z.number().int().optional() });
+
 export const KlineRow = z.tuple([z.number().int(), Decimal, Decimal, Decimal, Decimal, Decimal, z.number().int()]).rest(z.unknown());
 
 export const VenueOrder = z.object({

@@ -118,6 +118,7 @@ export class PaperExchange implements Exchange {
 
   // Market data is the market's: the paper exchange only keeps the book.
   ticker: MarketData['ticker'] = (symbol) => this.market.ticker(symbol);
+  markPrice: MarketData['markPrice'] = (symbol) => this.market.markPrice(symbol);
   klines: MarketData['klines'] = (symbol, limit, endTime) => this.market.klines(symbol, limit, endTime);
   symbolFilters: MarketData['symbolFilters'] = (symbol) => this.market.symbolFilters(symbol);
 

@@ -14,6 +14,10 @@ import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
 import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { evaluateDrawdown } from '../../shared/risk/evaluate.js';
+import { FlattenBook } from '../../shared/firestore/flattens.js';
+import type { TradingDeps } from '../../shared/trading/deps.js';
+import { flattenOnHalts } from '../../shared/trading/flatten.js';
+import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 
 /**
  * drawdown-evaluator: on Cloud Scheduler's minute tick and after every applied order update
@@ -41,11 +45,15 @@ const deps = {
 };
 
 const metrics = config.ENABLE_CLOUD_MONITORING ? metricWriterFromConfig(config) : undefined;
+// Built on first need: most evaluations halt nothing.
+let tradingDeps: TradingDeps | undefined;
+const trading = () => (tradingDeps ??= tradingDepsFromConfig(config));
 
 // Triggers arriving while an evaluation runs share the next one, instead of ten transactions
 // fighting over the same risk documents (and a minute already evaluated costs two reads).
 const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(async (_key, triggers) => {
   const result = await evaluateDrawdown(deps);
+  if (result.halted?.length) await flattenOnHalts(trading(), new FlattenBook(db), result.halted);
   if (result.evaluated && metrics) {
     // Metrics are for people and alert policies; their failure never fails the evaluation.
     await metrics.write(metricFamilies(await readPortfolioView(db))).catch((error: unknown) => log.warn('metrics not written', { error }));

@@ -10,7 +10,9 @@ import { log } from '../../shared/log.js';
 import { renderDashboard } from '../../shared/ops/dashboard.js';
 import { renderMetrics } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
+import { handleFlattenRoute, isFlattenRoute } from '../../shared/ops/flatten-api.js';
 import { handleTrainingRoute, isTrainingRoute } from '../../shared/ops/training-api.js';
+import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
 
 /**
@@ -23,6 +25,7 @@ import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
  *   POST /portfolio/reset-peak | /agents/{id}/reset-peak   peak equity := last evaluated equity
  *   POST /agents/{id}/training | /agents/{id}/training/promote | /agents/{id}/training/rollback
  *   GET  /training/runs[?agent=<id>]        (shared/ops/training-api.ts)
+ *   POST /agents/{id}/flatten | /portfolio/flatten, GET /flattens/{id}   (shared/ops/flatten-api.ts)
  * Every change needs `Authorization: Bearer <token>` (OPS_API_TOKENS) and is recorded with the
  * token's name as who and the body's reason as why.
  */
@@ -31,6 +34,7 @@ const config = loadConfig();
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const book = new RiskBook(db);
 const training = trainingDepsFromConfig(config);
+const trading = tradingDepsFromConfig(config);
 const ROUTE = /^\/(?:agents\/([a-z0-9][a-z0-9-]{1,62})|(portfolio))\/(halt|resume|reset-peak)$/;
 const Body = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
 
@@ -103,13 +107,13 @@ http('opsApi', async (req, res) => {
         .send(renderDashboard(view, { paper: config.ENABLE_PAPER_TRADING, vertex: config.ENABLE_VERTEX_AI }));
       return;
     }
-    if (isTrainingRoute(req)) {
+    if (isTrainingRoute(req) || isFlattenRoute(req)) {
       const operator = operatorOf(req);
       if (!operator) {
         sendProblem(res, 401, 'an operator bearer token is required');
         return;
       }
-      await handleTrainingRoute(req, res, training, operator);
+      await (isTrainingRoute(req) ? handleTrainingRoute(req, res, training, operator) : handleFlattenRoute(req, res, trading, operator));
       return;
     }
     const match = ROUTE.exec(req.path);
@@ -120,7 +124,7 @@ http('opsApi', async (req, res) => {
     sendProblem(
       res,
       404,
-      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs',
+      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}',
     );
   } catch (error) {
     log.error('ops-api failed', { error });

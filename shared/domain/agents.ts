@@ -17,6 +17,8 @@ export const AgentProfile = z
     minPositionNotionalMicros: MicroUsd,
     maxPositionNotionalMicros: PositiveMicroUsd,
     allowedSymbols: z.array(Symbol).min(1),
+    /** Close every position of this agent when it is halted, or when the whole portfolio is. */
+    flatten: z.object({ onAgentHalt: z.boolean().default(false), onPortfolioHalt: z.boolean().default(false) }).strict().optional(),
     /** How this agent's model is fine-tuned; unset fields take the deployment's defaults. */
     training: z
       .object({

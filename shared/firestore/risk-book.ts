@@ -36,6 +36,8 @@ export interface EvaluationResult {
   readonly evaluated: boolean;
   readonly snapshots: readonly ScopeSnapshot[];
   readonly transitions: readonly EpisodeTransition[];
+  /** Scopes this evaluation halted (not already halted), with the episode that did it. */
+  readonly halted?: readonly { readonly scope: string; readonly episodeId: string; readonly reason: string }[];
 }
 
 export function alertMessageOf(t: EpisodeTransition): AlertMessage {
@@ -99,10 +101,13 @@ export class RiskBook {
         tx.set(this.db.collection(COLLECTIONS.alertEpisodes).doc(t.episode.episodeId), t.episode);
         addToOutbox(this.db, tx, alertMessageOf(t));
       }
+      const halted: { scope: string; episodeId: string; reason: string }[] = [];
       for (const scope of haltScopes) {
         if (stateOf(scope)?.state === 'halted') continue;
-        const reason = transitions.find((t) => evaluation.conditions.find((c) => c.key === t.episode.key)?.halts === scope)?.episode.message ?? 'risk limit';
+        const episode = transitions.find((t) => evaluation.conditions.find((c) => c.key === t.episode.key)?.halts === scope)?.episode;
+        const reason = episode?.message ?? 'risk limit';
         setTradingState(this.db, tx, { scope, state: 'halted', reason, changedBy: 'drawdown-evaluator', at });
+        halted.push({ scope, episodeId: episode?.episodeId ?? `halt:${scope}@${at.toISOString()}`, reason });
       }
       for (const scope of reduceScopes) {
         // A halt outranks reduce-only; so does a halt decided in this same evaluation.
@@ -116,7 +121,7 @@ export class RiskBook {
         if (current?.state !== 'reducing' || current.changedBy !== 'drawdown-evaluator' || reduceScopes.includes(scope)) continue;
         setTradingState(this.db, tx, { scope, state: 'active', reason: 'prices are fresh again', changedBy: 'drawdown-evaluator', at });
       }
-      return { evaluated: true, snapshots: evaluation.snapshots, transitions };
+      return { evaluated: true, snapshots: evaluation.snapshots, transitions, halted };
     });
   }
 

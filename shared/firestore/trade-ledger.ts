@@ -4,7 +4,8 @@ import { type LedgerEffect, type MarginLedgerState, applyLedgerEvent } from '../
 import { ReservationRecord } from '../domain/margin.js';
 import type { OrderRequest } from '../domain/messages.js';
 import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus } from '../domain/orders.js';
-import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, fillSortKey, foldFills } from '../domain/positions.js';
+import type { HeldPosition } from '../domain/flatten.js';
+import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, averageEntryMicros, fillSortKey, foldFills } from '../domain/positions.js';
 import { COLLECTIONS } from './collections.js';
 import { documentId } from './document-id.js';
 import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
@@ -51,7 +52,7 @@ export class TradeLedger {
   readonly ledgers: LedgerRepository;
 
   constructor(
-    private readonly db: Firestore,
+    readonly db: Firestore,
     clock?: () => Date,
     ledgers?: LedgerRepository,
   ) {
@@ -120,6 +121,20 @@ export class TradeLedger {
   async order(orderId: string): Promise<OrderRecord | undefined> {
     const snap = await this.orderRef(orderId).get();
     return snap.exists ? OrderRecord.parse(snap.data()) : undefined;
+  }
+
+  /** The open positions of these agents, with their average entry. */
+  async openPositionsOf(agentIds: readonly string[]): Promise<HeldPosition[]> {
+    const held: HeldPosition[] = [];
+    for (let i = 0; i < agentIds.length; i += 30) {
+      const snap = await this.db.collection(COLLECTIONS.positions).where('agentId', 'in', agentIds.slice(i, i + 30)).get();
+      for (const doc of snap.docs) {
+        const position = PositionState.parse(doc.data());
+        if (position.quantityAtoms === 0) continue;
+        held.push({ agentId: String(doc.get('agentId')), symbol: String(doc.get('symbol')), quantityAtoms: position.quantityAtoms, averageEntryMicros: averageEntryMicros(position) });
+      }
+    }
+    return held.sort((a, b) => `${a.agentId}|${a.symbol}`.localeCompare(`${b.agentId}|${b.symbol}`));
   }
 
   /** Every agent's signed position in `symbol`, where it is not flat. */

@@ -1,9 +1,7 @@
-import { ExchangeError } from '../domain/exchange.js';
-import type { OrderRecord } from '../domain/orders.js';
 import { log } from '../log.js';
 import { applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
-import { syncOrderFromVenue } from './route-order.js';
+import { cancelAtVenue, syncOrderFromVenue } from './route-order.js';
 
 export interface ReconcileOptions {
   /** A reservation older than this that never became an order is released. */
@@ -25,23 +23,6 @@ export interface ReconcileReport {
 const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
 
 /**
- * Cancels an order left open at the venue and applies the cancel (which returns the margin of
- * what never filled). True when this run ended it; a venue that answers `order_not_found` ended
- * it meanwhile, and the next sync applies that end.
- */
-async function expireOrder(deps: TradingDeps, order: OrderRecord): Promise<boolean> {
-  try {
-    const canceled = await deps.accounts.accountFor(order.agentId).exchange.cancelOrder(order.symbol, order.orderId);
-    log.info('order expired', { orderId: order.orderId, agentId: order.agentId, symbol: order.symbol, executedQuantity: canceled.executedQuantity });
-    await syncOrderFromVenue(deps, order, canceled);
-    return true;
-  } catch (error) {
-    if (error instanceof ExchangeError && error.reason === 'order_not_found') return false;
-    throw error;
-  }
-}
-
-/**
  * The safety net behind the webhooks: compares every open order with the venue and applies the
  * fills and ends the webhooks missed; cancels orders left open at the venue past their time;
  * ends orders that never reached the venue; releases reservations that never became orders.
@@ -58,7 +39,7 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     const synced = await syncOrderFromVenue(deps, order);
     if (synced !== undefined) {
       factsApplied += synced.applied;
-      if (OPEN_AT_VENUE.has(synced.venueOrder.status) && age > options.openOrderTtlMs && (await expireOrder(deps, order))) ordersExpired += 1;
+      if (OPEN_AT_VENUE.has(synced.venueOrder.status) && age > options.openOrderTtlMs && (await cancelAtVenue(deps, order, 'expired'))) ordersExpired += 1;
       continue;
     }
     if (order.status === 'placing' && age > options.placingGraceMs) {

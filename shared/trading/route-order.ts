@@ -45,6 +45,23 @@ export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, 
 }
 
 /**
+ * Cancels an order still open at the venue and applies the cancel (which returns the margin of
+ * what never filled). True when this call ended it; a venue that answers `order_not_found` ended
+ * it meanwhile, and the next sync applies that end.
+ */
+export async function cancelAtVenue(deps: TradingDeps, order: OrderRecord, why: string): Promise<boolean> {
+  try {
+    const canceled = await deps.accounts.accountFor(order.agentId).exchange.cancelOrder(order.symbol, order.orderId);
+    log.info('order canceled', { why, orderId: order.orderId, agentId: order.agentId, symbol: order.symbol, executedQuantity: canceled.executedQuantity });
+    await syncOrderFromVenue(deps, order, canceled);
+    return true;
+  } catch (error) {
+    if (error instanceof ExchangeError && error.reason === 'order_not_found') return false;
+    throw error;
+  }
+}
+
+/**
  * On an account several agents share, the venue holds one net position per symbol: an order
  * that would leave this agent holding the opposite way of another agent there would net them
  * (and a reduce-only close could close the other's). Such an order is refused; shrinking one's

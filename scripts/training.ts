@@ -8,8 +8,7 @@
  * SAPPHIRE_OPS_API_URL and OPS_TOKEN (an operator token of OPS_API_TOKENS).
  */
 import { parseArgs } from 'node:util';
-import { useLocalEnv } from './lib/local-env.js';
-import { LOCAL_DEFAULTS } from './lib/local-stack.js';
+import { fail, opsApi } from './lib/ops-client.js';
 
 const USAGE = `usage: npm run training -- start --agent <id> [--from <ISO> --to <ISO>] [--reason <text>]
        npm run training -- list [--agent <id>]
@@ -28,24 +27,6 @@ interface Run {
   deployedMetric?: { name: string; value: number };
   window: { from: string; to: string };
   updatedAt: string;
-}
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
-}
-
-async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const base = process.env.SAPPHIRE_OPS_API_URL || fail('no ops-api: start the local stack (npm start) or set SAPPHIRE_OPS_API_URL');
-  const token = process.env.OPS_TOKEN ?? (LOCAL_DEFAULTS.OPS_API_TOKENS as string).split(':')[1];
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const answer = (await response.json().catch(() => ({}))) as { error?: string; fields?: { field: string; message: string }[] };
-  if (!response.ok) fail(`ops-api answered ${response.status}: ${answer.error ?? ''}${answer.fields ? ` (${answer.fields.map((f) => `${f.field}: ${f.message}`).join('; ')})` : ''}`);
-  return answer;
 }
 
 function printRuns(runs: readonly Run[]): void {
@@ -94,31 +75,30 @@ async function main(): Promise<void> {
     options: { agent: { type: 'string' }, run: { type: 'string' }, reason: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
   });
   const [command] = positionals;
-  if (!process.env.SAPPHIRE_OPS_API_URL) await useLocalEnv().catch((error: Error) => fail(error.message));
   const agent = () => values.agent ?? fail(`--agent is required\n${USAGE}`);
   switch (command) {
     case 'start': {
       process.stderr.write(`exporting ${agent()}'s dataset and starting its training job…\n`);
       const window = values.from || values.to ? { from: values.from, to: values.to } : {};
-      const result = (await call('POST', `/agents/${agent()}/training`, { reason: values.reason ?? 'started from the command line', ...window })) as { outcome: string; run: Run };
+      const result = (await opsApi('POST', `/agents/${agent()}/training`, { reason: values.reason ?? 'started from the command line', ...window })) as { outcome: string; run: Run };
       process.stdout.write(`${result.outcome}: run ${result.run.runId} is ${result.run.status}${result.run.reason ? ` (${result.run.reason})` : ''}\n`);
       if (result.run.dataset) process.stdout.write(`dataset      ${result.run.dataset.rows} labelled rows: ${result.run.dataset.train}, ${result.run.dataset.validation}, ${result.run.dataset.manifest}\n`);
       if (result.run.jobName) await printJob(result.run.jobName);
       return;
     }
     case 'list': {
-      const { runs } = (await call('GET', `/training/runs${values.agent ? `?agent=${encodeURIComponent(values.agent)}` : ''}`)) as { runs: Run[] };
+      const { runs } = (await opsApi('GET', `/training/runs${values.agent ? `?agent=${encodeURIComponent(values.agent)}` : ''}`)) as { runs: Run[] };
       printRuns(runs);
       return;
     }
     case 'promote': {
       const run = values.run ?? fail(`--run is required\n${USAGE}`);
-      const result = (await call('POST', `/agents/${agent()}/training/promote`, { runId: run, reason: values.reason ?? fail('--reason is required') })) as { run: Run };
+      const result = (await opsApi('POST', `/agents/${agent()}/training/promote`, { runId: run, reason: values.reason ?? fail('--reason is required') })) as { run: Run };
       process.stdout.write(`${result.run.runId} now serves ${agent()} (${result.run.status})\n`);
       return;
     }
     case 'rollback': {
-      const result = (await call('POST', `/agents/${agent()}/training/rollback`, { reason: values.reason ?? fail('--reason is required') })) as { modelName: string };
+      const result = (await opsApi('POST', `/agents/${agent()}/training/rollback`, { reason: values.reason ?? fail('--reason is required') })) as { modelName: string };
       process.stdout.write(`${agent()} serves ${result.modelName} again\n`);
       return;
     }

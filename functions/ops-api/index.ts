@@ -10,6 +10,7 @@ import { log } from '../../shared/log.js';
 import { renderDashboard } from '../../shared/ops/dashboard.js';
 import { renderMetrics } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
+import { handleAgentsRoute, isAgentsRoute } from '../../shared/ops/agents-api.js';
 import { handleFlattenRoute, isFlattenRoute } from '../../shared/ops/flatten-api.js';
 import { handleTrainingRoute, isTrainingRoute } from '../../shared/ops/training-api.js';
 import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
@@ -26,6 +27,7 @@ import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
  *   POST /agents/{id}/training | /agents/{id}/training/promote | /agents/{id}/training/rollback
  *   GET  /training/runs[?agent=<id>]        (shared/ops/training-api.ts)
  *   POST /agents/{id}/flatten | /portfolio/flatten, GET /flattens/{id}   (shared/ops/flatten-api.ts)
+ *   GET /agents, GET|PATCH|PUT /agents/{id}                               (shared/ops/agents-api.ts)
  * Every change needs `Authorization: Bearer <token>` (OPS_API_TOKENS) and is recorded with the
  * token's name as who and the body's reason as why.
  */
@@ -107,13 +109,15 @@ http('opsApi', async (req, res) => {
         .send(renderDashboard(view, { paper: config.ENABLE_PAPER_TRADING, vertex: config.ENABLE_VERTEX_AI }));
       return;
     }
-    if (isTrainingRoute(req) || isFlattenRoute(req)) {
+    if (isTrainingRoute(req) || isFlattenRoute(req) || isAgentsRoute(req)) {
       const operator = operatorOf(req);
       if (!operator) {
         sendProblem(res, 401, 'an operator bearer token is required');
         return;
       }
-      await (isTrainingRoute(req) ? handleTrainingRoute(req, res, training, operator) : handleFlattenRoute(req, res, trading, operator));
+      if (isTrainingRoute(req)) await handleTrainingRoute(req, res, training, operator);
+      else if (isFlattenRoute(req)) await handleFlattenRoute(req, res, trading, operator);
+      else await handleAgentsRoute(req, res, db, operator);
       return;
     }
     const match = ROUTE.exec(req.path);
@@ -124,7 +128,7 @@ http('opsApi', async (req, res) => {
     sendProblem(
       res,
       404,
-      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}',
+      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}, GET /agents, GET|PATCH|PUT /agents/{id}',
     );
   } catch (error) {
     log.error('ops-api failed', { error });

@@ -6,7 +6,7 @@ import { AgentId, Leverage, MicroUsd, PositiveMicroUsd, Symbol } from './vocabul
  * An agent's trading profile. Profiles are data: they are seeded into Firestore and read from
  * there, so changing a budget or adding an agent needs no code change.
  */
-export const AgentProfile = z
+const AgentProfileFields = z
   .object({
     agentId: AgentId,
     displayName: z.string().min(1),
@@ -31,11 +31,17 @@ export const AgentProfile = z
       .strict()
       .optional(),
   })
-  .refine((p) => p.minPositionNotionalMicros <= p.maxPositionNotionalMicros, {
-    message: 'minPositionNotionalMicros must not exceed maxPositionNotionalMicros',
-    path: ['minPositionNotionalMicros'],
-  });
+  .strict();
+
+export const AgentProfile = AgentProfileFields.refine((p) => p.minPositionNotionalMicros <= p.maxPositionNotionalMicros, {
+  message: 'minPositionNotionalMicros must not exceed maxPositionNotionalMicros',
+  path: ['minPositionNotionalMicros'],
+});
 export type AgentProfile = z.infer<typeof AgentProfile>;
+
+/** What an operator may change of a profile: any field but its id. */
+export const AgentProfileChanges = AgentProfileFields.omit({ agentId: true }).partial().strict();
+export type AgentProfileChanges = z.infer<typeof AgentProfileChanges>;
 
 const MAJORS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT', 'XRPUSDT'];
 

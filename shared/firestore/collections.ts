@@ -38,6 +38,8 @@ export const COLLECTIONS = {
   agentDecisions: 'agentDecisions',
   /** deadLetters/{source}:{messageId}: messages that could not be understood. */
   deadLetters: 'deadLetters',
+  /** agentProfileChanges/{auto}: every change of a profile, who, when, why, before and after. */
+  agentProfileChanges: 'agentProfileChanges',
   /** flattens/{flattenId}: a flatten command, its plan and who asked why. */
   flattens: 'flattens',
   /** trainingRuns/{runId}: one fine-tuning run per agent and data window (TrainingRun). */

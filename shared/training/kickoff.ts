@@ -1,7 +1,6 @@
 import type { AgentProfile } from '../domain/agents.js';
 import { type TrainingRun, capRefusal, customJobRequest, modelKindOf, recentWindow, trainingRunId, trainingWindowAt } from '../domain/training.js';
-import { AgentProfile as AgentProfileSchema } from '../domain/agents.js';
-import { COLLECTIONS } from '../firestore/collections.js';
+import { agentProfileOf } from '../firestore/agent-profiles.js';
 import { log } from '../log.js';
 import { type TrainingDeps, now } from './deps.js';
 import { exportDataset } from './export-dataset.js';
@@ -30,11 +29,6 @@ export type KickoffResult =
 
 const WEEK = 7 * 24 * 3_600_000;
 
-async function agentProfile(deps: TrainingDeps, agentId: string): Promise<AgentProfile | undefined> {
-  const snap = await deps.db.collection(COLLECTIONS.agents).doc(agentId).get();
-  return snap.exists ? AgentProfileSchema.parse(snap.data()) : undefined;
-}
-
 /** The market's clock (the venue's, or the replay's locally); the wall clock if it has none. */
 async function marketNow(deps: TrainingDeps, agent: AgentProfile): Promise<Date> {
   try {
@@ -50,7 +44,7 @@ async function skip(deps: TrainingDeps, run: TrainingRun, reason: string): Promi
 }
 
 export async function startTraining(deps: TrainingDeps, request: KickoffRequest): Promise<KickoffResult> {
-  const agent = await agentProfile(deps, request.agentId);
+  const agent = await agentProfileOf(deps.db, request.agentId);
   if (!agent) return { outcome: 'unknown_agent', agentId: request.agentId };
   const window =
     typeof request.window === 'object'

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_AGENTS } from '../../shared/domain/agents.js';
+import { USD } from '../../shared/domain/money.js';
+import { agentProfileOf } from '../../shared/firestore/agent-profiles.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { COLLECTIONS } from '../../shared/firestore/collections.js';
+import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
+import { bearer } from '../support/http.js';
+import { makeSignal } from '../support/signals.js';
+import { type ServedFunction, closeInOrder, isolatedProject, serveFunction } from '../support/stack.js';
+import { seedTestAgent } from '../support/trading.js';
+
+/** Agent profiles changed in production through ops-api: validated, audited, read by the next reservation. */
+
+const projectId = isolatedProject('profiles');
+const db = firestoreFor(projectId);
+const TOKEN = 'profiles-ops-token-0123456789';
+let ops: ServedFunction;
+const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
+
+const send = (method: 'PATCH' | 'PUT', path: string, body: unknown, token: string | null = TOKEN) =>
+  fetch(`${ops.url}${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? bearer(token) : {}) }, body: JSON.stringify(body) });
+const reserve = (signalId: string, notionalUsd: number) =>
+  margins.reserveMargin(makeSignal({ agentId: 'prof-agent', signalId, symbol: 'BTCUSDT', size: { type: 'notional', notionalMicros: notionalUsd * USD }, leverage: 2 }));
+
+beforeAll(async () => {
+  process.env.OPS_API_TOKENS = `alice:${TOKEN}`;
+  ops = await serveFunction(() => import('../../functions/ops-api/index.js'), 'opsApi');
+  await seedTestAgent(db, 'prof-agent', { allowedSymbols: ['BTCUSDT'] });
+});
+
+afterAll(async () => {
+  await closeInOrder(ops);
+});
+
+describe('agent profiles on ops-api', () => {
+  it('needs an operator and a reason', async () => {
+    expect((await send('PATCH', '/agents/prof-agent', { changes: { maxLeverage: 3 }, reason: 'lower risk' }, null)).status).toBe(401);
+    expect((await send('PATCH', '/agents/prof-agent', { changes: { maxLeverage: 3 } })).status).toBe(400);
+  });
+
+  it('refuses a change that would make the profile invalid, or that names an unknown field, and changes nothing', async () => {
+    const invalid = await send('PATCH', '/agents/prof-agent', { changes: { minPositionNotionalMicros: 9_000 * USD }, reason: 'typo' });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ fields: [{ field: 'minPositionNotionalMicros' }] });
+    expect((await send('PATCH', '/agents/prof-agent', { changes: { budget: 5 }, reason: 'typo' })).status).toBe(400);
+    expect((await send('PATCH', '/agents/no-such-agent', { changes: { maxLeverage: 3 }, reason: 'typo' })).status).toBe(404);
+    expect(await agentProfileOf(db, 'prof-agent')).toMatchObject({ minPositionNotionalMicros: 10 * USD, maxLeverage: 10 });
+  });
+
+  it('changes the budget, audited with who, why, before and after, for the next reservation', async () => {
+    expect((await reserve('prof-1', 200)).record).toMatchObject({ status: 'reserved', marginMicros: 100 * USD });
+    const answer = await send('PATCH', '/agents/prof-agent', { changes: { marginAllocationMicros: 50 * USD }, reason: 'risk review: halve exposure' });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ before: { marginAllocationMicros: 1_000 * USD }, after: { marginAllocationMicros: 50 * USD } });
+    const audit = (await db.collection(COLLECTIONS.agentProfileChanges).where('agentId', '==', 'prof-agent').get()).docs.map((d) => d.data());
+    expect(audit).toEqual([expect.objectContaining({ by: 'operator:alice', reason: 'risk review: halve exposure', before: expect.objectContaining({ marginAllocationMicros: 1_000 * USD }), after: expect.objectContaining({ marginAllocationMicros: 50 * USD }) })]);
+    // Below what is committed: new risk is refused, and nothing fails.
+    expect((await reserve('prof-2', 20)).record).toMatchObject({ status: 'rejected', reason: 'agent_margin_exceeded' });
+    expect(await margins.ledgerOf('prof-agent')).toMatchObject({ reservedMicros: 100 * USD });
+  });
+
+  it('adds a new agent from a whole profile, and reads it back', async () => {
+    const profile = { ...DEFAULT_AGENTS[0], agentId: 'prof-new', displayName: 'New', allowedSymbols: ['ETHUSDT'] };
+    expect((await send('PUT', '/agents/prof-new', { profile: { ...profile, agentId: 'someone-else' }, reason: 'onboarding' })).status).toBe(400);
+    expect((await send('PUT', '/agents/prof-new', { profile, reason: 'onboarding' })).status).toBe(201);
+    const read = await fetch(`${ops.url}/agents/prof-new`, { headers: bearer(TOKEN) });
+    expect(await read.json()).toMatchObject({ agentId: 'prof-new', allowedSymbols: ['ETHUSDT'] });
+  });
+});

@@ -134,6 +134,8 @@ export interface MarketStandIn {
   cancel(clientOrderId: string): void;
   /** The next request to `path` gets this answer instead. */
   failNext(path: string, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** Books a funding payment (signed decimal USD) to the account with this key, at the replay's clock. */
+  addFunding(apiKey: string, symbol: string, income: string): void;
   /** While on, every request is refused as a restricted location (HTTP 451), as Binance answers from the US. */
   geoBlock(on: boolean): void;
   /** Every request to `path` gets `status` until `outage(path, undefined)` (a venue down for a while). */
@@ -164,6 +166,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   const accountSettings = new Map<string, { leverage?: number; marginType?: string }>();
   const setupCalls: string[] = [];
   const orderAccounts = new Map<string, string>();
+  const incomes: { apiKey: string; symbol: string; incomeType: string; income: string; asset: string; time: number; tranId: number; info: string }[] = [];
   const outages = new Map<string, number>();
   let geoBlocked = false;
   const requests = new Map<string, number>();
@@ -217,6 +220,10 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   function handleSigned(method: string, path: string, params: URLSearchParams, apiKey: string): { status: number; body: unknown } {
     const symbol = params.get('symbol') ?? '';
     const clientId = params.get('origClientOrderId') ?? params.get('newClientOrderId') ?? '';
+    if (method === 'GET' && path === '/fapi/v1/income') {
+      const since = Number(params.get('startTime') ?? 0);
+      return { status: 200, body: incomes.filter((i) => i.apiKey === apiKey && i.time >= since).map(({ apiKey: _key, ...row }) => row) };
+    }
     if (method === 'POST' && (path === '/fapi/v1/leverage' || path === '/fapi/v1/marginType')) {
       if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
       const key = `${apiKey}:${symbol}`;
@@ -384,6 +391,9 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
       order.status = 'CANCELED';
       order.updateTime = clock.now();
+    },
+    addFunding(apiKey, symbol, income) {
+      incomes.push({ apiKey, symbol, incomeType: 'FUNDING_FEE', income, asset: 'USDT', time: clock.now(), tranId: nextId++, info: 'FUNDING_FEE' });
     },
     geoBlock(on) {
       geoBlocked = on;

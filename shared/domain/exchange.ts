@@ -83,6 +83,17 @@ export interface ExchangeFill {
   readonly time: number;
 }
 
+/** A payment the venue booked to the account itself: funding, for now. */
+export interface VenueIncome {
+  /** The venue's transaction id: with the account, the key that applies it once. */
+  readonly tranId: string;
+  readonly symbol: string;
+  readonly type: 'FUNDING_FEE';
+  /** Signed: positive received, negative paid. */
+  readonly amountMicros: number;
+  readonly time: number;
+}
+
 export interface MarketData {
   /** The last trade price. */
   ticker(symbol: string): Promise<Ticker>;
@@ -102,6 +113,8 @@ export interface Exchange extends MarketData {
   getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined>;
   /** The fills of one order, oldest first. */
   orderFills(order: ExchangeOrder): Promise<ExchangeFill[]>;
+  /** Funding booked to the account since `startTime` (epoch ms; none: as far back as the venue keeps), oldest first. */
+  fundingSince(startTime?: number): Promise<VenueIncome[]>;
 }
 
 export const ExchangeRejectReason = z.enum([

@@ -23,6 +23,11 @@ export function venueUsdToMicros(usd: string): number {
   return toSafeInteger(decimalToUnits(usd, MICRO_SCALE, 'half-up'), 'USD amount');
 }
 
+/** A venue's signed USD figure (funding paid is negative) → micro-USD, rounded to the nearest micro. */
+export function signedVenueUsdToMicros(usd: string): number {
+  return usd.startsWith('-') ? -venueUsdToMicros(usd.slice(1)) : venueUsdToMicros(usd);
+}
+
 /** micro-USD → the shortest decimal USD string a venue accepts: 23_142_310_000 → "23142.31". */
 export function microsToDecimal(micros: number): string {
   if (!Number.isSafeInteger(micros)) throw new RangeError(`micro-USD must be a safe integer, got ${micros}`);

@@ -38,6 +38,10 @@ export const COLLECTIONS = {
   agentDecisions: 'agentDecisions',
   /** deadLetters/{source}:{messageId}: messages that could not be understood. */
   deadLetters: 'deadLetters',
+  /** venueIncome/{accountId}:{tranId}: funding booked to an agent's ledger, once per venue transaction. */
+  venueIncome: 'venueIncome',
+  /** incomeCursors/{accountId}: how far each account's income history has been read. */
+  incomeCursors: 'incomeCursors',
   /** agentProfileChanges/{auto}: every change of a profile, who, when, why, before and after. */
   agentProfileChanges: 'agentProfileChanges',
   /** flattens/{flattenId}: a flatten command, its plan and who asked why. */

@@ -1,11 +1,13 @@
 import type { Firestore, DocumentReference } from '@google-cloud/firestore';
 import { GroupCommitter } from '../concurrency/group-commit.js';
 import { AgentProfile } from '../domain/agents.js';
-import { type MarginLedgerState } from '../domain/ledger.js';
+import type { VenueIncome } from '../domain/exchange.js';
+import { type MarginLedgerState, applyLedgerEvent } from '../domain/ledger.js';
 import { ReservationRecord, decideSignal, releaseReservation } from '../domain/margin.js';
 import type { TradeSignal } from '../domain/messages.js';
 import { PORTFOLIO_SCOPE } from '../domain/vocabulary.js';
 import { COLLECTIONS } from './collections.js';
+import { documentId } from './document-id.js';
 import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
 
 export interface ReserveOutcome {
@@ -78,6 +80,22 @@ export class MarginLedger {
         const result = releaseReservation(ledger, record, reason, this.clock());
         if (result.released) stage.set(reservationRef, result.record);
         return { value: result.ledger, result: { released: result.released, record: result.record } };
+      },
+    });
+  }
+
+  /**
+   * Books a funding payment of the agent's venue account to its ledger, once per venue
+   * transaction (the income record is created in the same transaction as the ledger change).
+   */
+  applyFunding(agentId: string, accountId: string, income: VenueIncome): Promise<'applied' | 'duplicate'> {
+    const incomeRef = this.db.collection(COLLECTIONS.venueIncome).doc(documentId(accountId, income.tranId));
+    return this.ledgers.submit(agentId, {
+      reads: [incomeRef],
+      run: async (stage, ledger) => {
+        if (await stage.get(incomeRef)) return { value: ledger, result: 'duplicate' as const };
+        await stage.create(incomeRef, { ...income, agentId, accountId, bookedAt: this.clock().toISOString() });
+        return { value: applyLedgerEvent(ledger, { kind: 'funding', amountMicros: income.amountMicros }), result: 'applied' as const };
       },
     });
   }

@@ -1,3 +1,6 @@
+import { listAgentProfiles } from '../firestore/agent-profiles.js';
+import { COLLECTIONS } from '../firestore/collections.js';
+import { documentId } from '../firestore/document-id.js';
 import { log } from '../log.js';
 import { applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
@@ -18,6 +21,7 @@ export interface ReconcileReport {
   readonly ordersNeverPlaced: number;
   readonly ordersExpired: number;
   readonly reservationsReleased: number;
+  readonly fundingApplied: number;
 }
 
 const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
@@ -25,7 +29,8 @@ const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
 /**
  * The safety net behind the webhooks: compares every open order with the venue and applies the
  * fills and ends the webhooks missed; cancels orders left open at the venue past their time;
- * ends orders that never reached the venue; releases reservations that never became orders.
+ * ends orders that never reached the venue; releases reservations that never became orders;
+ * books the funding each agent's own account was charged or paid.
  * Every step is idempotent: a second run right after changes nothing.
  */
 export async function reconcile(deps: TradingDeps, options: ReconcileOptions): Promise<ReconcileReport> {
@@ -57,7 +62,35 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     const { released } = await deps.margins.releaseReservation(reservation.signalId, 'expired: never became an order');
     if (released) reservationsReleased += 1;
   }
-  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased };
+  const fundingApplied = await applyFunding(deps);
+  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied };
   log.info('reconciled', { ...report });
   return report;
+}
+
+/** Reads of an account's income history overlap by an hour; the first read takes what the venue keeps (Binance: 7 days). */
+const INCOME_OVERLAP_MS = 3_600_000;
+
+/**
+ * Funding of each agent's own venue account, booked to its ledger once per venue transaction
+ * (re-reading the history books nothing twice). A shared account's funding cannot be told apart
+ * by agent: it is logged, not booked.
+ */
+async function applyFunding(deps: TradingDeps): Promise<number> {
+  const db = deps.trades.db;
+  let applied = 0;
+  for (const profile of await listAgentProfiles(db)) {
+    const account = deps.accounts.accountFor(profile.agentId);
+    if (account.shared) continue;
+    const cursorRef = db.collection(COLLECTIONS.incomeCursors).doc(documentId(account.accountId));
+    const readUpTo = (await cursorRef.get()).get('readUpTo') as number | undefined;
+    const since = readUpTo === undefined ? undefined : readUpTo - INCOME_OVERLAP_MS;
+    const incomes = await account.exchange.fundingSince(since);
+    for (const income of incomes) {
+      if ((await deps.margins.applyFunding(profile.agentId, account.accountId, income)) === 'applied') applied += 1;
+    }
+    // Only what was seen moves the cursor (venue time, a replay's locally): no income, no move.
+    if (incomes.length > 0) await cursorRef.set({ readUpTo: Math.max(readUpTo ?? 0, ...incomes.map((i) => i.time)) });
+  }
+  return applied;
 }

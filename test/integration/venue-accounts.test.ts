@@ -10,6 +10,7 @@ import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import type { TradingDeps } from '../../shared/trading/deps.js';
+import { reconcile } from '../../shared/trading/reconcile.js';
 import { routeOrder } from '../../shared/trading/route-order.js';
 import { TOPICS } from '../../triggers/manifest.js';
 import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
@@ -119,5 +120,23 @@ describe('agents sharing one venue account', () => {
   it("still lets each agent shrink its own position there", async () => {
     await trade('shared-a', 'shared-a-close', 'SELL', true);
     expect(await position('shared-a')).toBe(0);
+  });
+});
+
+describe("funding of each agent's own account", () => {
+  const options = { reservationTtlMs: 300_000, placingGraceMs: 120_000, openOrderTtlMs: 300_000 };
+
+  it('is booked to the owning agent once, even when the income history is read twice', async () => {
+    const before = await margins.ledgerOf('acct-long');
+    venue.addFunding('key-long', 'BTCUSDT', '-0.01548949');
+    venue.addFunding('key-short', 'BTCUSDT', '0.5');
+    venue.addFunding(SHARED.apiKey, 'BTCUSDT', '-3');
+    expect(await reconcile(deps, options)).toMatchObject({ fundingApplied: 2 });
+    expect(await reconcile(deps, options)).toMatchObject({ fundingApplied: 0 });
+    // Paid 0.01548949 USDT, rounded to the nearest micro: 15,489.
+    expect(await margins.ledgerOf('acct-long')).toMatchObject({ fundingMicros: before.fundingMicros - 15_489, realizedPnlMicros: before.realizedPnlMicros - 15_489 });
+    expect((await margins.ledgerOf('acct-short')).fundingMicros).toBe(500_000);
+    // The shared account's funding cannot be told apart by agent: booked to nobody.
+    expect((await margins.ledgerOf('shared-a')).fundingMicros).toBe(0);
   });
 });

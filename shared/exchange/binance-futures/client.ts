@@ -9,7 +9,9 @@ import {
   type PlaceOrderRequest,
   type SymbolFilters,
   type Ticker,
+  type VenueIncome,
 } from '../../domain/exchange.js';
+import { signedVenueUsdToMicros } from '../../domain/money.js';
 import { retryWithBackoff, sleep } from '../../concurrency/retry.js';
 import { canonicalDecimal } from '../../domain/decimal.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
@@ -17,6 +19,7 @@ import { venueError } from './errors.js';
 import { type QueryParams, buildSignedQuery, encodeQuery } from './signing.js';
 import {
   ExchangeInfo,
+  Income,
   KlineRow,
   PremiumIndex,
   ServerTime,
@@ -231,6 +234,15 @@ export class BinanceFuturesClient implements Exchange {
       throw error;
     }
     this.setups.set(symbol, { leverage, isolated: true });
+  }
+
+  async fundingSince(startTime?: number): Promise<VenueIncome[]> {
+    const params = { incomeType: 'FUNDING_FEE', limit: 1_000, ...(startTime === undefined ? {} : { startTime }) };
+    const rows = z.array(Income).parse(await this.call({ method: 'GET', path: '/fapi/v1/income', signed: true, params }));
+    return rows
+      .filter((r) => r.incomeType === 'FUNDING_FEE')
+      .map((r) => ({ tranId: r.tranId, symbol: r.symbol, type: 'FUNDING_FEE' as const, amountMicros: signedVenueUsdToMicros(r.income), time: r.time }))
+      .sort((a, b) => a.time - b.time);
   }
 
   private async checkFilters(order: PlaceOrderRequest): Promise<void> {

@@ -51,6 +51,15 @@ export const UserTrade = z.object({
   time: z.number().int(),
 });
 
+export const Income = z.object({
+  symbol: z.string(),
+  incomeType: z.string(),
+  income: Decimal,
+  asset: z.string(),
+  time: z.number().int(),
+  tranId: Id,
+});
+
 export const VenueError = z.object({ code: z.number().int(), msg: z.string() });
 
 /** A venue price as micro-USD; prices finer than a micro are rounded to the nearest. */

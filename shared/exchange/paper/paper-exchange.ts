@@ -1,6 +1,15 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
-import { type Exchange, ExchangeError, type ExchangeFill, type ExchangeOrder, ExchangeOrderStatus, type MarketData, type PlaceOrderRequest } from '../../domain/exchange.js';
+import {
+  type Exchange,
+  ExchangeError,
+  type ExchangeFill,
+  type ExchangeOrder,
+  ExchangeOrderStatus,
+  type MarketData,
+  type PlaceOrderRequest,
+  type VenueIncome,
+} from '../../domain/exchange.js';
 import { ceilDiv, feeMicros } from '../../domain/money.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
 import { Atoms, MicroUsd, PositiveMicroUsd, Side } from '../../domain/vocabulary.js';
@@ -172,6 +181,11 @@ export class PaperExchange implements Exchange {
   async getOrder(_symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined> {
     const order = await this.readOrder(clientOrderId);
     return order && toExchangeOrder(order);
+  }
+
+  /** The paper venue charges no funding. */
+  async fundingSince(_startTime?: number): Promise<VenueIncome[]> {
+    return [];
   }
 
   /** The account's signed position in `symbol`, in atoms (what a venue's position risk reports). */

@@ -134,6 +134,8 @@ export interface MarketStandIn {
   cancel(clientOrderId: string): void;
   /** The next request to `path` gets this answer instead. */
   failNext(path: string, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** A trade made by hand on the account (outside Sapphire): it moves the venue's position only. */
+  tradeByHand(apiKey: string, symbol: string, signedQuantity: string): void;
   /** Books a funding payment (signed decimal USD) to the account with this key, at the replay's clock. */
   addFunding(apiKey: string, symbol: string, income: string): void;
   /** While on, every request is refused as a restricted location (HTTP 451), as Binance answers from the US. */
@@ -166,6 +168,8 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   const accountSettings = new Map<string, { leverage?: number; marginType?: string }>();
   const setupCalls: string[] = [];
   const orderAccounts = new Map<string, string>();
+  /** Net position per account key and symbol, in atoms. */
+  const positions = new Map<string, number>();
   const incomes: { apiKey: string; symbol: string; incomeType: string; income: string; asset: string; time: number; tranId: number; info: string }[] = [];
   const outages = new Map<string, number>();
   let geoBlocked = false;
@@ -188,6 +192,8 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   }
 
   function trade(order: StandInOrder, atoms: number, price: number): void {
+    const key = `${orderAccounts.get(order.clientOrderId) ?? options.apiKey}:${order.symbol}`;
+    positions.set(key, (positions.get(key) ?? 0) + (order.side === 'BUY' ? atoms : -atoms));
     order.executedAtoms += atoms;
     order.status = order.executedAtoms >= order.quantityAtoms ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTime = clock.now();
@@ -220,6 +226,13 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   function handleSigned(method: string, path: string, params: URLSearchParams, apiKey: string): { status: number; body: unknown } {
     const symbol = params.get('symbol') ?? '';
     const clientId = params.get('origClientOrderId') ?? params.get('newClientOrderId') ?? '';
+    if (method === 'GET' && path === '/fapi/v2/positionRisk') {
+      const rows = [...positions].filter(([key]) => key.startsWith(`${apiKey}:`));
+      return {
+        status: 200,
+        body: rows.map(([key, atoms]) => ({ symbol: key.slice(apiKey.length + 1), positionAmt: `${atoms < 0 ? '-' : ''}${atomsToQuantity(Math.abs(atoms))}`, marginType: 'isolated' })),
+      };
+    }
     if (method === 'GET' && path === '/fapi/v1/income') {
       const since = Number(params.get('startTime') ?? 0);
       return { status: 200, body: incomes.filter((i) => i.apiKey === apiKey && i.time >= since).map(({ apiKey: _key, ...row }) => row) };
@@ -391,6 +404,11 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
       order.status = 'CANCELED';
       order.updateTime = clock.now();
+    },
+    tradeByHand(apiKey, symbol, signedQuantity) {
+      const negative = signedQuantity.startsWith('-');
+      const atoms = quantityToAtoms(negative ? signedQuantity.slice(1) : signedQuantity);
+      positions.set(`${apiKey}:${symbol}`, (positions.get(`${apiKey}:${symbol}`) ?? 0) + (negative ? -atoms : atoms));
     },
     addFunding(apiKey, symbol, income) {
       incomes.push({ apiKey, symbol, incomeType: 'FUNDING_FEE', income, asset: 'USDT', time: clock.now(), tranId: nextId++, info: 'FUNDING_FEE' });

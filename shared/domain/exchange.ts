@@ -94,6 +94,12 @@ export interface VenueIncome {
   readonly time: number;
 }
 
+export interface VenuePosition {
+  readonly symbol: string;
+  /** Signed: positive long, negative short. */
+  readonly quantityAtoms: number;
+}
+
 export interface MarketData {
   /** The last trade price. */
   ticker(symbol: string): Promise<Ticker>;
@@ -113,6 +119,8 @@ export interface Exchange extends MarketData {
   getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined>;
   /** The fills of one order, oldest first. */
   orderFills(order: ExchangeOrder): Promise<ExchangeFill[]>;
+  /** The account's open positions at the venue, signed (positive long), by symbol. */
+  positions(): Promise<VenuePosition[]>;
   /** Funding booked to the account since `startTime` (epoch ms; none: as far back as the venue keeps), oldest first. */
   fundingSince(startTime?: number): Promise<VenueIncome[]>;
 }

@@ -168,7 +168,7 @@ export const AlertMessage = z
     message: z.string(),
     value: z.number().optional(),
     threshold: z.number().optional(),
-    source: z.enum(['drawdown-evaluator', 'cloud-monitoring', 'training']),
+    source: z.enum(['drawdown-evaluator', 'cloud-monitoring', 'training', 'reconciler']),
     openedAt: IsoTime,
     resolvedAt: IsoTime.optional(),
   })

@@ -1,6 +1,8 @@
+import type { AlertMessage } from '../domain/messages.js';
 import { listAgentProfiles } from '../firestore/agent-profiles.js';
 import { COLLECTIONS } from '../firestore/collections.js';
 import { documentId } from '../firestore/document-id.js';
+import { changeTradingState, tradingStateOf } from '../firestore/trading-states.js';
 import { log } from '../log.js';
 import { applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
@@ -22,6 +24,8 @@ export interface ReconcileReport {
   readonly ordersExpired: number;
   readonly reservationsReleased: number;
   readonly fundingApplied: number;
+  /** Agents whose venue positions differ from Sapphire's: now reduce-only. */
+  readonly positionMismatches: readonly string[];
 }
 
 const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
@@ -30,7 +34,8 @@ const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
  * The safety net behind the webhooks: compares every open order with the venue and applies the
  * fills and ends the webhooks missed; cancels orders left open at the venue past their time;
  * ends orders that never reached the venue; releases reservations that never became orders;
- * books the funding each agent's own account was charged or paid.
+ * books the funding each agent's own account was charged or paid; holds to reduce-only an agent
+ * whose positions at the venue differ from Sapphire's.
  * Every step is idempotent: a second run right after changes nothing.
  */
 export async function reconcile(deps: TradingDeps, options: ReconcileOptions): Promise<ReconcileReport> {
@@ -63,7 +68,8 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     if (released) reservationsReleased += 1;
   }
   const fundingApplied = await applyFunding(deps);
-  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied };
+  const positionMismatches = await checkVenuePositions(deps, started);
+  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied, positionMismatches };
   log.info('reconciled', { ...report });
   return report;
 }
@@ -93,4 +99,47 @@ async function applyFunding(deps: TradingDeps): Promise<number> {
     if (incomes.length > 0) await cursorRef.set({ readUpTo: Math.max(readUpTo ?? 0, ...incomes.map((i) => i.time)) });
   }
   return applied;
+}
+
+/**
+ * Each agent's own account at the venue against Sapphire's positions for that agent. A
+ * difference (a trade by hand, an update never received) alerts and holds the agent to
+ * reduce-only until an operator has put it right (flatten, or fix the venue) and resumes it.
+ * Symbols with an order in flight are left for the next run: their fill may not be applied yet.
+ */
+async function checkVenuePositions(deps: TradingDeps, at: Date): Promise<string[]> {
+  const db = deps.trades.db;
+  const inFlight = new Set((await deps.trades.openOrders()).map((o) => `${o.agentId}|${o.symbol}`));
+  const mismatched: string[] = [];
+  for (const profile of await listAgentProfiles(db)) {
+    const account = deps.accounts.accountFor(profile.agentId);
+    if (account.shared) continue;
+    const [venue, ours] = await Promise.all([account.exchange.positions(), deps.trades.openPositionsOf([profile.agentId])]);
+    const venueOf = new Map(venue.map((p) => [p.symbol, p.quantityAtoms]));
+    const oursOf = new Map(ours.map((p) => [p.symbol, p.quantityAtoms]));
+    const differences = [...new Set([...venueOf.keys(), ...oursOf.keys()])]
+      .filter((symbol) => !inFlight.has(`${profile.agentId}|${symbol}`) && (venueOf.get(symbol) ?? 0) !== (oursOf.get(symbol) ?? 0))
+      .sort()
+      .map((symbol) => `${symbol} venue ${venueOf.get(symbol) ?? 0} atoms, Sapphire ${oursOf.get(symbol) ?? 0}`);
+    if (differences.length === 0) continue;
+    mismatched.push(profile.agentId);
+    const state = await tradingStateOf(db, profile.agentId);
+    if (state && state.state !== 'active') continue; // already held; the first detection alerted
+    const reason = `position_mismatch: ${differences.join('; ')}`;
+    await changeTradingState(db, { scope: profile.agentId, state: 'reducing', reason, changedBy: 'reconciler', at });
+    const alert: AlertMessage = {
+      episodeId: `position_mismatch:${profile.agentId}@${at.toISOString()}`,
+      transition: 'open',
+      key: `position_mismatch:${profile.agentId}`,
+      limitType: 'position_mismatch',
+      scope: profile.agentId,
+      severity: 'critical',
+      message: `${profile.agentId} positions differ from its venue account (${differences.join('; ')}): reduce-only until an operator resolves it`,
+      source: 'reconciler',
+      openedAt: at.toISOString(),
+    };
+    await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
+    log.error('venue positions differ', { agentId: profile.agentId, differences });
+  }
+  return mismatched;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrderRequest, type RiskEvent } from '../../shared/domain/messages.js';
+import { type AlertMessage, OrderRequest, type RiskEvent } from '../../shared/domain/messages.js';
 import { USD } from '../../shared/domain/money.js';
 import { outcomeMessage } from '../../shared/domain/outcomes.js';
 import { SHARED_ACCOUNT, venueAccounts } from '../../shared/exchange/accounts.js';
@@ -20,6 +20,7 @@ import { MARKET_CSV } from '../support/market.js';
 import { makeSignal } from '../support/signals.js';
 import { TopicTap, closeInOrder, isolatedProject } from '../support/stack.js';
 import { seedTestAgent } from '../support/trading.js';
+import { tradingStateOf } from '../../shared/firestore/trading-states.js';
 
 /**
  * One venue account per agent, through the real Binance client against the stand-in venue:
@@ -38,6 +39,7 @@ const SHARED = { apiKey: 'key-shared', apiSecret: 'secret-shared-0123456789' };
 let venue: MarketStandIn;
 let delivery: LocalPushDelivery | undefined;
 let riskEvents: TopicTap<RiskEvent>;
+let alerts: TopicTap<AlertMessage>;
 let deps: TradingDeps;
 const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
 const trades = new TradeLedger(db);
@@ -67,6 +69,7 @@ beforeAll(async () => {
   const pubsub = pubsubFor(projectId);
   delivery = await provisionPubSub(pubsub, () => undefined);
   riskEvents = await TopicTap.open<RiskEvent>(pubsub, TOPICS.riskEvents);
+  alerts = await TopicTap.open<AlertMessage>(pubsub, TOPICS.alerts);
   deps = {
     accounts: venueAccounts('binance', (agentId) => agentId in KEYS, (accountId) => new BinanceFuturesClient({ baseUrl: venue.url, ...(accountId === SHARED_ACCOUNT ? SHARED : KEYS[accountId]) })),
     trades,
@@ -78,7 +81,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await closeInOrder(riskEvents, delivery, venue);
+  await closeInOrder(alerts, riskEvents, delivery, venue);
 });
 
 describe('one venue account per agent', () => {
@@ -138,5 +141,29 @@ describe("funding of each agent's own account", () => {
     expect((await margins.ledgerOf('acct-short')).fundingMicros).toBe(500_000);
     // The shared account's funding cannot be told apart by agent: booked to nobody.
     expect((await margins.ledgerOf('shared-a')).fundingMicros).toBe(0);
+  });
+});
+
+describe("each agent's own account against Sapphire's positions", () => {
+  const options = { reservationTtlMs: 300_000, placingGraceMs: 120_000, openOrderTtlMs: 300_000 };
+
+  it('finds nothing to say while they agree', async () => {
+    expect(await reconcile(deps, options)).toMatchObject({ positionMismatches: [] });
+    expect(await tradingStateOf(db, 'acct-long')).toBeUndefined();
+  });
+
+  it('detects a position opened by hand on the venue, alerts once and holds the agent to reduce-only', async () => {
+    venue.tradeByHand('key-long', 'BTCUSDT', '0.005');
+    expect(await reconcile(deps, options)).toMatchObject({ positionMismatches: ['acct-long'] });
+    expect(await tradingStateOf(db, 'acct-long')).toMatchObject({ state: 'reducing', changedBy: 'reconciler', reason: 'position_mismatch: BTCUSDT venue 500000 atoms, Sapphire 0' });
+    const alert = await alerts.waitForMessage('the mismatch alert', (a) => a.key === 'position_mismatch:acct-long');
+    expect(alert.data).toMatchObject({ severity: 'critical', source: 'reconciler', scope: 'acct-long' });
+    const { record } = await margins.reserveMargin(makeSignal({ agentId: 'acct-long', signalId: 'acct-long-after-hand', symbol: 'BTCUSDT', side: 'BUY', size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage: 4 }));
+    expect(record).toMatchObject({ status: 'rejected', reason: 'trading_reducing' });
+    // Still different on the next run: still held, and no second alert.
+    expect(await reconcile(deps, options)).toMatchObject({ positionMismatches: ['acct-long'] });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(alerts.messages.filter((m) => m.data.key === 'position_mismatch:acct-long')).toHaveLength(1);
+    expect(await tradingStateOf(db, 'acct-short')).toBeUndefined();
   });
 });

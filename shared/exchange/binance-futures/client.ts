@@ -10,6 +10,7 @@ import {
   type SymbolFilters,
   type Ticker,
   type VenueIncome,
+  type VenuePosition,
 } from '../../domain/exchange.js';
 import { signedVenueUsdToMicros } from '../../domain/money.js';
 import { retryWithBackoff, sleep } from '../../concurrency/retry.js';
@@ -21,6 +22,7 @@ import {
   ExchangeInfo,
   Income,
   KlineRow,
+  PositionRisk,
   PremiumIndex,
   ServerTime,
   TickerPrice,
@@ -234,6 +236,15 @@ export class BinanceFuturesClient implements Exchange {
       throw error;
     }
     this.setups.set(symbol, { leverage, isolated: true });
+  }
+
+  async positions(): Promise<VenuePosition[]> {
+    const rows = z.array(PositionRisk).parse(await this.call({ method: 'GET', path: '/fapi/v2/positionRisk', signed: true }));
+    return rows.flatMap((r) => {
+      const negative = r.positionAmt.startsWith('-');
+      const atoms = quantityToAtoms(canonicalDecimal(negative ? r.positionAmt.slice(1) : r.positionAmt));
+      return atoms === 0 ? [] : [{ symbol: r.symbol, quantityAtoms: negative ? -atoms : atoms }];
+    });
   }
 
   async fundingSince(startTime?: number): Promise<VenueIncome[]> {

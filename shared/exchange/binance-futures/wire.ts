@@ -60,6 +60,8 @@ export const Income = z.object({
   tranId: Id,
 });
 
+export const PositionRisk = z.object({ symbol: z.string(), positionAmt: Decimal });
+
 export const VenueError = z.object({ code: z.number().int(), msg: z.string() });
 
 /** A venue price as micro-USD; prices finer than a micro are rounded to the nearest. */

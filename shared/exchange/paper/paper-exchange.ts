@@ -9,6 +9,7 @@ import {
   type MarketData,
   type PlaceOrderRequest,
   type VenueIncome,
+  type VenuePosition,
 } from '../../domain/exchange.js';
 import { ceilDiv, feeMicros } from '../../domain/money.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
@@ -120,7 +121,7 @@ export class PaperExchange implements Exchange {
     this.accounts = new CoalescedDocument<number>(db, {
       ref: (symbol) => this.accountRef(symbol),
       parse: heldAtoms,
-      serialize: (symbol, quantityAtoms) => ({ symbol, quantityAtoms }),
+      serialize: (symbol, quantityAtoms) => ({ accountId: this.accountId, symbol, quantityAtoms }),
       maxBatch: MAX_JOBS_PER_COMMIT,
     });
   }
@@ -181,6 +182,11 @@ export class PaperExchange implements Exchange {
   async getOrder(_symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined> {
     const order = await this.readOrder(clientOrderId);
     return order && toExchangeOrder(order);
+  }
+
+  async positions(): Promise<VenuePosition[]> {
+    const snap = await this.db.collection(COLLECTIONS.paperAccount).where('accountId', '==', this.accountId).get();
+    return snap.docs.map((d) => ({ symbol: String(d.get('symbol')), quantityAtoms: heldAtoms(d.data()) })).filter((p) => p.quantityAtoms !== 0);
   }
 
   /** The paper venue charges no funding. */

@@ -5,11 +5,13 @@ import { ReservationRecord } from '../domain/margin.js';
 import type { OrderRequest } from '../domain/messages.js';
 import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus } from '../domain/orders.js';
 import type { HeldPosition } from '../domain/flatten.js';
+import type { Side } from '../domain/vocabulary.js';
 import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, averageEntryMicros, fillSortKey, foldFills } from '../domain/positions.js';
 import { COLLECTIONS } from './collections.js';
 import { documentId } from './document-id.js';
 import { type LedgerJob, LedgerRepository } from './ledger-repository.js';
 import { StaleRead, type StagedTransaction } from './staged-transaction.js';
+import { runTransaction } from './transactions.js';
 
 /**
  * Orders, fills and positions in Firestore. Each venue fact is a job on the agent's ledger in
@@ -65,6 +67,37 @@ export class TradeLedger {
    * created, in one transaction. Only a `reserved` reservation can be claimed, so a reservation
    * the reconciler released is never placed. Claiming twice returns the same order.
    */
+  /**
+   * An order the venue made on the agent's account by itself (a liquidation, an auto-deleverage),
+   * recorded so its fills reach the position and the ledger like any other: no reservation
+   * stands behind it. Returns the record, made once per order id.
+   */
+  async adoptVenueOrder(order: { readonly orderId: string; readonly agentId: string; readonly symbol: string; readonly side: Side; readonly quantityAtoms: number; readonly venue: string }): Promise<OrderRecord> {
+    const ref = this.orderRef(order.orderId);
+    return runTransaction(this.db, async (tx) => {
+      const snap = await tx.get(ref);
+      if (snap.exists) return OrderRecord.parse(snap.data());
+      const now = this.clock().toISOString();
+      const record: OrderRecord = {
+        ...order,
+        signalId: order.orderId,
+        type: 'MARKET',
+        reduceOnly: true,
+        leverage: 1,
+        reservedMicros: 0,
+        status: 'open',
+        filledAtoms: 0,
+        feesMicros: 0,
+        releasedMicros: 0,
+        reason: 'made by the venue',
+        createdAt: now,
+        updatedAt: now,
+      };
+      tx.create(ref, record);
+      return record;
+    });
+  }
+
   claimForOrder(request: OrderRequest, plan: OrderPlan): Promise<ClaimResult> {
     const reservationRef = this.db.collection(COLLECTIONS.reservations).doc(request.signalId);
     const orderRef = this.orderRef(request.orderId);

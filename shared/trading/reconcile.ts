@@ -1,4 +1,9 @@
+import { createHash } from 'node:crypto';
+import { bankruptcyPriceMicros, isLiquidated } from '../domain/liquidation.js';
 import type { AlertMessage } from '../domain/messages.js';
+import { microsToUsd } from '../domain/money.js';
+import { quantityToAtoms } from '../domain/quantity.js';
+import { PaperExchange } from '../exchange/paper/paper-exchange.js';
 import { listAgentProfiles } from '../firestore/agent-profiles.js';
 import { COLLECTIONS } from '../firestore/collections.js';
 import { documentId } from '../firestore/document-id.js';
@@ -26,6 +31,8 @@ export interface ReconcileReport {
   readonly fundingApplied: number;
   /** Agents whose venue positions differ from Sapphire's: now reduce-only. */
   readonly positionMismatches: readonly string[];
+  /** Paper positions the venue's rules liquidated in this run. */
+  readonly liquidations: number;
 }
 
 const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
@@ -68,8 +75,9 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     if (released) reservationsReleased += 1;
   }
   const fundingApplied = await applyFunding(deps);
+  const liquidations = await liquidatePaperPositions(deps, started);
   const positionMismatches = await checkVenuePositions(deps, started);
-  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied, positionMismatches };
+  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied, positionMismatches, liquidations };
   log.info('reconciled', { ...report });
   return report;
 }
@@ -142,4 +150,43 @@ async function checkVenuePositions(deps: TradingDeps, at: Date): Promise<string[
     log.error('venue positions differ', { agentId: profile.agentId, differences });
   }
   return mismatched;
+}
+
+/**
+ * The paper exchange liquidates as a venue with isolated margin would (liquidation.ts): a
+ * position whose mark has reached its liquidation price is closed at its bankruptcy price, so
+ * the loss is its margin plus the fee, never more. The venue's order reaches Sapphire like a
+ * real liquidation: adopted as an order of the agent's, its fill applied, an alert raised. The
+ * order id follows from the position's state, so a retried run liquidates once.
+ */
+async function liquidatePaperPositions(deps: TradingDeps, at: Date): Promise<number> {
+  if (deps.accounts.venue !== 'paper') return 0;
+  const profiles = await listAgentProfiles(deps.trades.db);
+  let liquidated = 0;
+  for (const held of await deps.trades.openPositionsOf(profiles.map((p) => p.agentId))) {
+    const exchange = deps.accounts.accountFor(held.agentId).exchange;
+    if (!(exchange instanceof PaperExchange)) continue;
+    const position = await deps.trades.position(held.agentId, held.symbol);
+    const mark = await exchange.markPrice(held.symbol);
+    if (!isLiquidated(position, mark.priceMicros)) continue;
+    const orderId = `autoclose-${createHash('sha256').update(`${held.agentId}|${held.symbol}|${position.lastFillKey}`).digest('hex').slice(0, 25)}`;
+    const placed = await exchange.liquidate(held.symbol, orderId, bankruptcyPriceMicros(position));
+    const order = await deps.trades.adoptVenueOrder({ orderId, agentId: held.agentId, symbol: held.symbol, side: placed.side, quantityAtoms: quantityToAtoms(placed.quantity), venue: 'paper' });
+    await syncOrderFromVenue(deps, order, placed);
+    liquidated += 1;
+    const alert: AlertMessage = {
+      episodeId: `liquidation:${orderId}`,
+      transition: 'open',
+      key: `liquidation:${held.agentId}:${held.symbol}`,
+      limitType: 'liquidation',
+      scope: held.agentId,
+      severity: 'critical',
+      message: `${held.agentId} ${held.symbol} ${held.quantityAtoms > 0 ? 'long' : 'short'} liquidated at mark ${microsToUsd(mark.priceMicros)} USD: its ${microsToUsd(position.marginInUseMicros)} USD margin is lost`,
+      source: 'reconciler',
+      openedAt: at.toISOString(),
+    };
+    await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
+    log.error('position liquidated', { agentId: held.agentId, symbol: held.symbol, orderId, markMicros: mark.priceMicros });
+  }
+  return liquidated;
 }

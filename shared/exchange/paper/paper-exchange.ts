@@ -173,6 +173,39 @@ export class PaperExchange implements Exchange {
     });
   }
 
+  /**
+   * The venue's liquidation of the account's whole position in `symbol` (see liquidation.ts):
+   * a reduce-only order filled at the bankruptcy price, with the taker fee, under the client id
+   * `clientOrderId` (venues name them autoclose-…). Answers the order already made for that id.
+   */
+  async liquidate(symbol: string, clientOrderId: string, bankruptcyPriceMicros: number): Promise<ExchangeOrder> {
+    const orderRef = this.orderRef(clientOrderId);
+    const ticker = await this.market.markPrice(symbol);
+    return this.accounts.submit(symbol, {
+      reads: [orderRef],
+      run: async (stage, held) => {
+        const stored = await stage.get(orderRef);
+        if (stored) return { value: held, result: toExchangeOrder(PaperOrder.parse(stored)) };
+        if (held === 0) throw new ExchangeError('reduce_only_rejected', `nothing held in ${symbol} to liquidate`, false, -2022);
+        const base: PaperOrder = {
+          clientOrderId,
+          exchangeOrderId: `paper-${clientOrderId}`,
+          symbol,
+          side: held > 0 ? 'SELL' : 'BUY',
+          type: 'MARKET',
+          status: 'NEW',
+          quantityAtoms: Math.abs(held),
+          executedAtoms: 0,
+          reduceOnly: true,
+          placedAt: ticker.time,
+          updateTime: ticker.time,
+        };
+        const filled = await this.fill(stage, base, bankruptcyPriceMicros, this.options.takerFeePpm, ticker.time);
+        return { value: held + signedAtoms(filled), result: toExchangeOrder(filled) };
+      },
+    });
+  }
+
   /** Nothing rests on the paper exchange, so a cancel is answered as a venue answers one for an ended order. */
   async cancelOrder(_symbol: string, clientOrderId: string): Promise<ExchangeOrder> {
     const order = await this.readOrder(clientOrderId);

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../shared/config.js';
+import type { AlertMessage } from '../../shared/domain/messages.js';
+import { USD } from '../../shared/domain/money.js';
+import type { TradingDeps } from '../../shared/trading/deps.js';
+import { reconcile } from '../../shared/trading/reconcile.js';
+import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
+import { TOPICS } from '../../triggers/manifest.js';
+import { type PaperPath, paperPath } from '../support/paper-path.js';
+import { makeSignal } from '../support/signals.js';
+import { TopicTap, waitUntil } from '../support/stack.js';
+
+/**
+ * A 20× long on the paper exchange through the March 2023 fall: liquidated near its liquidation
+ * price, losing its margin plus fees and no more, booked like a real liquidation.
+ */
+
+const path = paperPath('liquidation', '2023-03-08T12:01:00Z');
+let p: PaperPath;
+let deps: TradingDeps;
+let alerts: TopicTap<AlertMessage>;
+const options = { reservationTtlMs: 300_000, placingGraceMs: 120_000, openOrderTtlMs: 300_000 };
+
+beforeAll(async () => {
+  p = await path.start();
+  deps = tradingDepsFromConfig(loadConfig());
+  alerts = await TopicTap.open<AlertMessage>(p.pubsub, TOPICS.alerts);
+  // 1,000 USD notional at 20×: 50 USD of isolated margin.
+  await p.publisher.publish(TOPICS.signals, makeSignal({ signalId: 'liq-open', agentId: 'lagllama-degen', symbol: 'BTCUSDT', side: 'BUY', size: { type: 'notional', notionalMicros: 1_000 * USD }, leverage: 20 }));
+  await waitUntil('the 20× long', async () => (await p.trades.position('lagllama-degen', 'BTCUSDT')).quantityAtoms > 0);
+});
+
+afterAll(async () => {
+  await alerts?.close();
+  await p?.stop();
+});
+
+describe('a paper position at 20×', () => {
+  it('is not liquidated while the mark stays above its liquidation price', async () => {
+    expect(await reconcile(deps, options)).toMatchObject({ liquidations: 0 });
+  });
+
+  it('is liquidated once the mark crosses it, losing its margin plus fees and no more', async () => {
+    const before = await p.trades.position('lagllama-degen', 'BTCUSDT');
+    const ledgerBefore = await p.margins.ledgerOf('lagllama-degen');
+    expect(before).toMatchObject({ quantityAtoms: 4_500_000, marginInUseMicros: 50 * USD });
+    p.venue.clock.set(Date.parse('2023-03-10T00:00:00Z'), 0); // BTC near 20,000: 9% under the entry
+    expect(await reconcile(deps, options)).toMatchObject({ liquidations: 1 });
+    const after = await p.trades.position('lagllama-degen', 'BTCUSDT');
+    expect(after.quantityAtoms).toBe(0);
+    const ledger = await p.margins.ledgerOf('lagllama-degen');
+    const fee = ledger.feesMicros - ledgerBefore.feesMicros;
+    expect(fee).toBeGreaterThan(0);
+    // The loss of the close is the margin, exactly, plus the closing fee.
+    expect(ledger.realizedPnlMicros - ledgerBefore.realizedPnlMicros).toBe(-(50 * USD) - fee);
+    expect(ledger).toMatchObject({ inUseMicros: 0, reservedMicros: 0 });
+    const alert = await alerts.waitForMessage('the liquidation alert', (a) => a.limitType === 'liquidation');
+    expect(alert.data).toMatchObject({ severity: 'critical', scope: 'lagllama-degen', source: 'reconciler' });
+  });
+
+  it('is liquidated once: the next run finds nothing to do and the venue agrees with Sapphire', async () => {
+    expect(await reconcile(deps, options)).toMatchObject({ liquidations: 0, positionMismatches: [] });
+  });
+});

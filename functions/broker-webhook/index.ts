@@ -1,6 +1,7 @@
 import { http, type Request, type Response } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.js';
 import { parseBinanceOrderTradeUpdate } from '../../shared/domain/binance-order-update.js';
+import { VENUE_MADE_ORDER } from '../../shared/domain/exchange.js';
 import { OrderUpdate } from '../../shared/domain/order-updates.js';
 import { factsFromOrderUpdate } from '../../shared/domain/venue-facts.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../shared/domain/webhook-signature.js';
@@ -64,6 +65,11 @@ async function receive(req: Request, res: Response, broker: string, format: stri
   const result = await applyAndPublish(deps, factsFromOrderUpdate(update), `${broker}:${update.eventId}`);
   if (result.outcome === 'replayed') {
     sendProblem(res, 401, 'replayed event id');
+    return;
+  }
+  if (result.outcome === 'unknown_order' && VENUE_MADE_ORDER.test(update.orderId)) {
+    // A liquidation or auto-deleveraging: the reconciler books it to the agent whose account it is.
+    res.status(202).json({ outcome: 'deferred', detail: 'an order the venue made itself: the reconciler books it to its agent' });
     return;
   }
   if (result.outcome === 'unknown_order') {

@@ -134,6 +134,8 @@ export interface MarketStandIn {
   cancel(clientOrderId: string): void;
   /** The next request to `path` gets this answer instead. */
   failNext(path: string, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** The venue's liquidation engine closes the account's whole position in `symbol` at `priceMicros` (an autoclose-… order). */
+  liquidateByVenue(apiKey: string, symbol: string, priceMicros: number): string;
   /** A trade made by hand on the account (outside Sapphire): it moves the venue's position only. */
   tradeByHand(apiKey: string, symbol: string, signedQuantity: string): void;
   /** Books a funding payment (signed decimal USD) to the account with this key, at the replay's clock. */
@@ -286,7 +288,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     }
     const since = Number(params.get('startTime') ?? 0);
     if (path === '/fapi/v1/allOrders') {
-      return { status: 200, body: [...orders.values()].filter((o) => o.symbol === symbol && o.updateTime >= since).map(orderJson) };
+      return { status: 200, body: [...orders.values()].filter((o) => o.symbol === symbol && o.updateTime >= since && orderAccounts.get(o.clientOrderId) === apiKey).map(orderJson) };
     }
     if (path === '/fapi/v1/userTrades') {
       return {
@@ -404,6 +406,28 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
       order.status = 'CANCELED';
       order.updateTime = clock.now();
+    },
+    liquidateByVenue(apiKey, symbol, price) {
+      const held = positions.get(`${apiKey}:${symbol}`) ?? 0;
+      if (held === 0) throw new Error(`nothing held in ${symbol} on ${apiKey}`);
+      const clientOrderId = `autoclose-${nextId}`;
+      const order: StandInOrder = {
+        orderId: nextId++,
+        clientOrderId,
+        symbol,
+        side: held > 0 ? 'SELL' : 'BUY',
+        status: 'NEW',
+        quantityAtoms: Math.abs(held),
+        executedAtoms: 0,
+        priceMicros: price,
+        reduceOnly: true,
+        time: clock.now(),
+        updateTime: clock.now(),
+      };
+      orders.set(clientOrderId, order);
+      orderAccounts.set(clientOrderId, apiKey);
+      trade(order, order.quantityAtoms, price);
+      return clientOrderId;
     },
     tradeByHand(apiKey, symbol, signedQuantity) {
       const negative = signedQuantity.startsWith('-');

@@ -94,6 +94,9 @@ export interface VenueIncome {
   readonly time: number;
 }
 
+/** Client order ids a venue gives the orders it makes itself (Binance: liquidation, ADL, delisting). */
+export const VENUE_MADE_ORDER = /^(autoclose-|adl_autoclose|settlement_autoclose-)/;
+
 export interface VenuePosition {
   readonly symbol: string;
   /** Signed: positive long, negative short. */
@@ -119,6 +122,8 @@ export interface Exchange extends MarketData {
   getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined>;
   /** The fills of one order, oldest first. */
   orderFills(order: ExchangeOrder): Promise<ExchangeFill[]>;
+  /** Orders the venue made on the account by itself in `symbol`: liquidations and auto-deleveraging. */
+  venueMadeOrders(symbol: string): Promise<ExchangeOrder[]>;
   /** The account's open positions at the venue, signed (positive long), by symbol. */
   positions(): Promise<VenuePosition[]>;
   /** Funding booked to the account since `startTime` (epoch ms; none: as far back as the venue keeps), oldest first. */

@@ -70,13 +70,20 @@ export class TradeLedger {
   /**
    * An order the venue made on the agent's account by itself (a liquidation, an auto-deleverage),
    * recorded so its fills reach the position and the ledger like any other: no reservation
-   * stands behind it. Returns the record, made once per order id.
+   * stands behind it. Made once per order id; `adopted` says whether this call made it.
    */
-  async adoptVenueOrder(order: { readonly orderId: string; readonly agentId: string; readonly symbol: string; readonly side: Side; readonly quantityAtoms: number; readonly venue: string }): Promise<OrderRecord> {
+  async adoptVenueOrder(order: {
+    readonly orderId: string;
+    readonly agentId: string;
+    readonly symbol: string;
+    readonly side: Side;
+    readonly quantityAtoms: number;
+    readonly venue: string;
+  }): Promise<{ readonly order: OrderRecord; readonly adopted: boolean }> {
     const ref = this.orderRef(order.orderId);
     return runTransaction(this.db, async (tx) => {
       const snap = await tx.get(ref);
-      if (snap.exists) return OrderRecord.parse(snap.data());
+      if (snap.exists) return { order: OrderRecord.parse(snap.data()), adopted: false };
       const now = this.clock().toISOString();
       const record: OrderRecord = {
         ...order,
@@ -94,7 +101,7 @@ export class TradeLedger {
         updatedAt: now,
       };
       tx.create(ref, record);
-      return record;
+      return { order: record, adopted: true };
     });
   }
 

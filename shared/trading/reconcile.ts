@@ -31,7 +31,7 @@ export interface ReconcileReport {
   readonly fundingApplied: number;
   /** Agents whose venue positions differ from Sapphire's: now reduce-only. */
   readonly positionMismatches: readonly string[];
-  /** Paper positions the venue's rules liquidated in this run. */
+  /** Orders the venue made by itself (liquidations, ADL) booked in this run. */
   readonly liquidations: number;
 }
 
@@ -75,7 +75,8 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     if (released) reservationsReleased += 1;
   }
   const fundingApplied = await applyFunding(deps);
-  const liquidations = await liquidatePaperPositions(deps, started);
+  await liquidatePaperPositions(deps);
+  const liquidations = await adoptVenueMadeOrders(deps, started);
   const positionMismatches = await checkVenuePositions(deps, started);
   const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied, positionMismatches, liquidations };
   log.info('reconciled', { ...report });
@@ -155,11 +156,11 @@ async function checkVenuePositions(deps: TradingDeps, at: Date): Promise<string[
 /**
  * The paper exchange liquidates as a venue with isolated margin would (liquidation.ts): a
  * position whose mark has reached its liquidation price is closed at its bankruptcy price, so
- * the loss is its margin plus the fee, never more. The venue's order reaches Sapphire like a
- * real liquidation: adopted as an order of the agent's, its fill applied, an alert raised. The
- * order id follows from the position's state, so a retried run liquidates once.
+ * the loss is its margin plus the fee, never more. Its order is then booked like a real
+ * venue's (adoptVenueMadeOrders). The order id follows from the position's state, so a retried
+ * run liquidates once.
  */
-async function liquidatePaperPositions(deps: TradingDeps, at: Date): Promise<number> {
+async function liquidatePaperPositions(deps: TradingDeps): Promise<number> {
   if (deps.accounts.venue !== 'paper') return 0;
   const profiles = await listAgentProfiles(deps.trades.db);
   let liquidated = 0;
@@ -167,26 +168,52 @@ async function liquidatePaperPositions(deps: TradingDeps, at: Date): Promise<num
     const exchange = deps.accounts.accountFor(held.agentId).exchange;
     if (!(exchange instanceof PaperExchange)) continue;
     const position = await deps.trades.position(held.agentId, held.symbol);
-    const mark = await exchange.markPrice(held.symbol);
-    if (!isLiquidated(position, mark.priceMicros)) continue;
+    if (!isLiquidated(position, (await exchange.markPrice(held.symbol)).priceMicros)) continue;
     const orderId = `autoclose-${createHash('sha256').update(`${held.agentId}|${held.symbol}|${position.lastFillKey}`).digest('hex').slice(0, 25)}`;
-    const placed = await exchange.liquidate(held.symbol, orderId, bankruptcyPriceMicros(position));
-    const order = await deps.trades.adoptVenueOrder({ orderId, agentId: held.agentId, symbol: held.symbol, side: placed.side, quantityAtoms: quantityToAtoms(placed.quantity), venue: 'paper' });
-    await syncOrderFromVenue(deps, order, placed);
+    await exchange.liquidate(held.symbol, orderId, bankruptcyPriceMicros(position));
     liquidated += 1;
-    const alert: AlertMessage = {
-      episodeId: `liquidation:${orderId}`,
-      transition: 'open',
-      key: `liquidation:${held.agentId}:${held.symbol}`,
-      limitType: 'liquidation',
-      scope: held.agentId,
-      severity: 'critical',
-      message: `${held.agentId} ${held.symbol} ${held.quantityAtoms > 0 ? 'long' : 'short'} liquidated at mark ${microsToUsd(mark.priceMicros)} USD: its ${microsToUsd(position.marginInUseMicros)} USD margin is lost`,
-      source: 'reconciler',
-      openedAt: at.toISOString(),
-    };
-    await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
-    log.error('position liquidated', { agentId: held.agentId, symbol: held.symbol, orderId, markMicros: mark.priceMicros });
   }
   return liquidated;
+}
+
+/**
+ * Orders a venue made on an agent's own account by itself — liquidations, auto-deleveraging —
+ * adopted as the agent's (no reservation behind them), their fills booked to its position and
+ * ledger like any fill, with a critical alert the first time. Looked for in the symbols the
+ * agent holds, where only they can happen.
+ */
+async function adoptVenueMadeOrders(deps: TradingDeps, at: Date): Promise<number> {
+  const profiles = await listAgentProfiles(deps.trades.db);
+  let adopted = 0;
+  for (const held of await deps.trades.openPositionsOf(profiles.map((p) => p.agentId))) {
+    const account = deps.accounts.accountFor(held.agentId);
+    if (account.shared) continue;
+    for (const made of await account.exchange.venueMadeOrders(held.symbol)) {
+      const { order, adopted: now } = await deps.trades.adoptVenueOrder({
+        orderId: made.clientOrderId,
+        agentId: held.agentId,
+        symbol: made.symbol,
+        side: made.side,
+        quantityAtoms: quantityToAtoms(made.quantity),
+        venue: deps.accounts.venue,
+      });
+      await syncOrderFromVenue(deps, order, made);
+      if (!now) continue;
+      adopted += 1;
+      const alert: AlertMessage = {
+        episodeId: `liquidation:${made.clientOrderId}`,
+        transition: 'open',
+        key: `liquidation:${held.agentId}:${held.symbol}`,
+        limitType: 'liquidation',
+        scope: held.agentId,
+        severity: 'critical',
+        message: `${held.agentId} ${held.symbol} ${held.quantityAtoms > 0 ? 'long' : 'short'} closed by the venue (${made.clientOrderId}, ${made.executedQuantity} at ${microsToUsd(made.avgPriceMicros ?? 0)} USD)`,
+        source: 'reconciler',
+        openedAt: at.toISOString(),
+      };
+      await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
+      log.error('position closed by the venue', { agentId: held.agentId, symbol: held.symbol, orderId: made.clientOrderId });
+    }
+  }
+  return adopted;
 }

@@ -120,6 +120,15 @@ describe('broker-webhook', () => {
     expect(fields.map((f) => f.field)).toEqual(expect.arrayContaining(['side', 'cumulativeFilledQuantity']));
   });
 
+  it("leaves a liquidation the venue made to the reconciler (202), and answers other unknown orders 422", async () => {
+    const liquidation = JSON.stringify(update({ orderId: 'autoclose-1700000000000', fill: undefined, status: 'FILLED', cumulativeFilledQuantity: '0.01' }));
+    const deferred = await send('/brokers/test-broker/order-updates', liquidation, signed(liquidation));
+    expect(deferred.status).toBe(202);
+    expect(await deferred.json()).toMatchObject({ outcome: 'deferred' });
+    const unknown = JSON.stringify(update({ orderId: 'sph-not-ours-0000000000000000000000000' }));
+    expect((await send('/brokers/test-broker/order-updates', unknown, signed(unknown))).status).toBe(422);
+  });
+
   it('accepts a Binance ORDER_TRADE_UPDATE relayed by a bridge', async () => {
     const event = {
       e: 'ORDER_TRADE_UPDATE',

@@ -167,3 +167,25 @@ describe("each agent's own account against Sapphire's positions", () => {
     expect(await tradingStateOf(db, 'acct-short')).toBeUndefined();
   });
 });
+
+describe('a liquidation by the venue', () => {
+  const options = { reservationTtlMs: 300_000, placingGraceMs: 120_000, openOrderTtlMs: 300_000 };
+
+  it("is booked to the agent that owned the position, with an alert, once", async () => {
+    await trade('acct-short', 'acct-short-reopen', 'SELL');
+    expect(await position('acct-short')).toBe(-1_000_000);
+    const ledgerBefore = await margins.ledgerOf('acct-short');
+    const orderId = venue.liquidateByVenue('key-short', 'BTCUSDT', 23_500 * USD);
+    const first = await reconcile(deps, options);
+    expect(first.liquidations).toBe(1);
+    expect(first.positionMismatches).not.toContain('acct-short');
+    expect(await position('acct-short')).toBe(0);
+    expect(await trades.order(orderId)).toMatchObject({ agentId: 'acct-short', status: 'filled', reservedMicros: 0, reason: 'made by the venue' });
+    const ledger = await margins.ledgerOf('acct-short');
+    expect(ledger.inUseMicros).toBe(0);
+    expect(ledger.realizedPnlMicros).toBeLessThan(ledgerBefore.realizedPnlMicros);
+    const alert = await alerts.waitForMessage('the liquidation alert', (a) => a.episodeId === `liquidation:${orderId}`);
+    expect(alert.data).toMatchObject({ severity: 'critical', scope: 'acct-short', limitType: 'liquidation' });
+    expect(await reconcile(deps, options)).toMatchObject({ liquidations: 0 });
+  });
+});

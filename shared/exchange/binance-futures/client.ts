@@ -6,6 +6,7 @@ import {
   type ExchangeOrder,
   ExchangeOrderStatus,
   type Kline,
+  VENUE_MADE_ORDER,
   type PlaceOrderRequest,
   type SymbolFilters,
   type Ticker,
@@ -236,6 +237,11 @@ export class BinanceFuturesClient implements Exchange {
       throw error;
     }
     this.setups.set(symbol, { leverage, isolated: true });
+  }
+
+  async venueMadeOrders(symbol: string): Promise<ExchangeOrder[]> {
+    const rows = z.array(VenueOrder).parse(await this.call({ method: 'GET', path: '/fapi/v1/allOrders', signed: true, params: { symbol, limit: 100 } }));
+    return rows.filter((o) => VENUE_MADE_ORDER.test(o.clientOrderId)).map(toExchangeOrder);
   }
 
   async positions(): Promise<VenuePosition[]> {

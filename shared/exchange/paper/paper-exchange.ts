@@ -8,6 +8,7 @@ import {
   ExchangeOrderStatus,
   type MarketData,
   type PlaceOrderRequest,
+  VENUE_MADE_ORDER,
   type VenueIncome,
   type VenuePosition,
 } from '../../domain/exchange.js';
@@ -37,6 +38,8 @@ export interface PaperExchangeOptions {
 const PaperOrder = z.object({
   clientOrderId: z.string(),
   exchangeOrderId: z.string(),
+  /** Whose book it was placed on. */
+  accountId: z.string().optional(),
   symbol: z.string(),
   side: Side,
   type: z.literal('MARKET'),
@@ -156,6 +159,7 @@ export class PaperExchange implements Exchange {
         const base: PaperOrder = {
           clientOrderId: request.clientOrderId,
           exchangeOrderId: `paper-${request.clientOrderId}`,
+          accountId: this.accountId,
           symbol: request.symbol,
           side: request.side,
           type: request.type,
@@ -190,6 +194,7 @@ export class PaperExchange implements Exchange {
         const base: PaperOrder = {
           clientOrderId,
           exchangeOrderId: `paper-${clientOrderId}`,
+          accountId: this.accountId,
           symbol,
           side: held > 0 ? 'SELL' : 'BUY',
           type: 'MARKET',
@@ -215,6 +220,11 @@ export class PaperExchange implements Exchange {
   async getOrder(_symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined> {
     const order = await this.readOrder(clientOrderId);
     return order && toExchangeOrder(order);
+  }
+
+  async venueMadeOrders(symbol: string): Promise<ExchangeOrder[]> {
+    const snap = await this.db.collection(COLLECTIONS.paperOrders).where('accountId', '==', this.accountId).where('symbol', '==', symbol).get();
+    return snap.docs.map((d) => PaperOrder.parse(d.data())).filter((o) => VENUE_MADE_ORDER.test(o.clientOrderId)).map(toExchangeOrder);
   }
 
   async positions(): Promise<VenuePosition[]> {

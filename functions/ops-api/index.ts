@@ -26,7 +26,8 @@ import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
  *   POST /portfolio/reset-peak | /agents/{id}/reset-peak   peak equity := last evaluated equity
  *   POST /agents/{id}/training | /agents/{id}/training/promote | /agents/{id}/training/rollback
  *   GET  /training/runs[?agent=<id>]        (shared/ops/training-api.ts)
- *   POST /agents/{id}/flatten | /portfolio/flatten, GET /flattens/{id}   (shared/ops/flatten-api.ts)
+ *   POST /agents/{id}/flatten | /portfolio/flatten, GET /flattens/{id},
+ *   POST /agents/{id}/positions/{symbol}/adopt                            (shared/ops/flatten-api.ts)
  *   GET /agents, GET|PATCH|PUT /agents/{id}                               (shared/ops/agents-api.ts)
  * Every change needs `Authorization: Bearer <token>` (OPS_API_TOKENS) and is recorded with the
  * token's name as who and the body's reason as why.
@@ -128,7 +129,7 @@ http('opsApi', async (req, res) => {
     sendProblem(
       res,
       404,
-      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}, GET /agents, GET|PATCH|PUT /agents/{id}',
+      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}, POST /agents/{id}/positions/{symbol}/adopt, GET /agents, GET|PATCH|PUT /agents/{id}',
     );
   } catch (error) {
     log.error('ops-api failed', { error });

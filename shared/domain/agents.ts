@@ -17,6 +17,8 @@ const AgentProfileFields = z
     minPositionNotionalMicros: MicroUsd,
     maxPositionNotionalMicros: PositiveMicroUsd,
     allowedSymbols: z.array(Symbol).min(1),
+    /** The Vertex endpoint serving this agent's model; unset, VERTEX_ENDPOINTS names it. */
+    modelEndpoint: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/endpoints\/[^/]+$/, 'projects/<p>/locations/<l>/endpoints/<id>').optional(),
     /** Close every position of this agent when it is halted, or when the whole portfolio is. */
     flatten: z.object({ onAgentHalt: z.boolean().default(false), onPortfolioHalt: z.boolean().default(false) }).strict().optional(),
     /** How this agent's model is fine-tuned; unset fields take the deployment's defaults. */

@@ -38,7 +38,7 @@ export function modelRegistry(config: Config, authClient?: unknown): (agent: Age
   return (agent) => {
     let model = models.get(agent.agentId);
     if (!model) {
-      const endpoint = config.VERTEX_ENDPOINTS[agent.agentId];
+      const endpoint = agent.modelEndpoint ?? config.VERTEX_ENDPOINTS[agent.agentId];
       const inner: AgentModel = !config.ENABLE_VERTEX_AI
         ? new BaselineModel()
         : !endpoint

@@ -10,6 +10,7 @@ import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import type { TradingDeps } from '../../shared/trading/deps.js';
+import { adoptVenuePosition } from '../../shared/trading/adopt-position.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
 import { routeOrder } from '../../shared/trading/route-order.js';
 import { TOPICS } from '../../triggers/manifest.js';
@@ -165,6 +166,16 @@ describe("each agent's own account against Sapphire's positions", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(alerts.messages.filter((m) => m.data.key === 'position_mismatch:acct-long')).toHaveLength(1);
     expect(await tradingStateOf(db, 'acct-short')).toBeUndefined();
+  });
+
+  it("lets an operator adopt the venue's position: Sapphire holds what the account holds, the agent trades again, once", async () => {
+    const adopted = await adoptVenuePosition(deps, 'acct-long', 'BTCUSDT', { by: 'operator:alice', reason: 'manual hedge, keep it' });
+    expect(adopted).toMatchObject({ outcome: 'adopted', quantityAtoms: 500_000 });
+    expect(await position('acct-long')).toBe(500_000);
+    expect(await tradingStateOf(db, 'acct-long')).toMatchObject({ state: 'active', changedBy: 'operator:alice' });
+    expect(await adoptVenuePosition(deps, 'acct-long', 'BTCUSDT', { by: 'operator:alice', reason: 'retry' })).toEqual({ outcome: 'nothing_to_adopt' });
+    expect(await position('acct-long')).toBe(500_000);
+    expect(await reconcile(deps, options)).toMatchObject({ positionMismatches: [] });
   });
 });
 

@@ -35,6 +35,11 @@ locals {
       } if t.kind == "schedule" && lookup(t, "perAgent", null) != null
     ]
   ])...)
+  # agent-inference has its own per-agent jobs below (var.agent_schedule).
+  scheduled_jobs = merge(
+    { for name, t in local.schedule_triggers : name => { function = t.function, schedule = t.schedule, attemptDeadlineSeconds = t.attemptDeadlineSeconds, body = jsonencode(lookup(t, "body", {})) } if name != "agent-inference" },
+    { for name, t in local.per_agent_schedules : name => { function = t.function, schedule = t.schedule, attemptDeadlineSeconds = t.attemptDeadlineSeconds, body = jsonencode({ agentId = t.agent }) } },
+  )
   # Functions reachable from outside authenticate callers themselves (bearer tokens, HMAC,
   # body secrets); the rest only accept Pub/Sub and Cloud Scheduler with OIDC.
   public_functions = toset([for f in local.manifest.functions : f.name if contains([for t in f.triggers : t.kind], "http")])
@@ -280,8 +285,10 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   member       = local.pubsub_agent
 }
 
+# Every scheduled job of the manifest: one per schedule, and one per agent for per-agent
+# schedules (weekly training), each posting its JSON body with an OIDC token.
 resource "google_cloud_scheduler_job" "schedule" {
-  for_each         = { for name, t in local.schedule_triggers : name => t if name != "agent-inference" }
+  for_each         = local.scheduled_jobs
   name             = "sapphire-${each.key}"
   region           = var.region
   schedule         = each.value.schedule
@@ -292,28 +299,7 @@ resource "google_cloud_scheduler_job" "schedule" {
     http_method = "POST"
     uri         = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
     headers     = { "Content-Type" = "application/json" }
-    body        = base64encode(jsonencode(lookup(each.value, "body", {})))
-    oidc_token {
-      service_account_email = google_service_account.invoker.email
-      audience              = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
-    }
-  }
-}
-
-# Per-agent schedules from the manifest (weekly training), one job per agent, staggered.
-resource "google_cloud_scheduler_job" "per_agent" {
-  for_each         = local.per_agent_schedules
-  name             = "sapphire-${each.key}"
-  region           = var.region
-  schedule         = each.value.schedule
-  time_zone        = "Etc/UTC"
-  attempt_deadline = "${each.value.attemptDeadlineSeconds}s"
-
-  http_target {
-    http_method = "POST"
-    uri         = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
-    headers     = { "Content-Type" = "application/json" }
-    body        = base64encode(jsonencode({ agentId = each.value.agent }))
+    body        = base64encode(each.value.body)
     oidc_token {
       service_account_email = google_service_account.invoker.email
       audience              = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri

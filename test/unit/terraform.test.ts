@@ -69,8 +69,10 @@ describe('terraform/', () => {
     expect(bucket.versioning[0]?.enabled).toBe(true);
     expect(bucket.lifecycle_rule).toHaveLength(2);
     expect(resource.google_service_account?.trainer).toBeDefined();
-    const perAgent = resource.google_cloud_scheduler_job?.per_agent?.[0] as { for_each: string };
-    expect(perAgent.for_each).toContain('local.per_agent_schedules');
+    const jobs = resource.google_cloud_scheduler_job?.schedule?.[0] as { for_each: string };
+    expect(jobs.for_each).toContain('local.scheduled_jobs');
+    const { locals } = await hcl();
+    expect(JSON.stringify(locals.find((l) => 'per_agent_schedules' in l))).toContain('staggerMinutes');
   });
 
   it('gives every secret-bearing variable of the configuration a Secret Manager secret', async () => {

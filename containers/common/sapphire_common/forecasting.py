@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .artifacts import ForecasterManifest, write_manifest
+from .artifacts import ArtifactError, ForecasterManifest, read_manifest, write_manifest
 
 #: Cumulative log-returns are clipped to +-50 before exp(): a price path stays a positive,
 #: finite float even when a model misbehaves (exp(50) is 5e21; no real forecast gets near it).
@@ -186,6 +186,18 @@ def feedforward_estimator(
         num_batches_per_epoch=num_batches_per_epoch,
         trainer_kwargs={"max_epochs": epochs, **(trainer_kwargs or {})},
     )
+
+
+def load_predictor(model_dir: Path) -> tuple[ForecasterManifest, Any]:
+    """A forecaster model directory's manifest and predictor, on the GPU when there is one."""
+    import torch
+    from gluonts.model.predictor import Predictor
+
+    manifest = read_manifest(model_dir)
+    if not isinstance(manifest, ForecasterManifest):
+        raise ArtifactError(f"{model_dir} holds a {manifest.kind} model, not a forecaster")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return manifest, Predictor.deserialize(model_dir / manifest.predictor_dir, device=device)
 
 
 def save_predictor(model_dir: Path, predictor: Any, manifest: ForecasterManifest) -> None:

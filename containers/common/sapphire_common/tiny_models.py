@@ -6,8 +6,9 @@ For tests and test models only: GPT-2 architecture, 2 layers, 64 dimensions, a 4
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .chat_format import FALLBACK_CHAT_TEMPLATE
@@ -77,3 +78,14 @@ def build_tiny_causal_lm(directory: Path, *, seed: int = 0, vocab_size: int = 60
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def make_test_model_cli(prog: str, description: str | None, make: Callable[..., Path], argv: list[str] | None = None) -> int:
+    """The command line of a package's make_test_model: a model directory, an optional seed."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    make(args.model_dir, seed=args.seed)
+    print(args.model_dir)
+    return 0

@@ -6,7 +6,6 @@ trainer's layout (sapphire_model.json, predictor/, metrics.json), ready for AIP_
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from sapphire_common.artifacts import ForecasterManifest, validation_metric, write_metrics
 from sapphire_common.forecasting import feedforward_estimator, log_returns, returns_entry, save_predictor
 from sapphire_common.synthetic import random_walk_prices
+from sapphire_common.tiny_models import make_test_model_cli
 
 PREDICTION_LENGTH = 15
 #: 31 returns: the shortest series Sapphire sends (32 prices) fills the whole context.
@@ -73,13 +73,7 @@ def make_test_model(model_dir: Path, *, seed: int = 0, prediction_length: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sapphire_lagllama_serving.make_test_model", description=__doc__)
-    parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    make_test_model(args.model_dir, seed=args.seed)
-    print(args.model_dir)
-    return 0
+    return make_test_model_cli("python -m sapphire_lagllama_serving.make_test_model", __doc__, make_test_model, argv)
 
 
 if __name__ == "__main__":

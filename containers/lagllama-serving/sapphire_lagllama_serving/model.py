@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sapphire_common.artifacts import ArtifactError, ForecasterManifest, read_manifest
-from sapphire_common.forecasting import forecast_prices
+from sapphire_common.artifacts import ArtifactError, ForecasterManifest
+from sapphire_common.forecasting import forecast_prices, load_predictor
 
 from .instances import ForecastInstance, parse_instance
 
@@ -30,24 +30,16 @@ class ForecastModel:
 
     @classmethod
     def load(cls, model_dir: Path) -> ForecastModel:
-        import torch
-        from gluonts.model.predictor import Predictor
-
-        manifest = read_manifest(model_dir)
-        if not isinstance(manifest, ForecasterManifest):
-            raise ArtifactError(f"{model_dir} holds a {manifest.kind} model, not a forecaster")
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        predictor = Predictor.deserialize(model_dir / manifest.predictor_dir, device=device)
+        manifest, predictor = load_predictor(model_dir)
         if getattr(predictor, "prediction_length", manifest.prediction_length) != manifest.prediction_length:
             raise ArtifactError("the predictor's prediction_length differs from the manifest's")
         log.info(
-            "loaded %s forecaster of %s (%s steps of %s, %d samples) on %s",
+            "loaded %s forecaster of %s (%s steps of %s, %d samples)",
             manifest.backend,
             manifest.agent_id,
             manifest.prediction_length,
             manifest.freq,
             manifest.num_samples,
-            device,
         )
         return cls(manifest, predictor)
 

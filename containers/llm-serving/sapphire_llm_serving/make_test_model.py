@@ -7,12 +7,11 @@ base/, metrics.json), ready for AIP_STORAGE_URI=DIR with SAPPHIRE_LLM_ENGINE=tra
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from sapphire_common.artifacts import LlmManifest, validation_metric, write_manifest, write_metrics
-from sapphire_common.tiny_models import build_tiny_causal_lm
+from sapphire_common.tiny_models import build_tiny_causal_lm, make_test_model_cli
 
 LORA_RANK = 4
 
@@ -58,13 +57,7 @@ def make_test_model(model_dir: Path, *, seed: int = 0) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sapphire_llm_serving.make_test_model", description=__doc__)
-    parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    make_test_model(args.model_dir, seed=args.seed)
-    print(args.model_dir)
-    return 0
+    return make_test_model_cli("python -m sapphire_llm_serving.make_test_model", __doc__, make_test_model, argv)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from sapphire_common.forecasting import (
     METRIC_QUANTILES,
     feedforward_estimator,
     forecast_prices,
+    load_predictor,
     mean_weighted_quantile_loss,
     naive_quantiles,
     returns_entry,
@@ -285,17 +286,21 @@ def train_forecaster(config: ForecasterConfig) -> dict[str, Any]:
         validation_data=returns_dataset(validation_series, shape.freq),
     )
 
-    torch.manual_seed(config.seed)
-    forecasts = forecast_prices(
-        predictor,
-        windows.contexts,
-        horizon=shape.prediction_length,
-        freq=shape.freq,
-        num_samples=config.num_samples,
-        ends=windows.ends,
-        quantiles=METRIC_QUANTILES,
-    )
-    model_loss = mean_weighted_quantile_loss(windows.actual, forecasts)
+    def loss_of(candidate: Any) -> float:
+        """A predictor's mean weighted quantile loss on the validation windows, seeded alike for every predictor."""
+        torch.manual_seed(config.seed)
+        forecasts = forecast_prices(
+            candidate,
+            windows.contexts,
+            horizon=shape.prediction_length,
+            freq=shape.freq,
+            num_samples=config.num_samples,
+            ends=windows.ends,
+            quantiles=METRIC_QUANTILES,
+        )
+        return mean_weighted_quantile_loss(windows.actual, forecasts)
+
+    model_loss = loss_of(predictor)
     naive_loss = mean_weighted_quantile_loss(
         windows.actual,
         [naive_quantiles(float(c[-1]), shape.prediction_length, METRIC_QUANTILES) for c in windows.contexts],
@@ -328,32 +333,7 @@ def train_forecaster(config: ForecasterConfig) -> dict[str, Any]:
         "epochs": config.epochs,
     }
     if config.baseline_model is not None:
-        serving = _load_predictor(config.baseline_model)
-        torch.manual_seed(config.seed)
-        serving_forecasts = forecast_prices(
-            serving,
-            windows.contexts,
-            horizon=shape.prediction_length,
-            freq=shape.freq,
-            num_samples=config.num_samples,
-            ends=windows.ends,
-            quantiles=METRIC_QUANTILES,
-        )
-        metrics["baseline_validation_metric"] = validation_metric(
-            "mean_weighted_quantile_loss", mean_weighted_quantile_loss(windows.actual, serving_forecasts), higher_is_better=False
-        )
+        serving_loss = loss_of(load_predictor(config.baseline_model)[1])
+        metrics["baseline_validation_metric"] = validation_metric("mean_weighted_quantile_loss", serving_loss, higher_is_better=False)
     write_metrics(config.model_dir, metrics)
     return metrics
-
-
-def _load_predictor(model_dir: Path) -> Any:
-    """A forecaster model directory's predictor, as the serving container loads it."""
-    import torch
-    from gluonts.model.predictor import Predictor
-
-    from sapphire_common.artifacts import read_manifest
-
-    manifest = read_manifest(model_dir)
-    if not isinstance(manifest, ForecasterManifest):
-        raise DataError(f"--baseline-model {model_dir} holds a {manifest.kind} model, not a forecaster")
-    return Predictor.deserialize(model_dir / manifest.predictor_dir, device="cuda" if torch.cuda.is_available() else "cpu")

@@ -9,7 +9,9 @@ export type LogFields = Record<string, unknown>;
 
 function write(severity: Severity, message: string, fields: LogFields): void {
   if (process.env.SAPPHIRE_QUIET_LOGS === 'true' && (severity === 'DEBUG' || severity === 'INFO')) return;
-  const entry = { severity, message, time: new Date().toISOString(), ...fields };
+  // A caller's own `severity` (an alert's, say) must not replace the one Cloud Logging reads.
+  const { severity: ownSeverity, ...rest } = fields;
+  const entry = { ...rest, ...(ownSeverity === undefined ? {} : { fieldSeverity: ownSeverity }), severity, message, time: new Date().toISOString() };
   process.stdout.write(`${JSON.stringify(entry, errorReplacer)}\n`);
 }
 

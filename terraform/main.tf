@@ -59,6 +59,8 @@ locals {
 
   plain_env = merge({
     GOOGLE_CLOUD_PROJECT = var.project_id
+    # Express's own error pages (a body that is not JSON) then carry no stack trace or file paths.
+    NODE_ENV             = "production"
     ENABLE_PAPER_TRADING = tostring(var.enable_paper_trading)
     ENABLE_VERTEX_AI     = tostring(var.enable_vertex_ai)
     VERTEX_LOCATION      = var.training_region

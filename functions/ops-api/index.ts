@@ -1,6 +1,8 @@
 import { http, type Request, type Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
+import { PORTFOLIO_SCOPE } from '../../shared/domain/vocabulary.js';
+import { agentProfileOf } from '../../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { RiskBook } from '../../shared/firestore/risk-book.js';
 import { changeTradingState } from '../../shared/firestore/trading-states.js';
@@ -56,6 +58,11 @@ async function act(req: Request, res: Response, scope: string, action: Action): 
   const operator = operatorOf(req);
   if (!operator) {
     sendProblem(res, 401, 'an operator bearer token is required');
+    return;
+  }
+  // A typo must not answer "halted" while the real agent trades on.
+  if (scope !== PORTFOLIO_SCOPE && !(await agentProfileOf(db, scope))) {
+    sendProblem(res, 404, `no agent profile for ${scope}`);
     return;
   }
   const body = Body.safeParse(req.body);

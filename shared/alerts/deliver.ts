@@ -94,7 +94,7 @@ export async function deliverAlert(deps: AlertDeps, alert: AlertMessage): Promis
   const line = {
     episodeId: alert.episodeId,
     transition: alert.transition,
-    severity: alert.severity,
+    alertSeverity: alert.severity,
     limitType: alert.limitType,
     scope: alert.scope,
     delivered,

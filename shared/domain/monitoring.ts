@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AlertMessage } from './messages.js';
-import { PORTFOLIO_SCOPE } from './vocabulary.js';
+import { AgentId, PORTFOLIO_SCOPE } from './vocabulary.js';
 
 /**
  * Cloud Monitoring incident notifications (schema version 1.2), as a webhook or Pub/Sub channel
@@ -8,8 +8,13 @@ import { PORTFOLIO_SCOPE } from './vocabulary.js';
  * "open" / "closed": the state is normalized. Unknown fields are kept out, not refused.
  */
 
-const Labels = z.record(z.string(), z.string()).optional();
-const EpochSeconds = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]).nullish();
+/** Policy user labels; `agent_id`, when present, must name an agent (it becomes a document id and a halt's scope). */
+const Labels = z
+  .record(z.string().max(63), z.string().max(63))
+  .refine((labels) => labels.agent_id === undefined || AgentId.safeParse(labels.agent_id).success, { message: 'agent_id must be an agent id', path: ['agent_id'] })
+  .optional();
+/** Seconds since the epoch, within what a Date can hold sensibly (1970 to 2200). */
+const EpochSeconds = z.union([z.number(), z.string().regex(/^\d{1,12}$/).transform(Number)]).pipe(z.number().int().min(0).max(7_258_118_400)).nullish();
 
 export const MonitoringNotification = z.object({
   version: z.string().optional(),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { type LedgerEffect, type MarginLedgerState, applyLedgerEvent } from '../domain/ledger.js';
@@ -147,7 +148,8 @@ export class TradeLedger {
 
   /**
    * Applies what a venue says about an order. `eventKey`, when given, is recorded in the same
-   * transaction and a second delivery with it is refused as a replay. `known`, the caller's copy
+   * transaction with a digest of the facts: a second delivery of the same facts is a duplicate
+   * (a sender's retry), one with other facts under the same key is refused as a replay. `known`, the caller's copy
    * of the order, saves reading it first; the job reads the current one in its transaction.
    */
   async applyVenueFacts(facts: VenueFacts, eventKey?: string, known?: OrderRecord): Promise<ApplyResult> {
@@ -197,13 +199,16 @@ export class TradeLedger {
   private factsJob(known: OrderRecord, facts: VenueFacts, eventKey: string | undefined): LedgerJob<ApplyResult> {
     const orderRef = this.orderRef(facts.orderId);
     const eventRef = eventKey ? this.db.collection(COLLECTIONS.brokerEvents).doc(documentId(eventKey)) : undefined;
+    const factsDigest = createHash('sha256').update(JSON.stringify(facts)).digest('hex');
     const positionRef = this.positionRef(known.agentId, known.symbol);
     const fillRef = facts.fill ? this.db.collection(COLLECTIONS.fills).doc(documentId(facts.orderId, facts.fill.tradeId)) : undefined;
     return {
       reads: [orderRef, positionRef, ...(eventRef ? [eventRef] : []), ...(fillRef ? [fillRef] : [])],
       run: async (stage, ledgerBefore) => {
         let ledger: MarginLedgerState = ledgerBefore;
-        if (eventRef && (await stage.get(eventRef))) return { value: ledger, result: { outcome: 'replayed' } };
+        const seen = eventRef ? await stage.get(eventRef) : undefined;
+        // The same event with the same facts is a sender's retry; the same id with other facts is a replay.
+        if (seen) return { value: ledger, result: { outcome: seen.factsDigest === factsDigest ? 'duplicate' : 'replayed' } };
         let order = OrderRecord.parse(await stage.get(orderRef));
         const storedPosition = await stage.get(positionRef);
         let position = storedPosition ? PositionState.parse(storedPosition) : FLAT_POSITION;
@@ -245,7 +250,7 @@ export class TradeLedger {
           stage.set(orderRef, order);
           stage.set(positionRef, { ...position, agentId: order.agentId, symbol: order.symbol });
         }
-        if (eventRef) await stage.create(eventRef, { orderId: facts.orderId, receivedAt: this.clock().toISOString() });
+        if (eventRef) await stage.create(eventRef, { orderId: facts.orderId, factsDigest, receivedAt: this.clock().toISOString() });
         return { value: ledger, result: { outcome: changed ? 'applied' : 'duplicate', order, position } };
       },
     };

@@ -60,6 +60,12 @@ describe('agent profiles on ops-api', () => {
     expect(await margins.ledgerOf('prof-agent')).toMatchObject({ reservedMicros: 100 * USD });
   });
 
+  it('answers a halt of an agent that does not exist 404, instead of "halted"', async () => {
+    const typo = await fetch(`${ops.url}/agents/prof-agnet/halt`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(TOKEN) }, body: JSON.stringify({ reason: 'stop it' }) });
+    expect(typo.status).toBe(404);
+    expect(await typo.json()).toEqual({ error: 'no agent profile for prof-agnet' });
+  });
+
   it('adds a new agent from a whole profile, and reads it back', async () => {
     const profile = { ...DEFAULT_AGENTS[0], agentId: 'prof-new', displayName: 'New', allowedSymbols: ['ETHUSDT'] };
     expect((await send('PUT', '/agents/prof-new', { profile: { ...profile, agentId: 'someone-else' }, reason: 'onboarding' })).status).toBe(400);

@@ -85,7 +85,7 @@ describe('broker-webhook', () => {
     expect(await trades.position(agentId, 'BTCUSDT')).toMatchObject({ quantityAtoms: BTC / 500 });
   });
 
-  it('refuses unsigned, wrongly signed, stale and replayed requests with 401 and changes nothing', async () => {
+  it('refuses unsigned, wrongly signed, stale and replayed requests with 401 and changes nothing; a retry of the same event is a duplicate', async () => {
     const before = await snapshot();
     const body = JSON.stringify(update({ fill: { tradeId: 'trade-2', quantity: '0.001', priceMicros: 20_000 * USD, feeMicros: 0 }, cumulativeFilledQuantity: '0.003' }));
     const cases: Record<string, string>[] = [
@@ -107,6 +107,11 @@ describe('broker-webhook', () => {
     const firstBody = JSON.stringify(first);
     expect((await send('/brokers/test-broker/order-updates', firstBody, signed(firstBody))).status).toBe(200);
     const afterFirst = await snapshot();
+    // The broker retries the very same event: answered as a duplicate, so it stops retrying.
+    const retry = await send('/brokers/test-broker/order-updates', firstBody, signed(firstBody));
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ outcome: 'duplicate' });
+    expect(await snapshot()).toEqual(afterFirst);
     const again = JSON.stringify({ ...first, fill: { ...first.fill, tradeId: 'trade-4' } });
     expect((await send('/brokers/test-broker/order-updates', again, signed(again))).status).toBe(401);
     expect(await snapshot()).toEqual(afterFirst);

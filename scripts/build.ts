@@ -14,7 +14,7 @@ import { zipSync } from 'fflate';
 import { FUNCTIONS, type FunctionSpec, HOLDING_SUBSCRIPTIONS, TOPICS } from '../triggers/manifest.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EXTERNAL = ['@google-cloud/*', 'google-gax', '@grpc/*', 'protobufjs', 'google-auth-library'];
+const EXTERNAL = ['@google-cloud/*', 'google-gax', '@grpc/*', 'protobufjs', 'google-auth-library', 'express'];
 // Zip entries carry this date so the same code always gives the same bytes and hash.
 const FIXED_MTIME = new Date('2020-01-01T00:00:00Z');
 

@@ -1,3 +1,4 @@
+import '../../shared/http/json-errors.js';
 import { http, type Request, type Response } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.js';
 import { parseBinanceOrderTradeUpdate } from '../../shared/domain/binance-order-update.js';

@@ -1,3 +1,4 @@
+import '../../shared/http/json-errors.js';
 import { http, type Request, type Response } from '@google-cloud/functions-framework';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';

@@ -1,3 +1,4 @@
+import '../../shared/http/json-errors.js';
 import { http } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';

@@ -56,7 +56,8 @@ describe('out-of-order messages, decided from state', () => {
     expect(await p.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 40 * USD });
     // The broker retries the same event: now it applies, once, and returns the margin.
     expect((await p.trades.applyVenueFacts(early, 'broker:early-cancel')).outcome).toBe('applied');
-    expect((await p.trades.applyVenueFacts(early, 'broker:early-cancel')).outcome).toBe('replayed');
+    // Once more, the same event: a sender's retry, answered as a duplicate, changing nothing.
+    expect((await p.trades.applyVenueFacts(early, 'broker:early-cancel')).outcome).toBe('duplicate');
     expect(await p.trades.order(order.orderId)).toMatchObject({ status: 'canceled', releasedMicros: 40 * USD });
     expect(await p.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, openSymbols: {} });
   });

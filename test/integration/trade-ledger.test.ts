@@ -77,13 +77,18 @@ describe('TradeLedger', () => {
     expect(expected.ledger.realizedPnlMicros).toBe(Math.round(gross) - (5_000 + 5_025 + 10_100 + 8_400 + 12_540));
   });
 
-  it('refuses a replayed event key and applies nothing for an unknown order', async () => {
+  it('answers a retried event as a duplicate, refuses other facts under the same event key, and applies nothing for an unknown order', async () => {
     const agentId = 'replay-agent';
     await seedTestAgent(db, agentId);
     const { order } = await openTestOrder(db, trades, { agentId, signalId: 'replay-1', quantity: '0.001', quantityAtoms: BTC / 1000, priceUsd: 20_000 });
     const facts = fill(order.orderId, 'r1', BTC / 1000, 20_000, 0, 5);
     expect((await trades.applyVenueFacts(facts, 'broker:evt-1')).outcome).toBe('applied');
-    expect((await trades.applyVenueFacts(facts, 'broker:evt-1')).outcome).toBe('replayed');
+    const applied = await trades.position(agentId, 'BTCUSDT');
+    // The sender retrying the same event: a duplicate, nothing changes.
+    expect((await trades.applyVenueFacts(facts, 'broker:evt-1')).outcome).toBe('duplicate');
+    // Other facts under a key already used: a replay.
+    expect((await trades.applyVenueFacts(fill(order.orderId, 'r2', BTC / 1000, 21_000, 0, 6), 'broker:evt-1')).outcome).toBe('replayed');
+    expect(await trades.position(agentId, 'BTCUSDT')).toEqual(applied);
     expect((await trades.applyVenueFacts({ ...facts, orderId: 'sph-nope' })).outcome).toBe('unknown_order');
   });
 });

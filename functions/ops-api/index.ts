@@ -14,6 +14,7 @@ import { renderDashboard } from '../../shared/ops/dashboard.js';
 import { renderMetrics } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
 import { handleAgentsRoute, isAgentsRoute } from '../../shared/ops/agents-api.js';
+import { readHealth } from '../../shared/ops/health.js';
 import { handleFlattenRoute, isFlattenRoute } from '../../shared/ops/flatten-api.js';
 import { handleTrainingRoute, isTrainingRoute } from '../../shared/ops/training-api.js';
 import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
@@ -21,7 +22,7 @@ import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
 
 /**
  * ops-api (HTTP): health, and the operator's kill switch.
- *   GET  /healthz
+ *   GET  /healthz      readiness: Firestore, the evaluator's last run (503 when silent > 3 min), prices, dead letters
  *   GET  /metrics      Prometheus text: agent_margin_remaining_usd, portfolio_drawdown_pct, …
  *   GET  /dashboard    the operator's page
  *   POST /agents/{id}/halt | /agents/{id}/resume     {"reason": "..."}
@@ -95,7 +96,8 @@ async function act(req: Request, res: Response, scope: string, action: Action): 
 http('opsApi', async (req, res) => {
   try {
     if (req.method === 'GET' && req.path === '/healthz') {
-      res.status(200).json({ ok: true });
+      const health = await readHealth(db, new Date(), { evaluatorMaxAgeMs: 3 * 60_000, priceMaxAgeMs: config.RISK_PRICE_STALENESS_SECONDS * 1000 });
+      res.status(health.status === 'ok' ? 200 : 503).json(health);
       return;
     }
     if (req.method === 'GET' && (req.path === '/metrics' || req.path === '/dashboard' || req.path === '/')) {

@@ -26,7 +26,9 @@ export interface EvaluatorDeps {
 }
 
 /** riskState/marks: the last good price of each symbol, for when the feed fails. */
-const MARKS_DOC = 'marks';
+export const MARKS_DOC = 'marks';
+/** riskState/heartbeat: when the evaluator last ran (wall clock). */
+export const HEARTBEAT_DOC = 'heartbeat';
 
 const MINUTE = 60_000;
 const minuteOf = (time: number) => Math.floor(time / MINUTE) * MINUTE;
@@ -41,6 +43,8 @@ const minuteOf = (time: number) => Math.floor(time / MINUTE) * MINUTE;
  */
 export async function evaluateDrawdown(deps: EvaluatorDeps): Promise<EvaluationResult> {
   const now = deps.now ? deps.now() : Date.now();
+  // The guardrail's own pulse, in wall time: /healthz turns 503 when it stops.
+  await deps.db.collection(COLLECTIONS.riskState).doc(HEARTBEAT_DOC).set({ lastRunAt: new Date(now).toISOString() });
   const marksRef = deps.db.collection(COLLECTIONS.riskState).doc(MARKS_DOC);
   const [profiles, lastEvaluatedAt, marksSnap] = await Promise.all([listAgentProfiles(deps.db), deps.book.lastEvaluatedAt(), marksRef.get()]);
   const book = (marksSnap.data()?.book as MarkBook | undefined) ?? {};

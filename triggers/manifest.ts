@@ -222,7 +222,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'ops-api',
     entryPoint: 'opsApi',
-    triggers: [{ kind: 'http', routes: ['GET /healthz', 'GET /metrics', 'GET /dashboard', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume', 'POST /portfolio/reset-peak', 'POST /agents/{id}/training', 'POST /agents/{id}/training/promote', 'POST /agents/{id}/training/rollback', 'GET /training/runs', 'POST /agents/{id}/flatten', 'POST /portfolio/flatten', 'GET /flattens/{id}', 'POST /agents/{id}/positions/{symbol}/adopt', 'GET /agents', 'GET /agents/{id}', 'PATCH /agents/{id}', 'PUT /agents/{id}'] }],
+    triggers: [{ kind: 'http', routes: ['GET /healthz', 'GET /metrics', 'GET /dashboard', 'POST /agents/{id}/halt', 'POST /agents/{id}/resume', 'POST /portfolio/halt', 'POST /portfolio/resume', 'POST /portfolio/reset-peak', 'POST /agents/{id}/training', 'POST /agents/{id}/training/promote', 'POST /agents/{id}/training/rollback', 'GET /training/runs', 'POST /agents/{id}/flatten', 'POST /portfolio/flatten', 'GET /flattens/{id}', 'POST /agents/{id}/positions/{symbol}/adopt', 'GET /agents', 'GET /agents/{id}', 'PATCH /agents/{id}', 'PUT /agents/{id}', 'GET /signals/{signalId}'] }],
     memoryMb: 256,
     cpu: 1,
     concurrency: 20,

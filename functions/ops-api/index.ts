@@ -15,6 +15,7 @@ import { renderMetrics } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
 import { handleAgentsRoute, isAgentsRoute } from '../../shared/ops/agents-api.js';
 import { readHealth } from '../../shared/ops/health.js';
+import { signalJourney } from '../../shared/ops/journey.js';
 import { handleFlattenRoute, isFlattenRoute } from '../../shared/ops/flatten-api.js';
 import { handleTrainingRoute, isTrainingRoute } from '../../shared/ops/training-api.js';
 import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
@@ -33,6 +34,7 @@ import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
  *   POST /agents/{id}/flatten | /portfolio/flatten, GET /flattens/{id},
  *   POST /agents/{id}/positions/{symbol}/adopt                            (shared/ops/flatten-api.ts)
  *   GET /agents, GET|PATCH|PUT /agents/{id}                               (shared/ops/agents-api.ts)
+ *   GET /signals/{signalId}   the signal's journey, in time order          (shared/ops/journey.ts)
  * Every change needs `Authorization: Bearer <token>` (OPS_API_TOKENS) and is recorded with the
  * token's name as who and the body's reason as why.
  */
@@ -44,6 +46,7 @@ const training = trainingDepsFromConfig(config);
 const trading = tradingDepsFromConfig(config);
 const ROUTE = /^\/(?:agents\/([a-z0-9][a-z0-9-]{1,62})|(portfolio))\/(halt|resume|reset-peak)$/;
 const Body = z.object({ reason: z.string().trim().min(3).max(500) }).strict();
+const JOURNEY = /^\/signals\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/;
 
 /** The operator a token belongs to; every token is compared, in constant time. */
 function operatorOf(req: Request): string | undefined {
@@ -120,6 +123,17 @@ http('opsApi', async (req, res) => {
         .send(renderDashboard(view, { paper: config.ENABLE_PAPER_TRADING, vertex: config.ENABLE_VERTEX_AI }));
       return;
     }
+    const journey = req.method === 'GET' ? JOURNEY.exec(req.path) : null;
+    if (journey) {
+      if (!operatorOf(req)) {
+        sendProblem(res, 401, 'an operator bearer token is required');
+        return;
+      }
+      const steps = await signalJourney(db, journey[1] as string);
+      if (!steps) sendProblem(res, 404, `nothing is known of signal ${journey[1]}`);
+      else res.status(200).json({ signalId: journey[1], steps });
+      return;
+    }
     if (isTrainingRoute(req) || isFlattenRoute(req) || isAgentsRoute(req)) {
       const operator = operatorOf(req);
       if (!operator) {
@@ -139,7 +153,7 @@ http('opsApi', async (req, res) => {
     sendProblem(
       res,
       404,
-      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}, POST /agents/{id}/positions/{symbol}/adopt, GET /agents, GET|PATCH|PUT /agents/{id}',
+      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}, POST /agents/{id}/positions/{symbol}/adopt, GET /agents, GET|PATCH|PUT /agents/{id}, GET /signals/{signalId}',
     );
   } catch (error) {
     log.error('ops-api failed', { error });

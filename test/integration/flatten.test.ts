@@ -86,3 +86,20 @@ describe('flatten on ops-api', () => {
     expect(await progress.json()).toMatchObject({ flattenId: body.flattenId, reason: 'stand aside', done: true });
   });
 });
+
+describe("a signal's journey on ops-api", () => {
+  it('tells, in the order of the path, how a signal became a position: reserved, ordered, filled', async () => {
+    expect((await fetch(`${ops.url}/signals/fl-open-qwen-7b`)).status).toBe(401);
+    expect((await fetch(`${ops.url}/signals/no-such-signal`, { headers: bearer(OPS_TOKEN) })).status).toBe(404);
+    const answer = await fetch(`${ops.url}/signals/fl-open-qwen-7b`, { headers: bearer(OPS_TOKEN) });
+    expect(answer.status).toBe(200);
+    const { steps } = (await answer.json()) as { steps: { at: string; what: string }[] };
+    expect(steps.map((s) => s.what)).toEqual([
+      'reserved 250.000000 USD margin for 500.000000 USD SELL BTCUSDT at 2×',
+      expect.stringMatching(/^order request sph-[0-9a-f]{32} published$/),
+      expect.stringMatching(/^order sph-[0-9a-f]{32} claimed for 0\.022 BTCUSDT on paper$/),
+      expect.stringMatching(/^fill \(venue time\) paper-sph-[0-9a-f]{32}-1: 0\.022 at 22066\.400000 USD, fee 0\.242731 USD$/),
+      'order filled; 0.000000 USD of margin returned',
+    ]);
+  });
+});

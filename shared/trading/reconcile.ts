@@ -74,10 +74,12 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     const { released } = await deps.margins.releaseReservation(reservation.signalId, 'expired: never became an order');
     if (released) reservationsReleased += 1;
   }
-  const fundingApplied = await applyFunding(deps);
-  await liquidatePaperPositions(deps);
-  const liquidations = await adoptVenueMadeOrders(deps, started);
-  const positionMismatches = await checkVenuePositions(deps, started);
+  // The account-level steps all work per agent: the profiles are read once for them.
+  const agentIds = (await listAgentProfiles(deps.trades.db)).map((p) => p.agentId);
+  const fundingApplied = await applyFunding(deps, agentIds);
+  await liquidatePaperPositions(deps, agentIds);
+  const liquidations = await adoptVenueMadeOrders(deps, agentIds, started);
+  const positionMismatches = await checkVenuePositions(deps, agentIds, started);
   const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied, positionMismatches, liquidations };
   log.info('reconciled', { ...report });
   return report;
@@ -91,18 +93,18 @@ const INCOME_OVERLAP_MS = 3_600_000;
  * (re-reading the history books nothing twice). A shared account's funding cannot be told apart
  * by agent: it is logged, not booked.
  */
-async function applyFunding(deps: TradingDeps): Promise<number> {
+async function applyFunding(deps: TradingDeps, agentIds: readonly string[]): Promise<number> {
   const db = deps.trades.db;
   let applied = 0;
-  for (const profile of await listAgentProfiles(db)) {
-    const account = deps.accounts.accountFor(profile.agentId);
+  for (const agentId of agentIds) {
+    const account = deps.accounts.accountFor(agentId);
     if (account.shared) continue;
     const cursorRef = db.collection(COLLECTIONS.incomeCursors).doc(documentId(account.accountId));
     const readUpTo = (await cursorRef.get()).get('readUpTo') as number | undefined;
     const since = readUpTo === undefined ? undefined : readUpTo - INCOME_OVERLAP_MS;
     const incomes = await account.exchange.fundingSince(since);
     for (const income of incomes) {
-      if ((await deps.margins.applyFunding(profile.agentId, account.accountId, income)) === 'applied') applied += 1;
+      if ((await deps.margins.applyFunding(agentId, account.accountId, income)) === 'applied') applied += 1;
     }
     // Only what was seen moves the cursor (venue time, a replay's locally): no income, no move.
     if (incomes.length > 0) await cursorRef.set({ readUpTo: Math.max(readUpTo ?? 0, ...incomes.map((i) => i.time)) });
@@ -116,39 +118,39 @@ async function applyFunding(deps: TradingDeps): Promise<number> {
  * reduce-only until an operator has put it right (flatten, or fix the venue) and resumes it.
  * Symbols with an order in flight are left for the next run: their fill may not be applied yet.
  */
-async function checkVenuePositions(deps: TradingDeps, at: Date): Promise<string[]> {
+async function checkVenuePositions(deps: TradingDeps, agentIds: readonly string[], at: Date): Promise<string[]> {
   const db = deps.trades.db;
   const inFlight = new Set((await deps.trades.openOrders()).map((o) => `${o.agentId}|${o.symbol}`));
   const mismatched: string[] = [];
-  for (const profile of await listAgentProfiles(db)) {
-    const account = deps.accounts.accountFor(profile.agentId);
+  for (const agentId of agentIds) {
+    const account = deps.accounts.accountFor(agentId);
     if (account.shared) continue;
-    const [venue, ours] = await Promise.all([account.exchange.positions(), deps.trades.openPositionsOf([profile.agentId])]);
+    const [venue, ours] = await Promise.all([account.exchange.positions(), deps.trades.openPositionsOf([agentId])]);
     const venueOf = new Map(venue.map((p) => [p.symbol, p.quantityAtoms]));
     const oursOf = new Map(ours.map((p) => [p.symbol, p.quantityAtoms]));
     const differences = [...new Set([...venueOf.keys(), ...oursOf.keys()])]
-      .filter((symbol) => !inFlight.has(`${profile.agentId}|${symbol}`) && (venueOf.get(symbol) ?? 0) !== (oursOf.get(symbol) ?? 0))
+      .filter((symbol) => !inFlight.has(`${agentId}|${symbol}`) && (venueOf.get(symbol) ?? 0) !== (oursOf.get(symbol) ?? 0))
       .sort()
       .map((symbol) => `${symbol} venue ${venueOf.get(symbol) ?? 0} atoms, Sapphire ${oursOf.get(symbol) ?? 0}`);
     if (differences.length === 0) continue;
-    mismatched.push(profile.agentId);
-    const state = await tradingStateOf(db, profile.agentId);
+    mismatched.push(agentId);
+    const state = await tradingStateOf(db, agentId);
     if (state && state.state !== 'active') continue; // already held; the first detection alerted
     const reason = `position_mismatch: ${differences.join('; ')}`;
-    await changeTradingState(db, { scope: profile.agentId, state: 'reducing', reason, changedBy: 'reconciler', at });
+    await changeTradingState(db, { scope: agentId, state: 'reducing', reason, changedBy: 'reconciler', at });
     const alert: AlertMessage = {
-      episodeId: `position_mismatch:${profile.agentId}@${at.toISOString()}`,
+      episodeId: `position_mismatch:${agentId}@${at.toISOString()}`,
       transition: 'open',
-      key: `position_mismatch:${profile.agentId}`,
+      key: `position_mismatch:${agentId}`,
       limitType: 'position_mismatch',
-      scope: profile.agentId,
+      scope: agentId,
       severity: 'critical',
-      message: `${profile.agentId} positions differ from its venue account (${differences.join('; ')}): reduce-only until an operator resolves it`,
+      message: `${agentId} positions differ from its venue account (${differences.join('; ')}): reduce-only until an operator resolves it`,
       source: 'reconciler',
       openedAt: at.toISOString(),
     };
     await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
-    log.error('venue positions differ', { agentId: profile.agentId, differences });
+    log.error('venue positions differ', { agentId, differences });
   }
   return mismatched;
 }
@@ -160,11 +162,10 @@ async function checkVenuePositions(deps: TradingDeps, at: Date): Promise<string[
  * venue's (adoptVenueMadeOrders). The order id follows from the position's state, so a retried
  * run liquidates once.
  */
-async function liquidatePaperPositions(deps: TradingDeps): Promise<number> {
+async function liquidatePaperPositions(deps: TradingDeps, agentIds: readonly string[]): Promise<number> {
   if (deps.accounts.venue !== 'paper') return 0;
-  const profiles = await listAgentProfiles(deps.trades.db);
   let liquidated = 0;
-  for (const held of await deps.trades.openPositionsOf(profiles.map((p) => p.agentId))) {
+  for (const held of await deps.trades.openPositionsOf(agentIds)) {
     const exchange = deps.accounts.accountFor(held.agentId).exchange;
     if (!(exchange instanceof PaperExchange)) continue;
     const position = await deps.trades.position(held.agentId, held.symbol);
@@ -182,10 +183,9 @@ async function liquidatePaperPositions(deps: TradingDeps): Promise<number> {
  * ledger like any fill, with a critical alert the first time. Looked for in the symbols the
  * agent holds, where only they can happen.
  */
-async function adoptVenueMadeOrders(deps: TradingDeps, at: Date): Promise<number> {
-  const profiles = await listAgentProfiles(deps.trades.db);
+async function adoptVenueMadeOrders(deps: TradingDeps, agentIds: readonly string[], at: Date): Promise<number> {
   let adopted = 0;
-  for (const held of await deps.trades.openPositionsOf(profiles.map((p) => p.agentId))) {
+  for (const held of await deps.trades.openPositionsOf(agentIds)) {
     const account = deps.accounts.accountFor(held.agentId);
     if (account.shared) continue;
     for (const made of await account.exchange.venueMadeOrders(held.symbol)) {

@@ -43,10 +43,15 @@ const minuteOf = (time: number) => Math.floor(time / MINUTE) * MINUTE;
  */
 export async function evaluateDrawdown(deps: EvaluatorDeps): Promise<EvaluationResult> {
   const now = deps.now ? deps.now() : Date.now();
-  // The guardrail's own pulse, in wall time: /healthz turns 503 when it stops.
-  await deps.db.collection(COLLECTIONS.riskState).doc(HEARTBEAT_DOC).set({ lastRunAt: new Date(now).toISOString() });
   const marksRef = deps.db.collection(COLLECTIONS.riskState).doc(MARKS_DOC);
-  const [profiles, lastEvaluatedAt, marksSnap] = await Promise.all([listAgentProfiles(deps.db), deps.book.lastEvaluatedAt(), marksRef.get()]);
+  const [profiles, lastEvaluatedAt, marksSnap] = await Promise.all([
+    listAgentProfiles(deps.db),
+    deps.book.lastEvaluatedAt(),
+    marksRef.get(),
+    // The guardrail's own pulse, in wall time: /healthz turns 503 when it stops. Written beside
+    // the reads rather than before them: every trigger pays it, most of them on the early exit.
+    deps.db.collection(COLLECTIONS.riskState).doc(HEARTBEAT_DOC).set({ lastRunAt: new Date(now).toISOString() }),
+  ]);
   const book = (marksSnap.data()?.book as MarkBook | undefined) ?? {};
   // Each agent's first symbol: even without positions the market's clock says which minute this is.
   const clockQuotes = await quote(deps, [...new Set(profiles.map((p) => p.allowedSymbols[0] as string))]);

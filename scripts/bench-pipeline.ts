@@ -14,10 +14,12 @@
  * Prints progress, a table, and as its last line:
  *   RESULT burst_decided_per_s=… burst4_decided_per_s=… burst_fill_s=… single_p50_ms=…
  *          single_p99_ms=… cold_start_max_ms=… ledger_doc_writes_per_s_max=… violations=… lost=…
- * (figures of the relay, the delivery `npm start` uses). BENCH_DELIVERIES=relay skips the other.
+ * (figures of the relay, the delivery `npm start` uses). BENCH_DELIVERIES=relay skips the other;
+ * BENCH_SCENARIOS=burst4 (a comma list) runs only those scenarios, for profiling.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Firestore } from '@google-cloud/firestore';
@@ -120,15 +122,44 @@ function signalOf(signalId: string, agentId: string, overrides: Partial<TradeSig
   };
 }
 
+/**
+ * One POST on a kept-alive connection with node:http, which costs a fraction of fetch's CPU:
+ * on a 2-core machine the load generator otherwise takes a share the stack should have.
+ */
+function postSignalOn(agent: Agent, url: string, signal: TradeSignalInput): Promise<number> {
+  const body = JSON.stringify(signal);
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      `${url}/signals`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS}` },
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () => {
+          if (res.statusCode === 202) resolvePromise(Date.now());
+          else reject(new Error(`signal-intake answered ${res.statusCode} to ${signal.signalId}`));
+        });
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
 /** Sends with at most `limit` requests in flight; returns each signal's 202 time. */
 async function sendAll(url: string, signals: readonly TradeSignalInput[], limit: number): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: limit });
   const answered: number[] = new Array(signals.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, signals.length) }, async () => {
-      for (let i = next++; i < signals.length; i = next++) answered[i] = await postSignal(url, signals[i] as TradeSignalInput);
+      for (let i = next++; i < signals.length; i = next++) answered[i] = await postSignalOn(agent, url, signals[i] as TradeSignalInput);
     }),
   );
+  agent.destroy();
   return answered;
 }
 
@@ -307,6 +338,13 @@ async function runBurst(stack: LocalStack, db: Firestore, name: 'burst' | 'burst
   const accepted = reservations.docs.filter((d) => d.get('status') !== 'rejected').map((d) => orderIdForSignal(d.id));
   const fills = await createTimes(db, COLLECTIONS.fills, accepted.map(paperFillId));
   const lastDecided = Math.max(...decidedTimes);
+  if (process.env.BENCH_TRACE) {
+    const per100ms = new Map<number, number>();
+    for (const t of decidedTimes) per100ms.set(Math.floor((t - started) / 100), (per100ms.get(Math.floor((t - started) / 100)) ?? 0) + 1);
+    const answeredPer100ms = new Map<number, number>();
+    for (const t of answered) answeredPer100ms.set(Math.floor((t - started) / 100), (answeredPer100ms.get(Math.floor((t - started) / 100)) ?? 0) + 1);
+    for (let b = 0; b <= Math.floor((lastDecided - started) / 100); b += 1) progress(`    ${b * 100} ms: answered ${answeredPer100ms.get(b) ?? 0} decided ${per100ms.get(b) ?? 0}`);
+  }
   const violations = watch.violations() + (await doublePlacements(db)) + (accepted.length === expectedAccepted ? 0 : 1);
   watch.close();
   return {
@@ -343,14 +381,21 @@ async function worker(delivery: PushDeliveryMode): Promise<void> {
   }
   try {
     const db = firestoreFor(stack.projectId);
-    progress(`${delivery}: single`);
-    results.push(await runSingle(stack, db));
-    await resetDatabase(stack);
-    progress(`${delivery}: burst, one agent`);
-    results.push(await runBurst(stack, db, 'burst', ['qwen-7b']));
-    await resetDatabase(stack);
-    progress(`${delivery}: burst, four agents`);
-    results.push(await runBurst(stack, db, 'burst4', DEFAULT_AGENTS.map((a) => a.agentId)));
+    const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'single,burst,burst4').split(','));
+    if (scenarios.has('single')) {
+      progress(`${delivery}: single`);
+      results.push(await runSingle(stack, db));
+      await resetDatabase(stack);
+    }
+    if (scenarios.has('burst')) {
+      progress(`${delivery}: burst, one agent`);
+      results.push(await runBurst(stack, db, 'burst', ['qwen-7b']));
+      await resetDatabase(stack);
+    }
+    if (scenarios.has('burst4')) {
+      progress(`${delivery}: burst, four agents`);
+      results.push(await runBurst(stack, db, 'burst4', DEFAULT_AGENTS.map((a) => a.agentId)));
+    }
   } finally {
     await stack.stop();
   }

@@ -9,6 +9,36 @@ import type { PortfolioView } from './portfolio-view.js';
  * portfolio_drawdown_pct). One list serves the Prometheus endpoint and Cloud Monitoring.
  */
 
+/**
+ * Every metric family `/metrics` exports, by name: the contract the Prometheus rules and the
+ * Grafana dashboard in terraform/monitoring/ are checked against. Histograms add the usual
+ * `_bucket`, `_sum` and `_count` series.
+ */
+export const EXPORTED_METRICS = {
+  agent_margin_allocation_usd: 'gauge',
+  agent_margin_reserved_usd: 'gauge',
+  agent_margin_in_use_usd: 'gauge',
+  agent_margin_remaining_usd: 'gauge',
+  agent_margin_utilization_ratio: 'gauge',
+  agent_realized_pnl_usd: 'gauge',
+  agent_drawdown_ratio: 'gauge',
+  agent_trading_halted: 'gauge',
+  risk_limits_breached_total: 'counter',
+  portfolio_equity_usd: 'gauge',
+  portfolio_peak_equity_usd: 'gauge',
+  portfolio_drawdown_pct: 'gauge',
+  portfolio_trading_halted: 'gauge',
+  alert_episodes_open: 'gauge',
+  signal_decision_latency_seconds: 'histogram',
+  order_placement_latency_seconds: 'histogram',
+  order_fill_latency_seconds: 'histogram',
+  venue_request_duration_seconds: 'histogram',
+  venue_request_errors_total: 'counter',
+  dead_letter_messages: 'gauge',
+  drawdown_evaluator_last_run_age_seconds: 'gauge',
+  price_feed_age_seconds: 'gauge',
+} as const satisfies Record<string, 'gauge' | 'counter' | 'histogram'>;
+
 export interface MetricFamily {
   readonly name: string;
   readonly kind: 'gauge' | 'counter';

@@ -15,7 +15,8 @@
  *   RESULT burst_decided_per_s=… burst4_decided_per_s=… burst_fill_s=… single_p50_ms=…
  *          single_p99_ms=… cold_start_max_ms=… ledger_doc_writes_per_s_max=… violations=… lost=…
  * (figures of the relay, the delivery `npm start` uses). BENCH_DELIVERIES=relay skips the other;
- * BENCH_SCENARIOS=burst4 (a comma list) runs only those scenarios, for profiling.
+ * BENCH_DELIVERIES= (empty) measures cold starts only; BENCH_SCENARIOS=burst4 (a comma list) runs
+ * only those scenarios, for profiling.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -474,7 +475,7 @@ function printTable(byDelivery: ReadonlyMap<PushDeliveryMode, ScenarioFigures[]>
 }
 
 async function main(): Promise<void> {
-  const deliveries = (process.env.BENCH_DELIVERIES ?? 'relay,emulator').split(',') as PushDeliveryMode[];
+  const deliveries = (process.env.BENCH_DELIVERIES ?? 'relay,emulator').split(',').filter(Boolean) as PushDeliveryMode[];
   const cold = await coldStarts();
   const byDelivery = new Map<PushDeliveryMode, ScenarioFigures[]>();
   for (const delivery of deliveries) byDelivery.set(delivery, await runWorker(delivery));

@@ -1,5 +1,6 @@
-import { FieldValue, type Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { AgentProfile } from '../domain/agents.js';
+import { serverTimestamp } from './client.js';
 import { COLLECTIONS } from './collections.js';
 import { runTransaction } from './transactions.js';
 
@@ -41,7 +42,7 @@ export async function changeAgentProfile(
       by: audit.by,
       reason: audit.reason,
       changedAt: audit.at.toISOString(),
-      recordedAt: FieldValue.serverTimestamp(),
+      recordedAt: serverTimestamp(),
     });
     return { before, after };
   });

@@ -1,5 +1,6 @@
-import { FieldValue, type Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
+import { serverTimestamp } from './client.js';
 import { COLLECTIONS } from './collections.js';
 import { documentId } from './document-id.js';
 import { runTransaction } from './transactions.js';
@@ -29,7 +30,7 @@ export class FlattenBook {
     return runTransaction(this.db, async (tx) => {
       const snap = await tx.get(ref);
       if (snap.exists) return FlattenRecord.parse(snap.data());
-      tx.create(ref, { ...planned, recordedAt: FieldValue.serverTimestamp() });
+      tx.create(ref, { ...planned, recordedAt: serverTimestamp() });
       return planned;
     });
   }

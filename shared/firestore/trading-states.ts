@@ -1,5 +1,6 @@
-import { FieldValue, type Firestore, type Transaction } from '@google-cloud/firestore';
+import type { Firestore, Transaction } from '@google-cloud/firestore';
 import { z } from 'zod';
+import { serverTimestamp } from './client.js';
 import { COLLECTIONS } from './collections.js';
 
 /**
@@ -30,7 +31,7 @@ export interface StateChange {
 export function setTradingState(db: Firestore, tx: Transaction, change: StateChange): void {
   const record: TradingState = { state: change.state, reason: change.reason, changedBy: change.changedBy, changedAt: change.at.toISOString() };
   tx.set(db.collection(COLLECTIONS.tradingStates).doc(change.scope), record);
-  tx.create(db.collection(COLLECTIONS.tradingStateChanges).doc(), { scope: change.scope, ...record, recordedAt: FieldValue.serverTimestamp() });
+  tx.create(db.collection(COLLECTIONS.tradingStateChanges).doc(), { scope: change.scope, ...record, recordedAt: serverTimestamp() });
 }
 
 export async function changeTradingState(db: Firestore, change: StateChange): Promise<TradingState> {

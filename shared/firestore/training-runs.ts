@@ -1,6 +1,7 @@
-import { FieldValue, type Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { SETTLED_RUN_STATUSES, TrainingRun, ValidationMetric } from '../domain/training.js';
+import { serverTimestamp } from './client.js';
 import { COLLECTIONS } from './collections.js';
 import { runTransaction } from './transactions.js';
 
@@ -98,7 +99,7 @@ export class TrainingRuns {
         from: prior?.current.modelName ?? null,
         by: audit.by,
         reason: audit.reason,
-        recordedAt: FieldValue.serverTimestamp(),
+        recordedAt: serverTimestamp(),
       });
       return next;
     });

@@ -98,6 +98,8 @@ export function slippedPrice(priceMicros: number, side: Side, bps: number, tickM
 }
 
 const paperTradeId = (exchangeOrderId: string) => `${exchangeOrderId}-1`;
+/** The venue's own id of a paper order. */
+const paperExchangeOrderId = (clientOrderId: string) => `paper-${clientOrderId}`;
 
 function signedAtoms(order: PaperOrder): number {
   return order.side === 'BUY' ? order.executedAtoms : -order.executedAtoms;
@@ -136,17 +138,14 @@ export class PaperExchange implements Exchange {
   symbolFilters: MarketData['symbolFilters'] = (symbol) => this.market.symbolFilters(symbol);
 
   async placeOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
-    const [existing, ticker, filters] = await Promise.all([
-      this.readOrder(request.clientOrderId),
-      this.market.ticker(request.symbol),
-      this.market.symbolFilters(request.symbol),
-    ]);
-    if (existing) return toExchangeOrder(existing);
+    // An order placed before is answered from inside the transaction, which reads it anyway.
+    const [ticker, filters] = await Promise.all([this.market.ticker(request.symbol), this.market.symbolFilters(request.symbol)]);
     const quantityAtoms = quantityToAtoms(request.quantity);
     if (quantityAtoms <= 0) throw new ExchangeError('invalid_quantity', 'quantity must be positive', false);
     const orderRef = this.orderRef(request.clientOrderId);
     return this.accounts.submit(request.symbol, {
-      reads: [orderRef],
+      // The fill is created in the same transaction: read with the rest, not in a second trip.
+      reads: [orderRef, this.fillRef(request.clientOrderId)],
       run: async (stage, held) => {
         const stored = await stage.get(orderRef);
         if (stored) return { value: held, result: toExchangeOrder(PaperOrder.parse(stored)) };
@@ -158,7 +157,7 @@ export class PaperExchange implements Exchange {
         }
         const base: PaperOrder = {
           clientOrderId: request.clientOrderId,
-          exchangeOrderId: `paper-${request.clientOrderId}`,
+          exchangeOrderId: paperExchangeOrderId(request.clientOrderId),
           accountId: this.accountId,
           symbol: request.symbol,
           side: request.side,
@@ -186,14 +185,14 @@ export class PaperExchange implements Exchange {
     const orderRef = this.orderRef(clientOrderId);
     const ticker = await this.market.markPrice(symbol);
     return this.accounts.submit(symbol, {
-      reads: [orderRef],
+      reads: [orderRef, this.fillRef(clientOrderId)],
       run: async (stage, held) => {
         const stored = await stage.get(orderRef);
         if (stored) return { value: held, result: toExchangeOrder(PaperOrder.parse(stored)) };
         if (held === 0) throw new ExchangeError('reduce_only_rejected', `nothing held in ${symbol} to liquidate`, false, -2022);
         const base: PaperOrder = {
           clientOrderId,
-          exchangeOrderId: `paper-${clientOrderId}`,
+          exchangeOrderId: paperExchangeOrderId(clientOrderId),
           accountId: this.accountId,
           symbol,
           side: held > 0 ? 'SELL' : 'BUY',
@@ -270,7 +269,7 @@ export class PaperExchange implements Exchange {
       time,
     };
     stage.set(this.orderRef(order.clientOrderId), filled);
-    await stage.create(this.db.collection(COLLECTIONS.paperFills).doc(trade.tradeId), trade);
+    await stage.create(this.fillRef(order.clientOrderId), trade);
     return filled;
   }
 
@@ -281,6 +280,11 @@ export class PaperExchange implements Exchange {
 
   private orderRef(clientOrderId: string) {
     return this.db.collection(COLLECTIONS.paperOrders).doc(clientOrderId);
+  }
+
+  /** The one trade a paper order fills in. */
+  private fillRef(clientOrderId: string) {
+    return this.db.collection(COLLECTIONS.paperFills).doc(paperTradeId(paperExchangeOrderId(clientOrderId)));
   }
 
   private accountRef(symbol: string) {

@@ -1,18 +1,48 @@
+import { activeTrace } from './tracing/active-trace.js';
+
 /**
  * Structured logging: one JSON object per line on stdout, which Cloud Logging turns into a
- * structured entry with its severity. Callers pass fields, never secrets.
+ * structured entry. Every line carries the active trace (`logging.googleapis.com/trace`), so
+ * Cloud Logging groups the lines of one signal's whole path, and the function that wrote it.
+ * Callers pass fields, never secrets.
  */
 
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL';
 
 export type LogFields = Record<string, unknown>;
 
+const TRACE = 'logging.googleapis.com/trace';
+const SPAN = 'logging.googleapis.com/spanId';
+const SAMPLED = 'logging.googleapis.com/trace_sampled';
+const LABELS = 'logging.googleapis.com/labels';
+/** Fields Cloud Logging reads for itself: a caller's field of that name is kept beside them, renamed. */
+const RESERVED = new Set(['severity', 'message', 'time', 'timestamp', 'httpRequest', TRACE, SPAN, SAMPLED, LABELS, 'logging.googleapis.com/sourceLocation', 'logging.googleapis.com/operation', 'logging.googleapis.com/insertId']);
+
+function isReserved(key: string): boolean {
+  return RESERVED.has(key) || key.startsWith('logging.googleapis.com/');
+}
+
+/** The entry for one line: the caller's fields, then the ones Cloud Logging reads, which no caller can replace. */
+export function logEntry(severity: Severity, message: string, fields: LogFields, at: Date = new Date()): Record<string, unknown> {
+  const entry: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) entry[isReserved(key) ? `field_${key}` : key] = value;
+  entry.severity = severity;
+  entry.message = message;
+  entry.time = at.toISOString();
+  const trace = activeTrace();
+  if (trace) {
+    const project = process.env.GOOGLE_CLOUD_PROJECT;
+    entry[TRACE] = project ? `projects/${project}/traces/${trace.traceId}` : trace.traceId;
+    entry[SPAN] = trace.spanId;
+    entry[SAMPLED] = trace.sampled;
+    if (trace.component) entry[LABELS] = { function: trace.component };
+  }
+  return entry;
+}
+
 function write(severity: Severity, message: string, fields: LogFields): void {
   if (process.env.SAPPHIRE_QUIET_LOGS === 'true' && (severity === 'DEBUG' || severity === 'INFO')) return;
-  // A caller's own `severity` (an alert's, say) must not replace the one Cloud Logging reads.
-  const { severity: ownSeverity, ...rest } = fields;
-  const entry = { ...rest, ...(ownSeverity === undefined ? {} : { fieldSeverity: ownSeverity }), severity, message, time: new Date().toISOString() };
-  process.stdout.write(`${JSON.stringify(entry, errorReplacer)}\n`);
+  process.stdout.write(`${JSON.stringify(logEntry(severity, message, fields), errorReplacer)}\n`);
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

@@ -1,5 +1,5 @@
-import '../../shared/http/json-errors.js';
-import { http } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
+import { runInNewTrace } from '../../shared/tracing/active-trace.js';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
@@ -40,7 +40,7 @@ const deps = {
 };
 const Body = z.object({ agentId: AgentId.optional() }).strict();
 
-http(
+serveHttp(
   'agentInference',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
     if (req.method !== 'POST') {
@@ -55,7 +55,8 @@ http(
     try {
       const agents = (await listAgentProfiles(db)).filter((a) => !body.data.agentId || a.agentId === body.data.agentId);
       const now = new Date();
-      const runs = await Promise.allSettled(agents.map((agent) => runAgent(deps, agent, now)));
+      // Each agent's tick is a trace of its own: the signal it may send starts there.
+      const runs = await Promise.allSettled(agents.map((agent) => runInNewTrace(() => runAgent(deps, agent, now))));
       const failed = runs.flatMap((r, i) => (r.status === 'rejected' ? [`${agents[i]?.agentId}: ${(r.reason as Error).message}`] : []));
       if (failed.length > 0) log.error('agent inference failed', { failed });
       res.status(failed.length === agents.length && agents.length > 0 ? 500 : 200).json({

@@ -1,5 +1,4 @@
-import '../../shared/http/json-errors.js';
-import { http } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { deliverAlert } from '../../shared/alerts/deliver.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
@@ -23,7 +22,7 @@ const deps = {
   limiter: new RateLimiter(config.ALERT_RATE_PER_SECOND),
 };
 
-http(
+serveHttp(
   'alertPublisher',
   requireInvoker(
     invokerVerifierFromConfig(config),

@@ -1,5 +1,5 @@
-import '../../shared/http/json-errors.js';
-import { http, type Request, type Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { parseBinanceOrderTradeUpdate } from '../../shared/domain/binance-order-update.js';
 import { VENUE_MADE_ORDER } from '../../shared/domain/exchange.js';
@@ -87,7 +87,7 @@ async function receive(req: Request, res: Response, broker: string, format: stri
   res.status(200).json({ outcome: result.outcome, orderStatus: result.order?.status });
 }
 
-http('brokerWebhook', async (req, res) => {
+serveHttp('brokerWebhook', async (req, res) => {
   const match = ROUTE.exec(req.path);
   if (req.method !== 'POST' || !match) {
     sendProblem(res, 404, 'routes: POST /brokers/{broker}/order-updates | binance | aster');

@@ -1,5 +1,4 @@
-import '../../shared/http/json-errors.js';
-import { http } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { GroupCommitter } from '../../shared/concurrency/group-commit.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
@@ -62,7 +61,7 @@ const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(asyn
   return triggers.map(() => ({ ok: true, value: result }) as const);
 }, { maxBatch: 1_000 });
 
-http(
+serveHttp(
   'drawdownEvaluator',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
     if (req.method !== 'POST') {

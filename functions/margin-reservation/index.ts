@@ -1,5 +1,4 @@
-import '../../shared/http/json-errors.js';
-import { http } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { log } from '../../shared/log.js';
@@ -30,7 +29,7 @@ const deps = {
   redriveAfterMs: config.REDRIVE_AFTER_SECONDS * 1000,
 };
 
-http(
+serveHttp(
   'marginReservation',
   requireInvoker(
     invokerVerifierFromConfig(config),

@@ -1,5 +1,5 @@
-import '../../shared/http/json-errors.js';
-import { http, type Request, type Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { MonitoringNotification, incidentAction } from '../../shared/domain/monitoring.js';
@@ -63,7 +63,7 @@ async function fromWebhook(req: Request, res: Response): Promise<void> {
   res.status(200).json({ outcome: await handle(parsed.data) });
 }
 
-http('monitoringIncidents', async (req, res) => {
+serveHttp('monitoringIncidents', async (req, res) => {
   try {
     if (req.method === 'POST' && req.path === '/webhook') return await fromWebhook(req, res);
     if (req.method === 'POST' && req.path === '/pubsub') return await fromPubSub(req, res);

@@ -1,5 +1,5 @@
-import '../../shared/http/json-errors.js';
-import { http, type Request, type Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { PORTFOLIO_SCOPE } from '../../shared/domain/vocabulary.js';
@@ -96,7 +96,7 @@ async function act(req: Request, res: Response, scope: string, action: Action): 
   res.status(200).json({ scope, ...state });
 }
 
-http('opsApi', async (req, res) => {
+serveHttp('opsApi', async (req, res) => {
   try {
     if (req.method === 'GET' && req.path === '/healthz') {
       const health = await readHealth(db, new Date(), { evaluatorMaxAgeMs: 3 * 60_000, priceMaxAgeMs: config.RISK_PRICE_STALENESS_SECONDS * 1000 });

@@ -1,5 +1,4 @@
-import '../../shared/http/json-errors.js';
-import { http } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { OrderRequest } from '../../shared/domain/messages.js';
@@ -17,7 +16,7 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 const config = loadConfig();
 const deps = tradingDepsFromConfig(config);
 
-http(
+serveHttp(
   'orderRouter',
   requireInvoker(
     invokerVerifierFromConfig(config),

@@ -1,5 +1,4 @@
-import '../../shared/http/json-errors.js';
-import { http } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { sendProblem } from '../../shared/http/problems.js';
@@ -17,7 +16,7 @@ const config = loadConfig();
 const deps = tradingDepsFromConfig(config);
 const options = { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placingGraceMs: 120_000, openOrderTtlMs: config.ORDER_TTL_SECONDS * 1000 };
 
-http(
+serveHttp(
   'reconciler',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
     if (req.method !== 'POST') {

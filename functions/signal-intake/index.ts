@@ -1,5 +1,5 @@
-import '../../shared/http/json-errors.js';
-import { http, type Request, type Response } from '@google-cloud/functions-framework';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { TradeSignal } from '../../shared/domain/messages.js';
 import { TradingViewAlert, tradingViewSignal } from '../../shared/domain/tradingview.js';
@@ -94,7 +94,7 @@ async function postTradingView(req: Request, res: Response): Promise<void> {
   await accept(res, signal);
 }
 
-http('signalIntake', async (req, res) => {
+serveHttp('signalIntake', async (req, res) => {
   const route = `${req.method} ${req.path}`;
   if (route === 'POST /signals') return postSignal(req, res);
   if (route === 'POST /tradingview') return postTradingView(req, res);

@@ -1,5 +1,4 @@
-import '../../shared/http/json-errors.js';
-import { http } from '@google-cloud/functions-framework';
+import { serveHttp } from '../../shared/http/serve.js';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { AgentId } from '../../shared/domain/vocabulary.js';
@@ -22,7 +21,7 @@ const config = loadConfig();
 const deps = trainingDepsFromConfig(config);
 const Body = z.union([z.object({ agentId: AgentId }).strict(), z.object({ action: z.literal('check') }).strict()]);
 
-http(
+serveHttp(
   'trainingKickoff',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
     if (req.method !== 'POST') {

@@ -1,4 +1,9 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
+import { activeTrace } from '../tracing/active-trace.js';
+import { formatTraceparent } from '../tracing/traceparent.js';
+
+/** The message attribute that carries the W3C traceparent from one function to the next. */
+export const TRACEPARENT_ATTRIBUTE = 'traceparent';
 
 export interface PublishOptions {
   readonly attributes?: Record<string, string>;
@@ -21,7 +26,10 @@ export class JsonPublisher {
   async publish(topicName: string, message: unknown, options: PublishOptions = {}): Promise<string> {
     const topic = this.topics.get(topicName) ?? this.topic(await this.connect(), topicName);
     const data = Buffer.from(JSON.stringify(message));
-    return topic.publishMessage({ data, ...(options.attributes ? { attributes: options.attributes } : {}) });
+    // The message carries the trace it was published in: the function it reaches continues it.
+    const trace = activeTrace();
+    const attributes = { ...(trace ? { [TRACEPARENT_ATTRIBUTE]: formatTraceparent(trace) } : {}), ...options.attributes };
+    return topic.publishMessage({ data, ...(Object.keys(attributes).length > 0 ? { attributes } : {}) });
   }
 
   private topic(pubsub: PubSub, name: string): Topic {

@@ -116,6 +116,8 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
   }
 
   let placed: ExchangeOrder;
+  const keys = { orderId: order.orderId, signalId: request.signalId, agentId: order.agentId, symbol: order.symbol, side: order.side, venue: deps.accounts.venue };
+  const sentAt = performance.now();
   try {
     placed = await account.exchange.placeOrder({
       clientOrderId: order.orderId,
@@ -127,13 +129,17 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
       leverage: order.leverage,
     });
   } catch (error) {
+    const venueLatencyMs = Math.round(performance.now() - sentAt);
     if (error instanceof ExchangeError && !error.retryable) {
+      log.warn('venue refused order', { ...keys, venueLatencyMs, reason: error.reason, venueCode: error.venueCode, error });
       const detail = `${error.reason}: ${error.message}`;
       await applyAndPublish(deps, { orderId: order.orderId, terminal: { status: 'rejected', finalFilledAtoms: 0, reason: detail } });
       await publishOrderRejected(deps, request, error.reason, error.message);
       return;
     }
+    log.error('venue request failed; the order is retried', { ...keys, venueLatencyMs, error });
     throw error; // Pub/Sub redelivers; the placement is idempotent by client order id.
   }
+  log.info('order placed', { ...keys, venueLatencyMs: Math.round(performance.now() - sentAt), status: placed.status, quantity: atomsToQuantity(order.quantityAtoms), executedQuantity: placed.executedQuantity });
   await syncOrderFromVenue(deps, order, placed);
 }

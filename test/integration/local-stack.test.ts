@@ -57,6 +57,54 @@ describe('npm start', () => {
     expect(fills.size).toBeGreaterThan(0);
     expect(output).toContain('"agent decided"');
     expect(elapsed).toBeLessThan(120_000);
+
+    // One trace per signal: a signal sent with a traceparent is followed under that trace id by
+    // every function on its path, and `npm run journey` prints that path from Firestore.
+    const intake = /signal-intake\s+(http:\/\/\S+)/.exec(output)?.[1] as string;
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const signalId = `trace-${Date.now()}`;
+    const now = Date.now();
+    const answer = await fetch(`${intake}/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sapphire-local-dev-token', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      body: JSON.stringify({
+        signalId,
+        agentId: 'qwen-7b',
+        symbol: 'BTCUSDT',
+        side: 'BUY',
+        // Above the venue's 100 USD minimum notional, within every agent's leverage.
+        size: { type: 'quantity', quantity: '0.01', priceMicros: 25_000_000_000 },
+        leverage: 3,
+        confidence: 0.9,
+        source: 'trace-test',
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + 300_000).toISOString(),
+      }),
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.headers.get('traceparent')).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    let orderId: string | undefined;
+    await waitUntil('the traced signal’s reservation', async () => (orderId = (await db.collection('reservations').doc(signalId).get()).get('orderId') as string | undefined) !== undefined, 30_000);
+    await waitUntil('its fill', async () => !(await db.collection('fills').where('orderId', '==', orderId).limit(1).get()).empty, 30_000);
+    await waitUntil('its log lines', () => output.includes('"fill applied"') && output.includes(signalId), 10_000);
+    const entries = output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.signalId === signalId);
+    const trace = `projects/sapphire-local-smoke/traces/${traceId}`;
+    expect(entries.map((e) => e['logging.googleapis.com/trace'])).toEqual(entries.map(() => trace));
+    const functions = new Set(entries.map((e) => (e['logging.googleapis.com/labels'] as { function?: string } | undefined)?.function));
+    expect([...functions].sort()).toEqual(expect.arrayContaining(['margin-reservation', 'order-router', 'signal-intake']));
+    expect(entries.map((e) => e.message)).toEqual(expect.arrayContaining(['signal accepted', 'reservation decided', 'order placed', 'fill applied']));
+    const journey = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/journey.ts', signalId], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let printed = '';
+      child.stdout?.on('data', (c: Buffer) => (printed += c.toString()));
+      child.on('exit', (code) => (code === 0 ? resolve(printed) : reject(new Error(`npm run journey exited with ${code}`))));
+    });
+    expect(journey).toMatch(/reserved .* BUY BTCUSDT/);
+    expect(journey).toMatch(/fill/);
     await db.terminate();
 
     const exited = new Promise<number | null>((resolve) => stack?.once('exit', (code) => resolve(code)));

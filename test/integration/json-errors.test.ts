@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../support/http.js';
@@ -67,6 +69,64 @@ describe('bodies that cannot be parsed', () => {
         expect(response.status, `${name} ${JSON.stringify(body)}`).toBeLessThan(500);
         expect(response.headers.get('content-type'), `${name} ${JSON.stringify(body)}`).toMatch(/^application\/json/);
       }
+    }
+  });
+});
+
+describe('bodies no route takes are refused before they are read', () => {
+  const signals = () => `${served['signal-intake']?.url}/signals`;
+
+  it('answers a body over 1 MiB with 413, not 400, on every route but a push endpoint', async () => {
+    const big = `{"pad":"${'x'.repeat(1024 * 1024)}"}`;
+    for (const [name, path] of ROUTES.filter(([n]) => n !== 'margin-reservation')) {
+      await expectJsonProblem(await fetch(`${served[name]?.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer('json-errors-signal-token-0123') }, body: big }), 413);
+    }
+  });
+
+  it('counts a chunked body as it arrives and answers 413 past the limit', async () => {
+    const { hostname, port } = new URL(signals());
+    const answer = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const req = request({ hostname, port, path: '/signals', method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 20; i++) req.write(`${i === 0 ? '{"pad":"' : ''}${'x'.repeat(64 * 1024)}`);
+      req.end('"}');
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.type).toMatch(/^application\/json/);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'the request body is too large' });
+  });
+
+  it('takes a push envelope over 1 MiB: Pub/Sub messages reach 10 MB', async () => {
+    const envelope = { message: { messageId: 'big-1', data: Buffer.from(JSON.stringify({ pad: 'x'.repeat(1_500_000) })).toString('base64') }, subscription: 'projects/p/subscriptions/margin-reservation' };
+    const response = await fetch(`${served['margin-reservation']?.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(envelope) });
+    expect(response.status).toBe(204);
+  });
+
+  it.each([['application/x-www-form-urlencoded'], ['multipart/form-data; boundary=x'], ['application/octet-stream'], ['application/xml'], [undefined]])(
+    'answers a body of type %s with 415 on every route',
+    async (type) => {
+      for (const [name, path] of ROUTES) {
+        const response = await fetch(`${served[name]?.url}${path}`, { method: 'POST', headers: { ...(type ? { 'content-type': type } : {}), ...bearer('json-errors-signal-token-0123') }, body: Buffer.from('reason=because') });
+        await expectJsonProblem(response, 415);
+      }
+    },
+  );
+
+  it('answers a compressed body with 415: a few kilobytes of gzip could inflate to a gigabyte', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    expect(bomb.length).toBeLessThan(100_000);
+    for (const [name, path] of ROUTES) {
+      await expectJsonProblem(await fetch(`${served[name]?.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb }), 415);
+    }
+  });
+
+  it('answers /favicon.ico and /robots.txt with a JSON 404, not an empty one', async () => {
+    for (const [name] of ROUTES) {
+      for (const path of ['/favicon.ico', '/robots.txt']) await expectJsonProblem(await fetch(`${served[name]?.url}${path}`), 404);
     }
   });
 });

@@ -69,13 +69,18 @@ async function postSignal(req: Request, res: Response): Promise<void> {
 
 async function postTradingView(req: Request, res: Response): Promise<void> {
   const body = jsonBody(req) as { source?: unknown; secret?: unknown } | undefined;
+  if (body === undefined) {
+    sendProblem(res, 400, 'body must be JSON');
+    return;
+  }
   const source = typeof body?.source === 'string' ? body.source : '';
   const secret = typeof body?.secret === 'string' ? body.secret : '';
   const expected = Object.hasOwn(config.TRADINGVIEW_SOURCE_SECRETS, source) ? config.TRADINGVIEW_SOURCE_SECRETS[source] : undefined;
   // Compare even for an unknown source, so timing does not reveal which sources exist.
   const authentic = matchesAnySecret(secret, [expected ?? '\u0000no-such-source']) && expected !== undefined;
   if (!authentic) {
-    log.warn('tradingview alert refused', { source: source.slice(0, 40) });
+    // A source that is not configured is not logged: it may be a secret sent in the wrong field.
+    log.warn('tradingview alert refused', expected === undefined ? { source: '(not configured)' } : { source });
     sendProblem(res, 401, 'unknown source or wrong secret');
     return;
   }

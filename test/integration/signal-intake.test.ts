@@ -112,6 +112,29 @@ describe('signal-intake POST /tradingview', () => {
     expect((await post('/tradingview', { ticker: 'BTCUSDT' })).status).toBe(401);
   });
 
+  it('answers a body that is not JSON with 400, not as a stranger with 401', async () => {
+    const response = await fetch(`${fn.url}/tradingview`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"source": "tv-main", "secret": ' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'body must be JSON' });
+  });
+
+  it('never logs a secret sent in the source field', async () => {
+    const lines: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => lines.push(String(chunk))) as unknown as typeof process.stdout.write;
+    const quiet = process.env.SAPPHIRE_QUIET_LOGS;
+    process.env.SAPPHIRE_QUIET_LOGS = 'false';
+    try {
+      expect((await post('/tradingview', { ...alert, source: TV_SECRET, secret: 'tv-main' })).status).toBe(401);
+    } finally {
+      process.stdout.write = write;
+      process.env.SAPPHIRE_QUIET_LOGS = quiet;
+    }
+    const refused = lines.filter((line) => line.includes('tradingview alert refused'));
+    expect(refused).toHaveLength(1);
+    expect(refused.join('')).not.toContain(TV_SECRET);
+  });
+
   it('answers 400 with the fields of an authentic but malformed alert', async () => {
     const response = await post('/tradingview', { ...alert, action: 'hold', notionalUsd: 'lots' });
     expect(response.status).toBe(400);

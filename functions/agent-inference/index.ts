@@ -1,5 +1,4 @@
 import { serveHttp } from '../../shared/http/serve.js';
-import { runInNewTrace } from '../../shared/tracing/active-trace.js';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
@@ -55,8 +54,7 @@ serveHttp(
     try {
       const agents = (await listAgentProfiles(db)).filter((a) => !body.data.agentId || a.agentId === body.data.agentId);
       const now = new Date();
-      // Each agent's tick is a trace of its own: the signal it may send starts there.
-      const runs = await Promise.allSettled(agents.map((agent) => runInNewTrace(() => runAgent(deps, agent, now))));
+      const runs = await Promise.allSettled(agents.map((agent) => runAgent(deps, agent, now)));
       const failed = runs.flatMap((r, i) => (r.status === 'rejected' ? [`${agents[i]?.agentId}: ${(r.reason as Error).message}`] : []));
       if (failed.length > 0) log.error('agent inference failed', { failed });
       res.status(failed.length === agents.length && agents.length > 0 ? 500 : 200).json({

@@ -39,8 +39,8 @@ serveHttp(
       handle: async (signal) => {
         const { record, decidedNow } = await reserveAndPublish(deps, signal);
         if (decidedNow) {
-          const { signalId, agentId, symbol, status, reason, marginMicros, orderId } = record;
-          log.info('reservation decided', { signalId, agentId, symbol, status, reason, marginMicros, orderId });
+          const { signalId, agentId, symbol, status, reason, marginMicros, orderId, decisionLatencyMs } = record;
+          log.info('reservation decided', { signalId, agentId, symbol, status, reason, marginMicros, orderId, decisionLatencyMs });
         }
       },
     }),

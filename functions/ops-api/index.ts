@@ -11,7 +11,7 @@ import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { bearerToken, matchesAnySecret } from '../../shared/http/secrets.js';
 import { log } from '../../shared/log.js';
 import { renderDashboard } from '../../shared/ops/dashboard.js';
-import { renderMetrics } from '../../shared/ops/metrics.js';
+import { readPathFigures, renderMetrics } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
 import { handleAgentsRoute, isAgentsRoute } from '../../shared/ops/agents-api.js';
 import { readHealth } from '../../shared/ops/health.js';
@@ -96,10 +96,12 @@ async function act(req: Request, res: Response, scope: string, action: Action): 
   res.status(200).json({ scope, ...state });
 }
 
+const healthLimits = { evaluatorMaxAgeMs: 3 * 60_000, priceMaxAgeMs: config.RISK_PRICE_STALENESS_SECONDS * 1000 };
+
 serveHttp('opsApi', async (req, res) => {
   try {
     if (req.method === 'GET' && req.path === '/healthz') {
-      const health = await readHealth(db, new Date(), { evaluatorMaxAgeMs: 3 * 60_000, priceMaxAgeMs: config.RISK_PRICE_STALENESS_SECONDS * 1000 });
+      const health = await readHealth(db, new Date(), healthLimits);
       res.status(health.status === 'ok' ? 200 : 503).json(health);
       return;
     }
@@ -112,11 +114,13 @@ serveHttp('opsApi', async (req, res) => {
         res.redirect(302, 'dashboard');
         return;
       }
-      const view = await readPortfolioView(db);
       if (req.path === '/metrics') {
-        res.status(200).type('text/plain; version=0.0.4').send(renderMetrics(view));
+        const [view, health] = await Promise.all([readPortfolioView(db), readHealth(db, new Date(), healthLimits)]);
+        const { contentType, text } = await renderMetrics(view, await readPathFigures(db, health));
+        res.status(200).type(contentType).send(text);
         return;
       }
+      const view = await readPortfolioView(db);
       res
         .status(200)
         .type('html')

@@ -33,6 +33,9 @@ export const ReservationRecord = z.object({
   marginMicros: MicroUsd,
   leverage: Leverage,
   decidedAt: z.string(),
+  /** When intake accepted the signal, and how long from then until this decision. */
+  receivedAt: z.string().optional(),
+  decisionLatencyMs: z.number().int().nonnegative().optional(),
   releasedAt: z.string().optional(),
   releaseReason: z.string().optional(),
   /** When the order or risk event for this outcome was published; unset until then. */
@@ -121,6 +124,12 @@ function applyDecision(ledger: MarginLedgerState, symbol: string, decision: Rese
     : applyLedgerEvent(ledger, { kind: 'reserve', symbol, marginMicros: decision.marginMicros, allocationMicros });
 }
 
+/** The decision's latency from intake; a clock behind intake's counts as no wait, not a negative one. */
+function latencySince(receivedAt: string | undefined, now: Date): { receivedAt?: string; decisionLatencyMs?: number } {
+  if (receivedAt === undefined) return {};
+  return { receivedAt, decisionLatencyMs: Math.max(0, now.getTime() - Date.parse(receivedAt)) };
+}
+
 function recordFor(signal: TradeSignal, decision: ReservationDecision, now: Date): ReservationRecord {
   const base = {
     signalId: signal.signalId,
@@ -131,6 +140,7 @@ function recordFor(signal: TradeSignal, decision: ReservationDecision, now: Date
     leverage: signal.leverage,
     notionalMicros: decision.notionalMicros,
     decidedAt: now.toISOString(),
+    ...latencySince(signal.receivedAt, now),
   };
   return decision.outcome === 'reserved'
     ? { ...base, status: 'reserved', marginMicros: decision.marginMicros, orderId: orderIdForSignal(signal.signalId) }

@@ -68,6 +68,8 @@ export const TradeSignal = z
     reduceOnly: z.boolean().default(false),
     createdAt: IsoTime,
     expiresAt: IsoTime,
+    /** When Sapphire accepted it: stamped by intake (whatever a producer wrote), the start of its decision latency. */
+    receivedAt: IsoTime.optional(),
   })
   .strict()
   .refine((s) => Date.parse(s.expiresAt) > Date.parse(s.createdAt), {

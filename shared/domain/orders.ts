@@ -32,8 +32,17 @@ export const OrderRecord = z.object({
   reason: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** When the venue first acknowledged the order; from the decision until then; the request alone. */
+  placedAt: z.string().optional(),
+  placementLatencyMs: z.number().int().nonnegative().optional(),
+  venueLatencyMs: z.number().int().nonnegative().optional(),
 });
 export type OrderRecord = z.infer<typeof OrderRecord>;
+
+/** A fill's latency: from its order's creation (before it went to the venue) to the fill's booking at `appliedAt`. */
+export function fillLatencyMs(order: OrderRecord, appliedAt: Date): number {
+  return Math.max(0, appliedAt.getTime() - Date.parse(order.createdAt));
+}
 
 export function deriveStatus(order: OrderRecord): OrderStatus {
   if (order.terminalStatus) return order.terminalStatus;
@@ -65,9 +74,19 @@ export function applyTerminal(order: OrderRecord, status: TerminalStatus, finalF
 }
 
 /** What a venue says about an order, whatever the wire format it came in. */
+/** How a placement went, as the router that made it measured it. */
+export interface PlacementTiming {
+  /** From the reservation's decision to the venue's acknowledgement. */
+  readonly placementLatencyMs: number;
+  /** The placement request alone. */
+  readonly venueLatencyMs: number;
+}
+
 export interface VenueFacts {
   readonly orderId: string;
   readonly exchangeOrderId?: string;
+  /** Known only to the router that placed the order, on the facts of its answer. */
+  readonly placement?: PlacementTiming;
   readonly fill?: {
     readonly tradeId: string;
     readonly quantityAtoms: number;

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { FieldValue, Firestore } from '@google-cloud/firestore';
+import type { AggregateField, FieldValue, Firestore } from '@google-cloud/firestore';
 
 /**
  * One Firestore client per process and project, loaded on first use. The library takes about a
@@ -30,6 +30,11 @@ export function firestoreFor(projectId: string): Firestore {
 /** The server's commit time, as a field value; loads the library like the client does. */
 export function serverTimestamp(): FieldValue {
   return firestoreModule().FieldValue.serverTimestamp();
+}
+
+/** Count and sum aggregations (the library's AggregateField), loaded like the client. */
+export function aggregateFields(): typeof AggregateField {
+  return firestoreModule().AggregateField;
 }
 
 /**

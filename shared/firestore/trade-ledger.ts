@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type LedgerEffect, type MarginLedgerState, applyLedgerEvent } from '../domain/ledger.js';
 import { ReservationRecord } from '../domain/margin.js';
 import type { OrderRequest } from '../domain/messages.js';
-import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus } from '../domain/orders.js';
+import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus, fillLatencyMs } from '../domain/orders.js';
 import type { HeldPosition } from '../domain/flatten.js';
 import type { Side } from '../domain/vocabulary.js';
 import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, averageEntryMicros, fillSortKey, foldFills } from '../domain/positions.js';
@@ -218,6 +218,10 @@ export class TradeLedger {
           order = { ...order, exchangeOrderId: facts.exchangeOrderId };
           changed = true;
         }
+        if (facts.placement && order.placedAt === undefined) {
+          order = { ...order, placedAt: this.clock().toISOString(), ...facts.placement };
+          changed = true;
+        }
         if (facts.fill && fillRef && !(await stage.get(fillRef))) {
           const fill: FillFacts = {
             orderId: order.orderId,
@@ -234,7 +238,15 @@ export class TradeLedger {
           position = step.position;
           ledger = applyLedgerEvent(ledger, { kind: 'fill', symbol: order.symbol, effect: step.effect, positionOpen: position.quantityAtoms !== 0 });
           order = { ...order, filledAtoms: order.filledAtoms + fill.quantityAtoms, feesMicros: order.feesMicros + fill.feeMicros };
-          await stage.create(fillRef, { ...fill, agentId: order.agentId, symbol: order.symbol, sortKey: fillSortKey(fill), appliedAt: this.clock().toISOString() });
+          const appliedAt = this.clock();
+          await stage.create(fillRef, {
+            ...fill,
+            agentId: order.agentId,
+            symbol: order.symbol,
+            sortKey: fillSortKey(fill),
+            appliedAt: appliedAt.toISOString(),
+            fillLatencyMs: fillLatencyMs(order, appliedAt),
+          });
           changed = true;
         }
         if (facts.terminal) {

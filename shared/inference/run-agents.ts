@@ -13,6 +13,7 @@ import type { MarginLedger } from '../firestore/margin-ledger.js';
 import type { TradeLedger } from '../firestore/trade-ledger.js';
 import { publishSignal } from '../intake/publish-signal.js';
 import { log } from '../log.js';
+import { runInNewTrace } from '../tracing/active-trace.js';
 import type { JsonPublisher } from '../pubsub/publisher.js';
 import type { GuardedDecision, GuardedModel } from './guarded-model.js';
 import type { MarketContext } from '../domain/agent-prompt.js';
@@ -77,7 +78,12 @@ async function context(deps: InferenceDeps, agent: AgentProfile): Promise<{ cont
  * follows (if any) published to `signals`, and the decision recorded with its reason, latency
  * and source in agentDecisions.
  */
-export async function runAgent(deps: InferenceDeps, agent: AgentProfile, now: Date): Promise<AgentRun> {
+export function runAgent(deps: InferenceDeps, agent: AgentProfile, now: Date): Promise<AgentRun> {
+  // Each tick is the root of a trace of its own: the signal it may send is followed from here.
+  return runInNewTrace(() => tick(deps, agent, now));
+}
+
+async function tick(deps: InferenceDeps, agent: AgentProfile, now: Date): Promise<AgentRun> {
   const { context: ctx, marketTime } = await context(deps, agent);
   const model = deps.modelFor(agent);
   const guarded = await model.decide(ctx);

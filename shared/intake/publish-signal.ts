@@ -7,7 +7,7 @@ export class PublishTimeout extends Error {
 }
 
 /**
- * Publishes a validated signal to `signals`, ordered per agent, and resolves once Pub/Sub has
+ * Publishes a validated signal to `signals`, stamped with when it was received, and resolves once Pub/Sub has
  * stored it. Past `timeoutMs` it rejects with PublishTimeout so an HTTP caller still gets an
  * answer in time; the signalId makes a later duplicate harmless.
  */
@@ -23,7 +23,8 @@ export async function publishSignal(
   });
   try {
     return await Promise.race([
-      publisher.publish(topics.signals, signal, {
+      // Stamped here, whatever the producer wrote: the decision's latency counts from intake.
+      publisher.publish(topics.signals, { ...signal, receivedAt: new Date().toISOString() }, {
         attributes: { signalId: signal.signalId, agentId: signal.agentId },
       }),
       timeout,

@@ -1,7 +1,7 @@
 import { ExchangeError, type ExchangeOrder } from '../domain/exchange.js';
 import type { OrderRequest, RiskEvent } from '../domain/messages.js';
 import { planOrderQuantity } from '../domain/order-plan.js';
-import type { OrderRecord } from '../domain/orders.js';
+import type { OrderRecord, PlacementTiming, VenueFacts } from '../domain/orders.js';
 import { atomsToQuantity, quantityToAtoms } from '../domain/quantity.js';
 import { venueFactsFor } from '../domain/venue-facts.js';
 import { log } from '../log.js';
@@ -35,13 +35,15 @@ export interface VenueSync {
  * it holds: its venue id, its fills, its end. Used right after placing and by the reconciler.
  * undefined when the venue does not know the order.
  */
-export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, known?: ExchangeOrder): Promise<VenueSync | undefined> {
+export async function syncOrderFromVenue(deps: TradingDeps, order: OrderRecord, known?: ExchangeOrder, placement?: PlacementTiming): Promise<VenueSync | undefined> {
   const { exchange } = deps.accounts.accountFor(order.agentId);
   const venueOrder = known ?? (await exchange.getOrder(order.symbol, order.orderId));
   if (!venueOrder) return undefined;
   // Nothing executed at the venue means no fills to look for.
   const fills = quantityToAtoms(venueOrder.executedQuantity) > order.filledAtoms ? await exchange.orderFills(venueOrder) : [];
-  return { venueOrder, applied: await applyAllAndPublish(deps, venueFactsFor(order.orderId, venueOrder, fills), order) };
+  const facts = venueFactsFor(order.orderId, venueOrder, fills);
+  if (placement) facts[0] = { ...(facts[0] as VenueFacts), placement };
+  return { venueOrder, applied: await applyAllAndPublish(deps, facts, order) };
 }
 
 /**
@@ -140,6 +142,10 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
     log.error('venue request failed; the order is retried', { ...keys, venueLatencyMs, error });
     throw error; // Pub/Sub redelivers; the placement is idempotent by client order id.
   }
-  log.info('order placed', { ...keys, venueLatencyMs: Math.round(performance.now() - sentAt), status: placed.status, quantity: atomsToQuantity(order.quantityAtoms), executedQuantity: placed.executedQuantity });
-  await syncOrderFromVenue(deps, order, placed);
+  const timing: PlacementTiming = {
+    venueLatencyMs: Math.round(performance.now() - sentAt),
+    placementLatencyMs: Math.max(0, Date.now() - Date.parse(request.createdAt)),
+  };
+  log.info('order placed', { ...keys, ...timing, status: placed.status, quantity: atomsToQuantity(order.quantityAtoms), executedQuantity: placed.executedQuantity });
+  await syncOrderFromVenue(deps, order, placed, timing);
 }

@@ -87,9 +87,15 @@ describe('agent inference', () => {
       reduceOnly: false,
       createdAt: expect.any(String),
       expiresAt: expect.any(String),
+      receivedAt: expect.any(String),
     });
     expect(Date.parse(published.data.expiresAt) - Date.parse(published.data.createdAt)).toBe(60_000);
-    expect(published.attributes).toEqual({ signalId: 'deepseek-v3:BTCUSDT:2023-03-08T12:01:00.000Z', agentId: 'deepseek-v3' });
+    // The agent's tick is the root of the signal's trace.
+    expect(published.attributes).toEqual({
+      signalId: 'deepseek-v3:BTCUSDT:2023-03-08T12:01:00.000Z',
+      agentId: 'deepseek-v3',
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
+    });
     // Only the candles up to the replay clock reached the model: the prompt ends at 12:00.
     const prompt = (vertex.requests.at(-1)?.body.instances[0] as { prompt: string }).prompt;
     expect(prompt).toContain('22077.49');

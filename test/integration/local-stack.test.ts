@@ -97,6 +97,15 @@ describe('npm start', () => {
     const functions = new Set(entries.map((e) => (e['logging.googleapis.com/labels'] as { function?: string } | undefined)?.function));
     expect([...functions].sort()).toEqual(expect.arrayContaining(['margin-reservation', 'order-router', 'signal-intake']));
     expect(entries.map((e) => e.message)).toEqual(expect.arrayContaining(['signal accepted', 'reservation decided', 'order placed', 'fill applied']));
+    // Its latencies are on its records, and /metrics counts them.
+    const [reservation, order] = await Promise.all([db.collection('reservations').doc(signalId).get(), db.collection('orders').doc(orderId as string).get()]);
+    expect(reservation.get('decisionLatencyMs')).toEqual(expect.any(Number));
+    expect(order.get('placementLatencyMs')).toEqual(expect.any(Number));
+    expect(order.get('venueLatencyMs')).toEqual(expect.any(Number));
+    const opsApi = /ops-api\s+(http:\/\/\S+)/.exec(output)?.[1] as string;
+    const metrics = await (await fetch(`${opsApi}/metrics`)).text();
+    expect(Number(/^signal_decision_latency_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(Number(/^order_fill_latency_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     const journey = await new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/journey.ts', signalId], { stdio: ['ignore', 'pipe', 'inherit'] });
       let printed = '';

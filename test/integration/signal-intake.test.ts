@@ -33,14 +33,21 @@ afterAll(async () => {
 });
 
 describe('signal-intake POST /signals', () => {
-  it('answers 202 with the signalId once the signal is on the topic, ordered by agent', async () => {
-    const signal = makeSignal();
+  it('answers 202 with the signalId once the signal is on the topic, stamped with when it arrived and its trace', async () => {
+    // A producer's own receivedAt is not believed: intake stamps its own.
+    const signal = { ...makeSignal(), receivedAt: '2020-01-01T00:00:00.000Z' };
+    const before = Date.now();
     const response = await post('/signals', signal, authorized);
     expect(response.status).toBe(202);
     expect(await response.json()).toMatchObject({ signalId: signal.signalId });
     const message = await signals.waitForMessage('the signal on the topic', (s) => s.signalId === signal.signalId);
-    expect(message.data).toEqual(signal);
-    expect(message.attributes).toMatchObject({ agentId: signal.agentId });
+    expect(message.data).toEqual({ ...signal, receivedAt: expect.any(String) });
+    const receivedAt = Date.parse((message.data as { receivedAt: string }).receivedAt);
+    expect(receivedAt).toBeGreaterThanOrEqual(before);
+    expect(receivedAt).toBeLessThanOrEqual(Date.now());
+    // The message continues the request's trace, which the answer names.
+    const traceId = /^00-([0-9a-f]{32})-/.exec(response.headers.get('traceparent') ?? '')?.[1];
+    expect(message.attributes).toMatchObject({ agentId: signal.agentId, traceparent: expect.stringMatching(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`)) });
   });
 
   it('refuses a missing or wrong token with 401 and publishes nothing', async () => {

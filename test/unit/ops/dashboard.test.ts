@@ -6,7 +6,8 @@ import type { AlertEpisode, ScopeSnapshot } from '../../../shared/domain/risk.js
 import { PORTFOLIO_SCOPE } from '../../../shared/domain/vocabulary.js';
 import type { TradingState } from '../../../shared/firestore/trading-states.js';
 import { renderDashboard } from '../../../shared/ops/dashboard.js';
-import { metricFamilies, renderMetrics } from '../../../shared/ops/metrics.js';
+import { LATENCY_BUCKET_BOUNDS_MS } from '../../../shared/firestore/path-stats.js';
+import { EXPORTED_METRICS, type PathFigures, metricFamilies, renderMetrics } from '../../../shared/ops/metrics.js';
 import type { PortfolioView } from '../../../shared/ops/portfolio-view.js';
 
 /** Portfolio views built by hand: what readPortfolioView would return, without Firestore. */
@@ -210,6 +211,15 @@ describe('renderDashboard', () => {
   });
 });
 
+const EMPTY_DISTRIBUTION = { atOrUnder: LATENCY_BUCKET_BOUNDS_MS.map(() => 0), count: 0, sumMs: 0 };
+/** A path that has seen nothing yet, and an evaluator that never ran. */
+const QUIET_PATH: PathFigures = {
+  latencies: { decision: EMPTY_DISTRIBUTION, placement: EMPTY_DISTRIBUTION, venueRequest: EMPTY_DISTRIBUTION, fill: EMPTY_DISTRIBUTION },
+  venueRefusals: 0,
+  deadLetters: new Map(),
+};
+const metricsText = async (v: PortfolioView, path: PathFigures = QUIET_PATH) => (await renderMetrics(v, path)).text;
+
 describe('renderMetrics', () => {
   const small = view({
     agents: [{ profile: DEEPSEEK, ledger: busyLedger, state: halted('agent drawdown'), snapshot: snapshot(DEEPSEEK.agentId) }],
@@ -231,57 +241,119 @@ describe('renderMetrics', () => {
     ],
   });
 
-  it('renders the exact Prometheus text for a one-agent view', () => {
-    expect(renderMetrics(small)).toBe(
+  it('renders the exact Prometheus text for a one-agent view', async () => {
+    expect((await metricsText(small)).split('# HELP signal_decision_latency_seconds')[0]).toBe(
       [
         "# HELP agent_margin_allocation_usd The agent's margin budget.",
         '# TYPE agent_margin_allocation_usd gauge',
         'agent_margin_allocation_usd{agent_id="deepseek-v3"} 1000',
+        '',
         '# HELP agent_margin_reserved_usd Margin reserved for signals and open orders.',
         '# TYPE agent_margin_reserved_usd gauge',
         'agent_margin_reserved_usd{agent_id="deepseek-v3"} 150',
+        '',
         '# HELP agent_margin_in_use_usd Margin held by open positions.',
         '# TYPE agent_margin_in_use_usd gauge',
-        'agent_margin_in_use_usd{agent_id="deepseek-v3"} 250.500000',
+        'agent_margin_in_use_usd{agent_id="deepseek-v3"} 250.5',
+        '',
         '# HELP agent_margin_remaining_usd Margin the agent can still commit.',
         '# TYPE agent_margin_remaining_usd gauge',
-        'agent_margin_remaining_usd{agent_id="deepseek-v3"} 599.500000',
+        'agent_margin_remaining_usd{agent_id="deepseek-v3"} 599.5',
+        '',
         '# HELP agent_margin_utilization_ratio (reserved + in use) / allocation.',
         '# TYPE agent_margin_utilization_ratio gauge',
-        'agent_margin_utilization_ratio{agent_id="deepseek-v3"} 0.400500',
+        'agent_margin_utilization_ratio{agent_id="deepseek-v3"} 0.4005',
+        '',
         '# HELP agent_realized_pnl_usd Realized PnL, net of fees.',
         '# TYPE agent_realized_pnl_usd gauge',
-        'agent_realized_pnl_usd{agent_id="deepseek-v3"} 12.340000',
+        'agent_realized_pnl_usd{agent_id="deepseek-v3"} 12.34',
+        '',
         '# HELP agent_drawdown_ratio Drawdown from the persisted peak, as a fraction.',
         '# TYPE agent_drawdown_ratio gauge',
-        'agent_drawdown_ratio{agent_id="deepseek-v3"} 0.123400',
+        'agent_drawdown_ratio{agent_id="deepseek-v3"} 0.1234',
+        '',
         '# HELP agent_trading_halted 1 while the agent is halted.',
         '# TYPE agent_trading_halted gauge',
         'agent_trading_halted{agent_id="deepseek-v3"} 1',
+        '',
         '# HELP risk_limits_breached_total Signals rejected, by limit type.',
         '# TYPE risk_limits_breached_total counter',
-        'risk_limits_breached_total{limit_type="agent_margin_exceeded"} 2',
+        'risk_limits_breached_total{limit_type="agent_margin"} 2',
         'risk_limits_breached_total{limit_type="leverage_exceeded"} 1',
         'risk_limits_breached_total{limit_type="unknown_agent"} 3',
+        '',
         '# HELP portfolio_equity_usd Allocation + realized + unrealized PnL, all agents.',
         '# TYPE portfolio_equity_usd gauge',
-        'portfolio_equity_usd 1012.340000',
+        'portfolio_equity_usd 1012.34',
+        '',
         '# HELP portfolio_peak_equity_usd The persisted peak of portfolio equity.',
         '# TYPE portfolio_peak_equity_usd gauge',
         'portfolio_peak_equity_usd 1100',
+        '',
         '# HELP portfolio_drawdown_pct Portfolio drawdown from its peak, in percent.',
         '# TYPE portfolio_drawdown_pct gauge',
-        'portfolio_drawdown_pct 12.500000',
+        'portfolio_drawdown_pct 12.5',
+        '',
         '# HELP portfolio_trading_halted 1 while the whole portfolio is halted.',
         '# TYPE portfolio_trading_halted gauge',
         'portfolio_trading_halted 0',
+        '',
         '# HELP alert_episodes_open Alert episodes open now.',
         '# TYPE alert_episodes_open gauge',
         'alert_episodes_open{severity="warning"} 1',
         'alert_episodes_open{severity="critical"} 0',
         '',
+        '',
       ].join('\n'),
     );
+  });
+
+  it('adds the signal path: latency histograms Firestore counted, venue refusals, dead letters, the guardrail’s age', async () => {
+    // 3 decisions: 8 ms, 40 ms and 700 ms, 748 ms in all.
+    const decisions = { atOrUnder: LATENCY_BUCKET_BOUNDS_MS.map((bound) => [8, 40, 700].filter((ms) => ms <= bound).length), count: 3, sumMs: 748 };
+    const text = await metricsText(view({ agents: [] }), {
+      ...QUIET_PATH,
+      latencies: { ...QUIET_PATH.latencies, decision: decisions },
+      venueRefusals: 2,
+      deadLetters: new Map([['margin-reservation', 1], ['order-router', 0]]),
+      evaluatorAgeSeconds: 42,
+      priceFeedAgeSeconds: 7,
+    });
+    expect(text).toContain(
+      [
+        '# TYPE signal_decision_latency_seconds histogram',
+        'signal_decision_latency_seconds_bucket{le="0.01"} 1',
+        'signal_decision_latency_seconds_bucket{le="0.025"} 1',
+        'signal_decision_latency_seconds_bucket{le="0.05"} 2',
+        'signal_decision_latency_seconds_bucket{le="0.1"} 2',
+        'signal_decision_latency_seconds_bucket{le="0.25"} 2',
+        'signal_decision_latency_seconds_bucket{le="0.5"} 2',
+        'signal_decision_latency_seconds_bucket{le="1"} 3',
+        'signal_decision_latency_seconds_bucket{le="2.5"} 3',
+        'signal_decision_latency_seconds_bucket{le="5"} 3',
+        'signal_decision_latency_seconds_bucket{le="10"} 3',
+        'signal_decision_latency_seconds_bucket{le="30"} 3',
+        'signal_decision_latency_seconds_bucket{le="60"} 3',
+        'signal_decision_latency_seconds_bucket{le="+Inf"} 3',
+        'signal_decision_latency_seconds_sum 0.748',
+        'signal_decision_latency_seconds_count 3',
+      ].join('\n'),
+    );
+    expect(text).toContain('venue_request_duration_seconds_count{operation="place_order"} 0\n');
+    expect(text).toContain('\nvenue_request_errors_total 2\n');
+    expect(text).toContain('\ndead_letter_messages{subscription="margin-reservation"} 1\ndead_letter_messages{subscription="order-router"} 0\n');
+    expect(text).toContain('\ndrawdown_evaluator_last_run_age_seconds 42\n');
+    expect(text).toContain('\nprice_feed_age_seconds 7\n');
+  });
+
+  it('leaves the evaluator’s age out when it never ran, so absent() alerts on it', async () => {
+    expect(await metricsText(view({ agents: [] }))).not.toContain('drawdown_evaluator_last_run_age_seconds');
+  });
+
+  it('exports exactly the families EXPORTED_METRICS declares, each of its declared type', async () => {
+    const text = await metricsText(view({ agents: [{ profile: QWEN, ledger: EMPTY_LEDGER, state: undefined, snapshot: undefined }] }), { ...QUIET_PATH, evaluatorAgeSeconds: 1, priceFeedAgeSeconds: 1 });
+    const types = Object.fromEntries([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    expect(types).toEqual(EXPORTED_METRICS);
   });
 
   it('sums breaches of one limit type across agents', () => {
@@ -293,14 +365,15 @@ describe('renderMetrics', () => {
     });
     const breaches = metricFamilies(two).find((f) => f.name === 'risk_limits_breached_total');
     expect(breaches?.samples).toEqual([
-      { labels: { limit_type: 'agent_margin_exceeded' }, value: 7 },
+      // Margin rejections under the seed system's label; the reason code stays in logs and the audit trail.
+      { labels: { limit_type: 'agent_margin' }, value: 7 },
       { labels: { limit_type: 'leverage_exceeded' }, value: 1 },
       { labels: { limit_type: 'trading_halted' }, value: 4 },
     ]);
   });
 
-  it('writes zeros, not blanks, for a portfolio never evaluated', () => {
-    const text = renderMetrics(view({ agents: [] }));
+  it('writes zeros, not blanks, for a portfolio never evaluated', async () => {
+    const text = await metricsText(view({ agents: [] }));
     expect(text).toContain('\nportfolio_equity_usd 0\n');
     expect(text).toContain('\nportfolio_peak_equity_usd 0\n');
     expect(text).toContain('\nportfolio_drawdown_pct 0\n');
@@ -308,8 +381,8 @@ describe('renderMetrics', () => {
     expect(text).not.toContain('risk_limits_breached_total{');
   });
 
-  it('escapes backslashes, quotes and newlines in label values', () => {
-    const text = renderMetrics(view({ agents: [{ profile: { ...QWEN, agentId: 'a"b\\c\nd' }, ledger: EMPTY_LEDGER, state: undefined, snapshot: undefined }] }));
+  it('escapes backslashes, quotes and newlines in label values', async () => {
+    const text = await metricsText(view({ agents: [{ profile: { ...QWEN, agentId: 'a"b\\c\nd' }, ledger: EMPTY_LEDGER, state: undefined, snapshot: undefined }] }));
     expect(text).toContain('agent_margin_allocation_usd{agent_id="a\\"b\\\\c\\nd"} 1000\n');
   });
 });

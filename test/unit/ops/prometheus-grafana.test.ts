@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { RejectionReason } from '../../../shared/domain/messages.js';
-import { EXPORTED_METRICS } from '../../../shared/ops/metrics.js';
+import { EXPORTED_METRICS, limitTypeOf } from '../../../shared/ops/metrics.js';
 
 /**
  * The Prometheus rules and the Grafana dashboard of terraform/monitoring/ against the metrics
@@ -323,9 +323,9 @@ describe('terraform/monitoring/grafana/sapphire-dashboard.json', () => {
     expect(Object.keys(EXPORTED_METRICS).filter((name) => !shown.has(name))).toEqual([]);
   });
 
-  it('filters on limit types that exist (rejection reason codes)', () => {
+  it('filters on limit types that exist (the labels /metrics gives rejection reasons)', () => {
     const exprs = [...dashboardExprs(dashboard), ...rulesOf(rules).map((rule) => rule.expr)];
-    for (const type of limitTypesIn(exprs)) expect(RejectionReason.options).toContain(type);
+    for (const type of limitTypesIn(exprs)) expect(RejectionReason.options.map(limitTypeOf)).toContain(type);
   });
 
   it('queries the ${datasource} Prometheus variable everywhere', () => {

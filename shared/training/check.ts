@@ -23,6 +23,8 @@ export interface CheckReport {
 const STUCK_GRACE_MS = 3_600_000;
 
 async function alertFor(deps: TrainingDeps, run: TrainingRun, message: string): Promise<void> {
+  // Cloud Monitoring counts these lines (terraform/guardrails.tf): a failed training job alerts there too.
+  log.warn('training run failed', { runId: run.runId, agentId: run.agentId, status: run.status, reason: message });
   const alert: AlertMessage = {
     episodeId: `training:${run.runId}`,
     transition: 'open',

@@ -91,4 +91,47 @@ describe('terraform/', () => {
       expect(withTraining).toContain(name);
     }
   });
+
+  it('watches the guardrails themselves: evaluator silence, dead letters, 5xx and error logs, venue errors, failed training', async () => {
+    const { resource } = await hcl();
+    const policies = resource.google_monitoring_alert_policy ?? {};
+    for (const name of ['evaluator_silent', 'dead_letters', 'function_errors', 'venue_errors', 'training_failed']) {
+      const policy = policies[name]?.[0] as { notification_channels: string } | undefined;
+      expect(policy, name).toBeDefined();
+      // Routed where the drawdown and margin policies go.
+      expect(policy?.notification_channels).toBe('${local.channels}');
+    }
+    const silent = policies.evaluator_silent?.[0] as { conditions: { condition_absent: { duration: string; filter: string }[] }[] };
+    expect(silent.conditions[0]?.condition_absent[0]).toMatchObject({ duration: '180s', filter: expect.stringContaining('custom.googleapis.com/portfolio_drawdown_pct') });
+  });
+
+  it('builds its log-based metrics from lines and fields the code writes', async () => {
+    const { locals } = await hcl();
+    const metrics = locals.find((l) => 'latency_metrics' in l) as {
+      latency_metrics: Record<string, { message: string; field: string }>;
+      event_metrics: Record<string, { filter: string }>;
+    };
+    const sources = await sourcesUnder(['shared', 'functions']);
+    for (const [name, { message, field }] of Object.entries(metrics.latency_metrics)) {
+      // The message is logged somewhere, and that call (or what it spreads) carries the field.
+      const call = sources.find((text) => text.includes(`'${message}'`));
+      expect(call, `${name}: no line logs '${message}'`).toBeDefined();
+      expect(sources.some((text) => text.includes(`'${message}'`) && new RegExp(`\\b${field}\\b`).test(text)), `${name}: ${field}`).toBe(true);
+    }
+    for (const [name, { filter }] of Object.entries(metrics.event_metrics)) {
+      const messages = [...filter.matchAll(/"([^"]+)"/g)].map((m) => m[1] as string);
+      expect(messages.length, name).toBeGreaterThan(0);
+      for (const message of messages) expect(sources.some((text) => text.includes(`'${message}'`)), `${name}: '${message}'`).toBe(true);
+    }
+  });
 });
+
+async function sourcesUnder(dirs: readonly string[]): Promise<string[]> {
+  const texts: string[] = [];
+  for (const dir of dirs) {
+    for (const entry of await readdir(join(process.cwd(), dir), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && entry.name.endsWith('.ts')) texts.push(await readFile(join(entry.parentPath, entry.name), 'utf8'));
+    }
+  }
+  return texts;
+}

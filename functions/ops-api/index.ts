@@ -10,7 +10,7 @@ import { changeTradingState } from '../../shared/firestore/trading-states.js';
 import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { bearerToken, matchesAnySecret } from '../../shared/http/secrets.js';
 import { log } from '../../shared/log.js';
-import { renderDashboard } from '../../shared/ops/dashboard.js';
+import { dashboardJson, renderDashboard } from '../../shared/ops/dashboard.js';
 import { readPathFigures, renderMetrics } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
 import { handleAgentsRoute, isAgentsRoute } from '../../shared/ops/agents-api.js';
@@ -25,7 +25,7 @@ import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
  * ops-api (HTTP): health, and the operator's kill switch.
  *   GET  /healthz      readiness: Firestore, the evaluator's last run (503 when silent > 3 min), prices, dead letters
  *   GET  /metrics      Prometheus text: agent_margin_remaining_usd, portfolio_drawdown_pct, …
- *   GET  /dashboard    the operator's page
+ *   GET  /dashboard    the operator's page (GET /dashboard.json: what it shows, as JSON)
  *   POST /agents/{id}/halt | /agents/{id}/resume     {"reason": "..."}
  *   POST /portfolio/halt   | /portfolio/resume       {"reason": "..."}
  *   POST /portfolio/reset-peak | /agents/{id}/reset-peak   peak equity := last evaluated equity
@@ -105,7 +105,7 @@ serveHttp('opsApi', async (req, res) => {
       res.status(health.status === 'ok' ? 200 : 503).json(health);
       return;
     }
-    if (req.method === 'GET' && (req.path === '/metrics' || req.path === '/dashboard' || req.path === '/')) {
+    if (req.method === 'GET' && (req.path === '/metrics' || req.path === '/dashboard' || req.path === '/dashboard.json' || req.path === '/')) {
       if (!config.OPS_PUBLIC_READ && !operatorOf(req)) {
         sendProblem(res, 401, 'an operator bearer token is required');
         return;
@@ -121,10 +121,15 @@ serveHttp('opsApi', async (req, res) => {
         return;
       }
       const view = await readPortfolioView(db);
+      const mode = { paper: config.ENABLE_PAPER_TRADING, vertex: config.ENABLE_VERTEX_AI };
+      if (req.path === '/dashboard.json') {
+        res.status(200).json(dashboardJson(view, mode));
+        return;
+      }
       res
         .status(200)
         .type('html')
-        .send(renderDashboard(view, { paper: config.ENABLE_PAPER_TRADING, vertex: config.ENABLE_VERTEX_AI }));
+        .send(renderDashboard(view, mode));
       return;
     }
     const journey = req.method === 'GET' ? JOURNEY.exec(req.path) : null;
@@ -157,7 +162,7 @@ serveHttp('opsApi', async (req, res) => {
     sendProblem(
       res,
       404,
-      'routes: GET /healthz, GET /metrics, GET /dashboard, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}, POST /agents/{id}/positions/{symbol}/adopt, GET /agents, GET|PATCH|PUT /agents/{id}, GET /signals/{signalId}',
+      'routes: GET /healthz, GET /metrics, GET /dashboard, GET /dashboard.json, POST /agents/{id}/halt|resume|reset-peak, POST /portfolio/halt|resume|reset-peak, POST /agents/{id}/training[/promote|/rollback], GET /training/runs, POST /agents/{id}/flatten, POST /portfolio/flatten, GET /flattens/{id}, POST /agents/{id}/positions/{symbol}/adopt, GET /agents, GET|PATCH|PUT /agents/{id}, GET /signals/{signalId}',
     );
   } catch (error) {
     log.error('ops-api failed', { error });

@@ -132,3 +132,51 @@ table{width:100%;border-collapse:collapse;font-size:13px}th{text-align:left;colo
 <p class="sub">Refreshes every 15 s · <a href="metrics" style="color:var(--acc)">/metrics</a></p>
 </main></body></html>`;
 }
+
+/**
+ * What the page shows, as JSON (GET /dashboard.json): the same view, with the figures the page
+ * derives (committed and free margin, utilization, average entries) computed once here. Money
+ * stays in integer micro-USD, quantities in decimal strings, as everywhere else.
+ */
+export function dashboardJson(view: PortfolioView, mode: { paper: boolean; vertex: boolean }) {
+  const p = view.portfolio.snapshot;
+  return {
+    mode,
+    portfolio: {
+      state: view.portfolio.state?.state ?? 'active',
+      evaluatedAt: view.portfolio.evaluatedAt ?? null,
+      equityMicros: p?.equityMicros ?? null,
+      peakEquityMicros: p?.peakEquityMicros ?? null,
+      drawdownFraction: p?.drawdownFraction ?? 0,
+      allocationMicros: view.agents.reduce((s, a) => s + a.profile.marginAllocationMicros, 0),
+      committedMicros: view.agents.reduce((s, a) => s + committedMicros(a.ledger), 0),
+    },
+    agents: view.agents.map(({ profile, ledger, state, snapshot }) => ({
+      agentId: profile.agentId,
+      displayName: profile.displayName,
+      model: profile.model,
+      state: state?.state ?? 'active',
+      stateReason: state?.reason ?? null,
+      allocationMicros: profile.marginAllocationMicros,
+      reservedMicros: ledger.reservedMicros,
+      inUseMicros: ledger.inUseMicros,
+      freeMicros: freeMarginMicros(ledger, profile.marginAllocationMicros),
+      utilization: profile.marginAllocationMicros > 0 ? committedMicros(ledger) / profile.marginAllocationMicros : 0,
+      realizedPnlMicros: ledger.realizedPnlMicros,
+      equityMicros: snapshot?.equityMicros ?? null,
+      drawdownFraction: snapshot?.drawdownFraction ?? 0,
+      rejections: ledger.breaches,
+    })),
+    equityHistory: view.equityHistory,
+    positions: view.positions.map(({ agentId, symbol, position }) => ({
+      agentId,
+      symbol,
+      side: position.quantityAtoms > 0 ? 'long' : 'short',
+      quantity: atomsToQuantity(Math.abs(position.quantityAtoms)),
+      averageEntryMicros: averageEntryMicros(position),
+    })),
+    openAlerts: view.openEpisodes,
+    recentDecisions: view.recentDecisions,
+    recentOrders: view.recentOrders,
+  };
+}

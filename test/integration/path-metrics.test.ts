@@ -54,4 +54,12 @@ describe('signal path figures', () => {
     expect(text).toContain('dead_letter_messages{subscription="order-router"} 1\n');
     expect(text).toContain('dead_letter_messages{subscription="margin-reservation"} 0\n');
   });
+
+  it('serves what the dashboard shows as JSON at /dashboard.json', async () => {
+    const response = await fetch(`${ops.url}/dashboard.json`, { headers: bearer('path-metrics-ops-token-0123') });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toMatchObject({ mode: expect.any(Object), portfolio: expect.any(Object), agents: expect.any(Array), recentOrders: expect.any(Array) });
+    expect((await fetch(`${ops.url}/dashboard.json`)).status).toBe(401);
+  });
 });

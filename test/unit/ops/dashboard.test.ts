@@ -5,7 +5,7 @@ import { USD } from '../../../shared/domain/money.js';
 import type { AlertEpisode, ScopeSnapshot } from '../../../shared/domain/risk.js';
 import { PORTFOLIO_SCOPE } from '../../../shared/domain/vocabulary.js';
 import type { TradingState } from '../../../shared/firestore/trading-states.js';
-import { renderDashboard } from '../../../shared/ops/dashboard.js';
+import { dashboardJson, renderDashboard } from '../../../shared/ops/dashboard.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../../../shared/firestore/path-stats.js';
 import { EXPORTED_METRICS, type PathFigures, metricFamilies, renderMetrics } from '../../../shared/ops/metrics.js';
 import type { PortfolioView } from '../../../shared/ops/portfolio-view.js';
@@ -219,6 +219,32 @@ const QUIET_PATH: PathFigures = {
   deadLetters: new Map(),
 };
 const metricsText = async (v: PortfolioView, path: PathFigures = QUIET_PATH) => (await renderMetrics(v, path)).text;
+
+describe('dashboardJson', () => {
+  it('gives what the page shows with the derived figures, money in integer micro-USD', () => {
+    const json = dashboardJson(
+      view({ agents: [{ profile: DEEPSEEK, ledger: busyLedger, state: halted('agent drawdown'), snapshot: snapshot(DEEPSEEK.agentId) }] }),
+      MODE,
+    );
+    expect(json.mode).toEqual(MODE);
+    expect(json.agents).toEqual([
+      expect.objectContaining({
+        agentId: 'deepseek-v3',
+        state: 'halted',
+        stateReason: 'agent drawdown',
+        allocationMicros: 1_000 * USD,
+        reservedMicros: busyLedger.reservedMicros,
+        inUseMicros: busyLedger.inUseMicros,
+        freeMicros: 1_000 * USD - busyLedger.reservedMicros - busyLedger.inUseMicros,
+        utilization: (busyLedger.reservedMicros + busyLedger.inUseMicros) / (1_000 * USD),
+      }),
+    ]);
+    for (const agent of json.agents) for (const key of ['allocationMicros', 'reservedMicros', 'inUseMicros', 'freeMicros']) expect(Number.isInteger(agent[key as keyof typeof agent])).toBe(true);
+    expect(json.portfolio).toMatchObject({ allocationMicros: 1_000 * USD, committedMicros: busyLedger.reservedMicros + busyLedger.inUseMicros });
+    // It is JSON: nothing a serializer would drop or mangle.
+    expect(JSON.parse(JSON.stringify(json))).toEqual(json);
+  });
+});
 
 describe('renderMetrics', () => {
   const small = view({

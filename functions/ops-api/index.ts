@@ -7,7 +7,7 @@ import { agentProfileOf } from '../../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { RiskBook } from '../../shared/firestore/risk-book.js';
 import { changeTradingState } from '../../shared/firestore/trading-states.js';
-import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
+import { fieldErrors, refuseNonJsonBody, sendProblem } from '../../shared/http/problems.js';
 import { bearerToken, matchesAnySecret } from '../../shared/http/secrets.js';
 import { log } from '../../shared/log.js';
 import { dashboardJson, renderDashboard } from '../../shared/ops/dashboard.js';
@@ -65,6 +65,7 @@ async function act(req: Request, res: Response, scope: string, action: Action): 
     sendProblem(res, 401, 'an operator bearer token is required');
     return;
   }
+  if (refuseNonJsonBody(req, res)) return;
   // A typo must not answer "halted" while the real agent trades on.
   if (scope !== PORTFOLIO_SCOPE && !(await agentProfileOf(db, scope))) {
     sendProblem(res, 404, `no agent profile for ${scope}`);
@@ -111,7 +112,8 @@ serveHttp('opsApi', async (req, res) => {
         return;
       }
       if (req.path === '/') {
-        res.redirect(302, 'dashboard');
+        // No body: Express's would be an HTML or text page.
+        res.status(302).location('dashboard').end();
         return;
       }
       if (req.path === '/metrics') {
@@ -149,6 +151,7 @@ serveHttp('opsApi', async (req, res) => {
         sendProblem(res, 401, 'an operator bearer token is required');
         return;
       }
+      if (refuseNonJsonBody(req, res)) return;
       if (isTrainingRoute(req)) await handleTrainingRoute(req, res, training, operator);
       else if (isFlattenRoute(req)) await handleFlattenRoute(req, res, trading, operator);
       else await handleAgentsRoute(req, res, db, operator);

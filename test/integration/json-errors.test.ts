@@ -130,3 +130,21 @@ describe('bodies no route takes are refused before they are read', () => {
     }
   });
 });
+
+describe('answers are JSON, or have no body', () => {
+  const ops = () => served['ops-api']?.url as string;
+
+  it('ops-api answers a JSON route a text/plain body with 415, not a 400 about a string', async () => {
+    for (const [method, path] of [['POST', '/agents/qwen-7b/halt'], ['POST', '/portfolio/flatten'], ['PATCH', '/agents/qwen-7b'], ['POST', '/agents/qwen-7b/training']]) {
+      const response = await fetch(`${ops()}${path}`, { method, headers: { 'content-type': 'text/plain', ...bearer('json-errors-ops-token-0123') }, body: '{"reason":"typed as text"}' });
+      await expectJsonProblem(response, 415);
+    }
+  });
+
+  it("ops-api's redirect from / to the dashboard has no HTML body", async () => {
+    const response = await fetch(`${ops()}/`, { headers: { accept: 'text/html', ...bearer('json-errors-ops-token-0123') }, redirect: 'manual' });
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('dashboard');
+    expect(await response.text()).toBe('');
+  });
+});

@@ -2,7 +2,6 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 import { serveHttp } from '../../shared/http/serve.js';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
-import { PORTFOLIO_SCOPE } from '../../shared/domain/vocabulary.js';
 import { agentProfileOf } from '../../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { RiskBook } from '../../shared/firestore/risk-book.js';
@@ -59,7 +58,8 @@ function operatorOf(req: Request): string | undefined {
 
 type Action = 'halt' | 'resume' | 'reset-peak';
 
-async function act(req: Request, res: Response, scope: string, action: Action): Promise<void> {
+/** `agent`: the scope came from /agents/{id}/…, where it must name an agent (not even `portfolio`). */
+async function act(req: Request, res: Response, scope: string, action: Action, agent: boolean): Promise<void> {
   const operator = operatorOf(req);
   if (!operator) {
     sendProblem(res, 401, 'an operator bearer token is required');
@@ -67,7 +67,7 @@ async function act(req: Request, res: Response, scope: string, action: Action): 
   }
   if (refuseNonJsonBody(req, res)) return;
   // A typo must not answer "halted" while the real agent trades on.
-  if (scope !== PORTFOLIO_SCOPE && !(await agentProfileOf(db, scope))) {
+  if (agent && !(await agentProfileOf(db, scope))) {
     sendProblem(res, 404, `no agent profile for ${scope}`);
     return;
   }
@@ -159,7 +159,7 @@ serveHttp('opsApi', async (req, res) => {
     }
     const match = ROUTE.exec(req.path);
     if (req.method === 'POST' && match) {
-      await act(req, res, match[1] ?? (match[2] as string), match[3] as Action);
+      await act(req, res, match[2] ?? (match[1] as string), match[3] as Action, match[1] !== undefined);
       return;
     }
     sendProblem(

@@ -74,3 +74,22 @@ describe('agent profiles on ops-api', () => {
     expect(await read.json()).toMatchObject({ agentId: 'prof-new', allowedSymbols: ['ETHUSDT'] });
   });
 });
+
+describe('operator routes refuse what names no agent or reaches too far, and change nothing', () => {
+  const post = (path: string, body: unknown) => fetch(`${ops.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(TOKEN) }, body: JSON.stringify(body) });
+  const everything = async () => {
+    const collections = await db.listCollections();
+    const docs = await Promise.all(collections.map(async (c) => (await c.get()).docs.map((d) => [d.ref.path, d.data()] as const)));
+    return Object.fromEntries(docs.flat());
+  };
+
+  it('answers /agents/portfolio/halt, resume and reset-peak 404: only /portfolio/… names the whole portfolio', async () => {
+    const before = await everything();
+    for (const action of ['halt', 'resume', 'reset-peak']) {
+      const answer = await post(`/agents/portfolio/${action}`, { reason: 'not an agent' });
+      expect(answer.status).toBe(404);
+      expect(await answer.json()).toEqual({ error: 'no agent profile for portfolio' });
+    }
+    expect(await everything()).toEqual(before);
+  });
+});

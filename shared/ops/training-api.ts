@@ -1,6 +1,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { AgentId, IsoTime } from '../domain/vocabulary.js';
+import { agentProfileOf } from '../firestore/agent-profiles.js';
 import { fieldErrors, sendProblem } from '../http/problems.js';
 import type { TrainingDeps } from '../training/deps.js';
 import { startTraining } from '../training/kickoff.js';
@@ -17,11 +18,19 @@ import { LifecycleRefusal, promoteRun, rollbackAgent } from '../training/lifecyc
 
 const ROUTE = /^\/agents\/([a-z0-9][a-z0-9-]{1,62})\/training(?:\/(promote|rollback))?$/;
 const Reason = z.string().trim().min(3).max(500);
+/** No venue has candles before this; a window starting earlier is a typo. */
+const EARLIEST_WINDOW_START = Date.parse('2017-01-01T00:00:00Z');
+/** The longest window: a year, the most TRAINING_LOOKBACK_DAYS allows (and one day of slack). */
+const MAX_WINDOW_MS = 366 * 86_400_000;
 const StartBody = z
   .object({ reason: Reason, from: IsoTime.optional(), to: IsoTime.optional() })
   .strict()
   .refine((b) => (b.from === undefined) === (b.to === undefined), { message: 'give both from and to, or neither', path: ['from'] })
-  .refine((b) => !b.from || !b.to || Date.parse(b.from) < Date.parse(b.to), { message: 'from must be before to', path: ['to'] });
+  .refine((b) => !b.from || !b.to || Date.parse(b.from) < Date.parse(b.to), { message: 'from must be before to', path: ['to'] })
+  // Times from outside are bounded before a run is claimed for them: no future, no ancient history, at most a year.
+  .refine((b) => !b.to || Date.parse(b.to) <= Date.now(), { message: 'to must not be in the future', path: ['to'] })
+  .refine((b) => !b.from || Date.parse(b.from) >= EARLIEST_WINDOW_START, { message: 'from must be 2017 or later', path: ['from'] })
+  .refine((b) => !b.from || !b.to || Date.parse(b.to) - Date.parse(b.from) <= MAX_WINDOW_MS, { message: 'a window is at most 366 days', path: ['to'] });
 const PromoteBody = z.object({ runId: z.string().min(1).max(200), reason: Reason }).strict();
 const RollbackBody = z.object({ reason: Reason }).strict();
 
@@ -42,16 +51,19 @@ export async function handleTrainingRoute(req: Request, res: Response, deps: Tra
   }
   const [, agentId, action] = ROUTE.exec(req.path) as RegExpExecArray;
   const by = `operator:${operator}`;
+  const unknownAgent = async () => !(await agentProfileOf(deps.db, agentId as string));
   try {
     if (action === 'promote') {
       const body = PromoteBody.safeParse(req.body);
       if (!body.success) return sendProblem(res, 400, 'say which run and why', fieldErrors(body.error));
+      if (await unknownAgent()) return sendProblem(res, 404, `no agent profile for ${agentId}`);
       res.status(200).json({ run: await promoteRun(deps, agentId as string, body.data.runId, { by, reason: body.data.reason }) });
       return;
     }
     if (action === 'rollback') {
       const body = RollbackBody.safeParse(req.body);
       if (!body.success) return sendProblem(res, 400, 'say why', fieldErrors(body.error));
+      if (await unknownAgent()) return sendProblem(res, 404, `no agent profile for ${agentId}`);
       res.status(200).json(await rollbackAgent(deps, agentId as string, { by, reason: body.data.reason }));
       return;
     }

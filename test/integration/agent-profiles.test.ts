@@ -25,6 +25,9 @@ const reserve = (signalId: string, notionalUsd: number) =>
 
 beforeAll(async () => {
   process.env.OPS_API_TOKENS = `alice:${TOKEN}`;
+  // Training on, so its routes answer more than "not configured"; no market, so nothing waits on one.
+  process.env.TRAINING_BUCKET = 'profiles-training-bucket';
+  process.env.MARKET_DATA_URL = 'http://127.0.0.1:9';
   ops = await serveFunction(() => import('../../functions/ops-api/index.js'), 'opsApi');
   await seedTestAgent(db, 'prof-agent', { allowedSymbols: ['BTCUSDT'] });
 });
@@ -90,6 +93,28 @@ describe('operator routes refuse what names no agent or reaches too far, and cha
       expect(answer.status).toBe(404);
       expect(await answer.json()).toEqual({ error: 'no agent profile for portfolio' });
     }
+    expect(await everything()).toEqual(before);
+  });
+
+  it('answers a promotion or rollback for an agent that does not exist 404, not 409', async () => {
+    const before = await everything();
+    const promote = await post('/agents/prof-agnet/training/promote', { runId: 'run-1', reason: 'ship it' });
+    expect(promote.status).toBe(404);
+    expect(await promote.json()).toEqual({ error: 'no agent profile for prof-agnet' });
+    expect((await post('/agents/prof-agnet/training/rollback', { reason: 'undo it' })).status).toBe(404);
+    expect(await everything()).toEqual(before);
+  });
+
+  it.each([
+    ['from year 1 to 9999', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z', 'to'],
+    ['ending in the future', '2023-03-01T00:00:00Z', '2099-01-01T00:00:00Z', 'to'],
+    ['starting before any venue had candles', '2016-06-01T00:00:00Z', '2016-07-01T00:00:00Z', 'from'],
+    ['longer than a year', '2021-01-01T00:00:00Z', '2023-01-01T00:00:00Z', 'to'],
+  ])('refuses a training window %s with 400 before claiming a run', async (_label, from, to, field) => {
+    const before = await everything();
+    const answer = await post('/agents/prof-agent/training', { reason: 'retrain', from, to });
+    expect(answer.status).toBe(400);
+    expect(((await answer.json()) as { fields: { field: string }[] }).fields.map((f) => f.field)).toContain(field);
     expect(await everything()).toEqual(before);
   });
 });

@@ -19,8 +19,16 @@ const ROUTE = /^\/agents(?:\/([a-z0-9][a-z0-9-]{1,62}))?$/;
 const Reason = z.string().trim().min(3).max(500);
 const PatchBody = z.object({ changes: AgentProfileChanges, reason: Reason }).strict();
 const PutBody = z.object({ profile: z.unknown(), reason: Reason }).strict();
+/**
+ * A profile is a few hundred bytes (a thousand symbols: some 12 KB). Far larger is a mistake, and
+ * near a megabyte its document and audit record no longer fit in Firestore: refused, not failed.
+ */
+const MAX_PROFILE_BYTES = 32 * 1024;
+const tooLarge = (profile: unknown) => Buffer.byteLength(JSON.stringify(profile) ?? '') > MAX_PROFILE_BYTES;
+const TOO_LARGE = [{ field: 'profile', message: `a profile is at most ${MAX_PROFILE_BYTES} bytes as JSON` }];
 
 class UnknownAgent extends Error {}
+class ProfileTooLarge extends Error {}
 
 export function isAgentsRoute(req: Request): boolean {
   const match = ROUTE.exec(req.path);
@@ -50,7 +58,9 @@ export async function handleAgentsRoute(req: Request, res: Response, db: Firesto
         agentId as string,
         (current) => {
           if (!current) throw new UnknownAgent();
-          return { ...current, ...body.data.changes };
+          const changed = { ...current, ...body.data.changes };
+          if (tooLarge(changed)) throw new ProfileTooLarge();
+          return changed;
         },
         { ...audit, reason: body.data.reason },
       );
@@ -58,6 +68,7 @@ export async function handleAgentsRoute(req: Request, res: Response, db: Firesto
       res.status(200).json(result);
     } catch (error) {
       if (error instanceof UnknownAgent) return sendProblem(res, 404, `no agent profile for ${agentId}; PUT a whole profile to add one`);
+      if (error instanceof ProfileTooLarge) return sendProblem(res, 400, 'the profile would be too large', TOO_LARGE);
       if (error instanceof z.ZodError) return sendProblem(res, 400, 'the profile would not be valid', fieldErrors(error));
       throw error;
     }
@@ -65,6 +76,7 @@ export async function handleAgentsRoute(req: Request, res: Response, db: Firesto
   }
   const body = PutBody.safeParse(req.body);
   if (!body.success) return sendProblem(res, 400, 'send {"profile": {…}, "reason": "…"}', fieldErrors(body.error));
+  if (tooLarge(body.data.profile)) return sendProblem(res, 400, 'the profile is too large', TOO_LARGE);
   const profile = AgentProfile.safeParse(body.data.profile);
   if (!profile.success) return sendProblem(res, 400, 'not a valid agent profile', fieldErrors(profile.error));
   if (profile.data.agentId !== agentId) return sendProblem(res, 400, `the profile's agentId must be ${agentId}`);

@@ -117,4 +117,14 @@ describe('operator routes refuse what names no agent or reaches too far, and cha
     expect(((await answer.json()) as { fields: { field: string }[] }).fields.map((f) => f.field)).toContain(field);
     expect(await everything()).toEqual(before);
   });
+
+  it('refuses a profile far larger than any real one with 400, instead of failing in Firestore', async () => {
+    const before = await everything();
+    const patch = await send('PATCH', '/agents/prof-agent', { changes: { displayName: 'x'.repeat(900_000) }, reason: 'a long name' });
+    expect(patch.status).toBe(400);
+    expect(await patch.json()).toMatchObject({ fields: [{ field: 'profile' }] });
+    const profile = { ...DEFAULT_AGENTS[0], agentId: 'prof-huge', model: 'x'.repeat(100_000) };
+    expect((await send('PUT', '/agents/prof-huge', { profile, reason: 'onboarding' })).status).toBe(400);
+    expect(await everything()).toEqual(before);
+  });
 });

@@ -11,7 +11,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { zipSync } from 'fflate';
-import { FUNCTIONS, type FunctionSpec, HOLDING_SUBSCRIPTIONS, TOPICS } from '../triggers/manifest.js';
+import { FUNCTIONS, type FunctionSpec, HOLDING_SUBSCRIPTIONS, SECRETS, TOPICS, projectRolesFor } from '../triggers/manifest.js';
+import { monitoredMetricDescriptors } from '../shared/ops/metrics.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EXTERNAL = ['@google-cloud/*', 'google-gax', '@grpc/*', 'protobufjs', 'google-auth-library', 'express'];
@@ -100,7 +101,18 @@ async function buildOne(spec: FunctionSpec, outDir: string, declared: Record<str
 
 /** What Terraform reads of triggers/manifest.ts: terraform/triggers.json, committed, kept in sync by a test. */
 export function terraformManifest(): string {
-  return `${JSON.stringify({ topics: Object.values(TOPICS), functions: FUNCTIONS, holdingSubscriptions: HOLDING_SUBSCRIPTIONS }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      topics: Object.values(TOPICS),
+      // Each function with the project roles its needs give: Terraform grants exactly these.
+      functions: FUNCTIONS.map((f) => ({ ...f, projectRoles: projectRolesFor(f.needs) })),
+      holdingSubscriptions: HOLDING_SUBSCRIPTIONS,
+      secrets: SECRETS,
+      customMetrics: monitoredMetricDescriptors(),
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 export async function buildFunctions(outDir = join(ROOT, 'dist')): Promise<BuiltFunction[]> {

@@ -83,6 +83,7 @@ resource "google_monitoring_alert_policy" "evaluator_silent" {
     }
   }
   notification_channels = local.channels
+  depends_on            = [google_monitoring_metric_descriptor.custom]
 }
 
 resource "google_monitoring_alert_policy" "dead_letters" {

@@ -44,18 +44,8 @@ locals {
   # body secrets); the rest only accept Pub/Sub and Cloud Scheduler with OIDC.
   public_functions = toset([for f in local.manifest.functions : f.name if contains([for t in f.triggers : t.kind], "http")])
 
-  # Secrets live in Secret Manager; their values are added out of band, never in this repo.
-  secret_env = toset([
-    "SIGNAL_INTAKE_TOKENS",
-    "TRADINGVIEW_SOURCE_SECRETS",
-    "BROKER_WEBHOOK_SECRETS",
-    "OPS_API_TOKENS",
-    "ALERT_DESTINATIONS",
-    "MONITORING_WEBHOOK_TOKEN",
-    "EXCHANGE_API_KEY",
-    "EXCHANGE_ACCOUNTS",
-    "EXCHANGE_API_SECRET",
-  ])
+  # Secrets live in Secret Manager (secrets.tf); each function mounts those its needs name.
+  secret_env = toset(local.manifest.secrets)
 
   plain_env = merge({
     GOOGLE_CLOUD_PROJECT = var.project_id
@@ -74,8 +64,15 @@ locals {
   zips = { for name, _ in local.functions : name => one(fileset(var.dist_dir, "${name}-*.zip")) }
 }
 
+# Every API the configuration uses, enabled first: everything else waits on this (a test checks
+# that each resource does, directly or through what it references).
 resource "google_project_service" "apis" {
   for_each = toset([
+    "cloudresourcemanager.googleapis.com",
+    "iam.googleapis.com",
+    "compute.googleapis.com",
+    "serviceusage.googleapis.com",
+    "storage.googleapis.com",
     "cloudfunctions.googleapis.com",
     "run.googleapis.com",
     "cloudbuild.googleapis.com",
@@ -86,7 +83,9 @@ resource "google_project_service" "apis" {
     "secretmanager.googleapis.com",
     "aiplatform.googleapis.com",
     "monitoring.googleapis.com",
+    "logging.googleapis.com",
   ])
+  project            = var.project_id
   service            = each.value
   disable_on_destroy = false
 }
@@ -112,49 +111,12 @@ resource "google_firestore_index" "stale_reservations" {
   depends_on = [google_firestore_database.default]
 }
 
-resource "google_service_account" "runtime" {
-  account_id   = "sapphire-functions"
-  display_name = "Sapphire functions"
-}
-
-resource "google_service_account" "invoker" {
-  account_id   = "sapphire-invoker"
-  display_name = "Pub/Sub push and Cloud Scheduler calls to Sapphire functions (OIDC)"
-}
-
-resource "google_project_iam_member" "runtime" {
-  for_each = toset([
-    "roles/datastore.user",
-    "roles/pubsub.publisher",
-    "roles/aiplatform.user",
-    "roles/monitoring.metricWriter",
-    "roles/logging.logWriter",
-  ])
-  project = var.project_id
-  role    = each.value
-  member  = "serviceAccount:${google_service_account.runtime.email}"
-}
-
-resource "google_secret_manager_secret" "env" {
-  for_each  = local.secret_env
-  secret_id = lower(replace("sapphire-${each.value}", "_", "-"))
-  replication {
-    auto {}
-  }
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_secret_manager_secret_iam_member" "runtime" {
-  for_each  = google_secret_manager_secret.env
-  secret_id = each.value.id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.runtime.email}"
-}
-
 resource "google_storage_bucket" "sources" {
   name                        = "${var.project_id}-sapphire-sources"
   location                    = var.region
   uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  depends_on                  = [google_project_service.apis]
 }
 
 resource "google_storage_bucket_object" "source" {
@@ -179,6 +141,9 @@ resource "google_cloudfunctions2_function" "fn" {
   build_config {
     runtime     = "nodejs20"
     entry_point = each.value.entryPoint
+    # Projects made since mid-2024 would build as the Compute Engine default account, which
+    # lacks the builder role: builds run as an account of their own (iam.tf).
+    service_account = google_service_account.build.id
     source {
       storage_source {
         bucket = google_storage_bucket.sources.name
@@ -194,30 +159,42 @@ resource "google_cloudfunctions2_function" "fn" {
     min_instance_count               = each.value.minInstances
     timeout_seconds                  = each.value.timeoutSeconds
     max_instance_count               = each.value.maxInstances
-    service_account_email            = google_service_account.runtime.email
+    service_account_email            = google_service_account.fn[each.key].email
     environment_variables            = local.plain_env
     ingress_settings                 = "ALLOW_ALL"
 
+    # Only the secrets this function's needs name and the deployment has a value for, each at
+    # the version created in this apply (secrets.tf), never a "latest" that may not exist yet.
     dynamic "secret_environment_variables" {
-      for_each = local.secret_env
+      for_each = local.mounted_secrets[each.key]
       content {
         key        = secret_environment_variables.value
         project_id = var.project_id
         secret     = google_secret_manager_secret.env[secret_environment_variables.value].secret_id
-        version    = "latest"
+        version    = google_secret_manager_secret_version.env[secret_environment_variables.value].version
       }
     }
   }
 
-  depends_on = [google_secret_manager_secret_iam_member.runtime, google_project_iam_member.runtime]
+  lifecycle {
+    precondition {
+      condition     = length(local.missing_secrets) == 0
+      error_message = "No value for the secrets ${join(", ", local.missing_secrets)}: give them in secret_values (a sensitive variable, e.g. terraform.tfvars.json kept out of git; see README \"Deploy\")."
+    }
+  }
+
+  depends_on = [google_project_iam_member.fn, google_secret_manager_secret_iam_member.fn, google_pubsub_topic_iam_member.fn, google_project_iam_member.build]
 }
 
+# Functions with an HTTP route authenticate their callers themselves; who may reach them at all
+# is public_invoker_members (allUsers by default; an organisation that restricts IAM members
+# to its domain names a group, a domain or its gateway's account instead, or none).
 resource "google_cloud_run_service_iam_member" "public" {
-  for_each = local.public_functions
+  for_each = { for pair in setproduct(local.public_functions, var.public_invoker_members) : "${pair[0]}/${pair[1]}" => { function = pair[0], member = pair[1] } }
   location = var.region
-  service  = google_cloudfunctions2_function.fn[each.value].name
+  service  = google_cloudfunctions2_function.fn[each.value.function].name
   role     = "roles/run.invoker"
-  member   = "allUsers"
+  member   = each.value.member
 }
 
 resource "google_cloud_run_service_iam_member" "invoker" {
@@ -228,17 +205,13 @@ resource "google_cloud_run_service_iam_member" "invoker" {
   member   = "serviceAccount:${google_service_account.invoker.email}"
 }
 
-data "google_project" "this" {}
-
-locals {
-  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-}
-
 # Pub/Sub signs push requests as the invoker account and forwards dead letters itself.
 resource "google_service_account_iam_member" "pubsub_token_creator" {
   service_account_id = google_service_account.invoker.name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = local.pubsub_agent
+  # The Pub/Sub service agent exists once the API is on and the project has a topic.
+  depends_on = [google_project_service.apis, google_pubsub_topic.topic]
 }
 
 resource "google_pubsub_subscription" "push" {
@@ -264,6 +237,11 @@ resource "google_pubsub_subscription" "push" {
     dead_letter_topic     = google_pubsub_topic.topic[each.value.deadLetter.topic].id
     max_delivery_attempts = each.value.deadLetter.maxDeliveryAttempts
   }
+
+  # Never deleted for inactivity (Pub/Sub's default is 31 days), however quiet a topic gets.
+  expiration_policy {
+    ttl = ""
+  }
 }
 
 resource "google_pubsub_subscription" "holding" {
@@ -271,13 +249,20 @@ resource "google_pubsub_subscription" "holding" {
   name                       = each.key
   topic                      = google_pubsub_topic.topic[each.value.topic].id
   message_retention_duration = "604800s"
+
+  # Nobody pulls these: without this Pub/Sub would delete them, and the dead letters they hold,
+  # after 31 days without activity.
+  expiration_policy {
+    ttl = ""
+  }
 }
 
 resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
-  for_each = toset([for s in local.push_triggers : s.deadLetter.topic])
-  topic    = google_pubsub_topic.topic[each.value].id
-  role     = "roles/pubsub.publisher"
-  member   = local.pubsub_agent
+  for_each   = toset([for s in local.push_triggers : s.deadLetter.topic])
+  topic      = google_pubsub_topic.topic[each.value].id
+  role       = "roles/pubsub.publisher"
+  member     = local.pubsub_agent
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
@@ -285,6 +270,7 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   subscription = each.value.id
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent
+  depends_on   = [google_project_service.apis]
 }
 
 # Every scheduled job of the manifest: one per schedule, and one per agent for per-agent

@@ -3,6 +3,7 @@
 # halt trading on a drawdown policy, as the drawdown evaluator does.
 
 resource "google_monitoring_notification_channel" "pubsub" {
+  project      = var.project_id
   display_name = "Sapphire monitoring-incidents"
   type         = "pubsub"
   labels = {
@@ -14,6 +15,29 @@ resource "google_pubsub_topic_iam_member" "monitoring_publisher" {
   topic  = google_pubsub_topic.topic["monitoring-incidents"].id
   role   = "roles/pubsub.publisher"
   member = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+  # Cloud Monitoring creates its notification service agent with the project's first channel.
+  depends_on = [google_monitoring_notification_channel.pubsub]
+}
+
+# A descriptor for every custom metric the evaluator writes (triggers.json `customMetrics`,
+# from shared/ops/metrics.ts), with the labels the code writes: a policy that watches a metric
+# no point was written to yet fails with 404 "Cannot find metric(s)" without one.
+resource "google_monitoring_metric_descriptor" "custom" {
+  for_each     = { for m in local.manifest.customMetrics : m.name => m }
+  project      = var.project_id
+  type         = "custom.googleapis.com/${each.key}"
+  display_name = each.key
+  description  = each.value.description
+  metric_kind  = "GAUGE"
+  value_type   = "DOUBLE"
+  dynamic "labels" {
+    for_each = each.value.labels
+    content {
+      key        = labels.value
+      value_type = "STRING"
+    }
+  }
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_monitoring_notification_channel" "email" {
@@ -23,6 +47,7 @@ resource "google_monitoring_notification_channel" "email" {
   labels = {
     email_address = var.alert_notification_email
   }
+  depends_on = [google_project_service.apis]
 }
 
 locals {
@@ -50,6 +75,7 @@ resource "google_monitoring_alert_policy" "portfolio_drawdown" {
     }
   }
   notification_channels = local.channels
+  depends_on            = [google_monitoring_metric_descriptor.custom]
 }
 
 resource "google_monitoring_alert_policy" "margin_utilization" {
@@ -73,4 +99,5 @@ resource "google_monitoring_alert_policy" "margin_utilization" {
     }
   }
   notification_channels = local.channels
+  depends_on            = [google_monitoring_metric_descriptor.custom]
 }

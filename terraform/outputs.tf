@@ -3,9 +3,9 @@ output "function_urls" {
   value       = { for name, fn in google_cloudfunctions2_function.fn : name => fn.service_config[0].uri }
 }
 
-output "secrets_to_fill" {
-  description = "Secret Manager secrets to give a value (gcloud secrets versions add …) before trading."
-  value       = [for s in google_secret_manager_secret.env : s.secret_id]
+output "secrets_without_value" {
+  description = "Optional secrets no function mounts yet: give them a value in secret_values and apply again to turn their feature on."
+  value       = sort([for name in local.secret_env : name if !contains(local.provided_secrets, name)])
 }
 
 output "agent_endpoints" {

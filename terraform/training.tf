@@ -33,6 +33,7 @@ resource "google_storage_bucket" "training" {
   location                    = var.training_region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  depends_on                  = [google_project_service.apis]
 
   # A dataset or model overwritten by mistake can be recovered.
   versioning {
@@ -70,8 +71,10 @@ resource "google_vertex_ai_endpoint" "agent" {
 }
 
 resource "google_service_account" "trainer" {
+  project      = var.project_id
   account_id   = "sapphire-trainer"
   display_name = "Sapphire training jobs on Vertex AI"
+  depends_on   = [google_project_service.apis]
 }
 
 # The trainer reads datasets and writes models in the training bucket, and logs; nothing else.
@@ -95,16 +98,19 @@ resource "google_artifact_registry_repository_iam_member" "trainer_pull" {
 }
 
 # The functions export datasets and read metrics.json; they start jobs that run as the trainer.
-resource "google_storage_bucket_iam_member" "runtime" {
-  bucket = google_storage_bucket.training.name
-  role   = "roles/storage.objectAdmin"
-  member = "serviceAccount:${google_service_account.runtime.email}"
+# Functions whose needs say `training`: the bucket, and starting jobs as the trainer.
+resource "google_storage_bucket_iam_member" "fn" {
+  for_each = local.training_functions
+  bucket   = google_storage_bucket.training.name
+  role     = "roles/storage.objectAdmin"
+  member   = "serviceAccount:${google_service_account.fn[each.value].email}"
 }
 
-resource "google_service_account_iam_member" "runtime_acts_as_trainer" {
+resource "google_service_account_iam_member" "fn_acts_as_trainer" {
+  for_each           = local.training_functions
   service_account_id = google_service_account.trainer.name
   role               = "roles/iam.serviceAccountUser"
-  member             = "serviceAccount:${google_service_account.runtime.email}"
+  member             = "serviceAccount:${google_service_account.fn[each.value].email}"
 }
 
 # Vertex AI itself reads uploaded model artifacts and pulls the serving images.

@@ -74,3 +74,20 @@ variable "image_tag" {
   type        = string
   default     = "latest"
 }
+
+variable "secret_values" {
+  description = "Secret values by environment variable (SIGNAL_INTAKE_TOKENS, OPS_API_TOKENS, …; see triggers.json `secrets`). Kept out of git: terraform.tfvars.json or TF_VAR_secret_values."
+  type        = map(string)
+  sensitive   = true
+  default     = {}
+  validation {
+    condition     = alltrue([for name in nonsensitive(keys(var.secret_values)) : contains(local.manifest.secrets, name)]) && alltrue([for value in values(var.secret_values) : length(value) > 0])
+    error_message = "secret_values takes only the secret names of triggers.json, each with a non-empty value."
+  }
+}
+
+variable "public_invoker_members" {
+  description = "Who may invoke the functions with HTTP routes (they authenticate callers themselves). allUsers by default; where an organisation restricts IAM members to its domain, e.g. [\"domain:example.com\"] or a gateway's service account, or [] to grant nobody."
+  type        = list(string)
+  default     = ["allUsers"]
+}

@@ -62,6 +62,58 @@ export function staggeredCron(schedule: string, index: number, staggerMinutes: n
 
 export type Trigger = HttpTrigger | PushTrigger | ScheduleTrigger;
 
+/** The Secret Manager secrets, by the environment variable each is mounted as. */
+export const SECRETS = [
+  'SIGNAL_INTAKE_TOKENS',
+  'TRADINGVIEW_SOURCE_SECRETS',
+  'BROKER_WEBHOOK_SECRETS',
+  'OPS_API_TOKENS',
+  'ALERT_DESTINATIONS',
+  'MONITORING_WEBHOOK_TOKEN',
+  'EXCHANGE_API_KEY',
+  'EXCHANGE_API_SECRET',
+  'EXCHANGE_ACCOUNTS',
+] as const;
+export type SecretName = (typeof SECRETS)[number];
+
+/**
+ * What a function may touch, and nothing more: Terraform gives each function a service account
+ * holding exactly these (terraform/iam.tf), and a test holds it to that.
+ */
+export interface FunctionNeeds {
+  /** Reads and writes Firestore (roles/datastore.user). */
+  readonly firestore: boolean;
+  /** Topics it publishes to (roles/pubsub.publisher on each). */
+  readonly publishes: readonly TopicName[];
+  /** Secrets mounted into its environment (roles/secretmanager.secretAccessor on each). */
+  readonly secrets: readonly SecretName[];
+  /** Calls Vertex AI: endpoint predictions, training jobs, models (roles/aiplatform.user). */
+  readonly vertexAi: boolean;
+  /** Uses the training bucket and starts jobs as the trainer account. */
+  readonly training: boolean;
+  /** Writes custom metrics to Cloud Monitoring (roles/monitoring.metricWriter). */
+  readonly metrics: boolean;
+}
+
+/** The project-level roles needs give (topics, secrets and the training bucket are granted on the resource itself). */
+export function projectRolesFor(needs: FunctionNeeds): string[] {
+  return [
+    'roles/logging.logWriter',
+    ...(needs.firestore ? ['roles/datastore.user'] : []),
+    ...(needs.vertexAi ? ['roles/aiplatform.user'] : []),
+    ...(needs.metrics ? ['roles/monitoring.metricWriter'] : []),
+  ];
+}
+
+const NONE: FunctionNeeds = { firestore: false, publishes: [], secrets: [], vertexAi: false, training: false, metrics: false };
+/** Functions that trade: the venue keys of the agents' accounts, and what applying venue facts publishes. */
+const TRADING: FunctionNeeds = {
+  ...NONE,
+  firestore: true,
+  publishes: [TOPICS.orderUpdates, TOPICS.riskEvents, TOPICS.alerts],
+  secrets: ['EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET', 'EXCHANGE_ACCOUNTS'],
+};
+
 export interface FunctionSpec {
   /** Folder under functions/ and the deployed function's name. */
   readonly name: string;
@@ -81,6 +133,7 @@ export interface FunctionSpec {
   readonly minInstances: number;
   readonly timeoutSeconds: number;
   readonly maxInstances: number;
+  readonly needs: FunctionNeeds;
 }
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
@@ -94,6 +147,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 1,
     timeoutSeconds: 10,
     maxInstances: 20,
+    needs: { ...NONE, publishes: [TOPICS.signals], secrets: ['SIGNAL_INTAKE_TOKENS', 'TRADINGVIEW_SOURCE_SECRETS'] },
   },
   {
     name: 'agent-inference',
@@ -105,6 +159,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 0,
     timeoutSeconds: 120,
     maxInstances: 4,
+    needs: { ...NONE, firestore: true, publishes: [TOPICS.signals], vertexAi: true },
   },
   {
     name: 'margin-reservation',
@@ -123,6 +178,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 1,
     timeoutSeconds: 30,
     maxInstances: 10,
+    needs: { ...NONE, firestore: true, publishes: [TOPICS.orders, TOPICS.riskEvents] },
   },
   {
     name: 'order-router',
@@ -141,6 +197,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 1,
     timeoutSeconds: 60,
     maxInstances: 10,
+    needs: TRADING,
   },
   {
     name: 'broker-webhook',
@@ -155,6 +212,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 1,
     timeoutSeconds: 30,
     maxInstances: 20,
+    needs: { ...TRADING, secrets: [...TRADING.secrets, 'BROKER_WEBHOOK_SECRETS'] },
   },
   {
     name: 'drawdown-evaluator',
@@ -176,6 +234,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 0,
     timeoutSeconds: 60,
     maxInstances: 3,
+    needs: { ...TRADING, metrics: true },
   },
   {
     name: 'alert-publisher',
@@ -196,6 +255,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 0,
     timeoutSeconds: 60,
     maxInstances: 5,
+    needs: { ...NONE, firestore: true, secrets: ['ALERT_DESTINATIONS'] },
   },
   {
     name: 'monitoring-incidents',
@@ -218,6 +278,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 0,
     timeoutSeconds: 30,
     maxInstances: 3,
+    needs: { ...NONE, firestore: true, publishes: [TOPICS.alerts], secrets: ['MONITORING_WEBHOOK_TOKEN'] },
   },
   {
     name: 'ops-api',
@@ -229,6 +290,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 0,
     timeoutSeconds: 30,
     maxInstances: 3,
+    needs: { ...TRADING, secrets: [...TRADING.secrets, 'OPS_API_TOKENS'], vertexAi: true, training: true },
   },
   {
     name: 'training-kickoff',
@@ -244,6 +306,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 0,
     timeoutSeconds: 1_200,
     maxInstances: 2,
+    needs: { ...NONE, firestore: true, publishes: [TOPICS.alerts], vertexAi: true, training: true },
   },
   {
     name: 'reconciler',
@@ -255,6 +318,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     minInstances: 0,
     timeoutSeconds: 120,
     maxInstances: 1,
+    needs: TRADING,
   },
 ];
 

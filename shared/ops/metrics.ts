@@ -52,6 +52,43 @@ export const EXPORTED_METRICS = {
   price_feed_age_seconds: 'gauge',
 } as const satisfies Record<string, 'gauge' | 'counter' | 'histogram'>;
 
+/**
+ * The label keys of each family metricFamilies() gives, which the drawdown evaluator writes to
+ * Cloud Monitoring: Terraform creates a metric descriptor with exactly these labels for each
+ * before any alert policy watches it (a policy on a metric without one cannot be created).
+ */
+export const MONITORED_METRIC_LABELS: Readonly<Record<string, readonly string[]>> = {
+  agent_margin_allocation_usd: ['agent_id'],
+  agent_margin_reserved_usd: ['agent_id'],
+  agent_margin_in_use_usd: ['agent_id'],
+  agent_margin_remaining_usd: ['agent_id'],
+  agent_margin_utilization_ratio: ['agent_id'],
+  agent_realized_pnl_usd: ['agent_id'],
+  agent_drawdown_ratio: ['agent_id'],
+  agent_trading_halted: ['agent_id'],
+  risk_limits_breached_total: ['limit_type'],
+  portfolio_equity_usd: [],
+  portfolio_peak_equity_usd: [],
+  portfolio_drawdown_pct: [],
+  portfolio_trading_halted: [],
+  alert_episodes_open: ['severity'],
+};
+
+/** The custom metric descriptors Terraform creates (via terraform/triggers.json). */
+export function monitoredMetricDescriptors(): { name: string; description: string; labels: readonly string[] }[] {
+  const none: PortfolioView = {
+    agents: [],
+    portfolio: { state: undefined, snapshot: undefined, evaluatedAt: undefined },
+    equityHistory: [],
+    positions: [],
+    openEpisodes: [],
+    unknownAgentBreaches: 0,
+    recentDecisions: [],
+    recentOrders: [],
+  };
+  return metricFamilies(none).map((f) => ({ name: f.name, description: f.help, labels: MONITORED_METRIC_LABELS[f.name] ?? [] }));
+}
+
 export interface MetricFamily {
   readonly name: string;
   readonly kind: 'gauge' | 'counter';

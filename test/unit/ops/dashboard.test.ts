@@ -7,7 +7,7 @@ import { PORTFOLIO_SCOPE } from '../../../shared/domain/vocabulary.js';
 import type { TradingState } from '../../../shared/firestore/trading-states.js';
 import { dashboardJson, renderDashboard } from '../../../shared/ops/dashboard.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../../../shared/firestore/path-stats.js';
-import { EXPORTED_METRICS, type PathFigures, metricFamilies, renderMetrics } from '../../../shared/ops/metrics.js';
+import { EXPORTED_METRICS, MONITORED_METRIC_LABELS, type PathFigures, metricFamilies, renderMetrics } from '../../../shared/ops/metrics.js';
 import type { PortfolioView } from '../../../shared/ops/portfolio-view.js';
 
 /** Portfolio views built by hand: what readPortfolioView would return, without Firestore. */
@@ -380,6 +380,15 @@ describe('renderMetrics', () => {
     const text = await metricsText(view({ agents: [{ profile: QWEN, ledger: EMPTY_LEDGER, state: undefined, snapshot: undefined }] }), { ...QUIET_PATH, evaluatorAgeSeconds: 1, priceFeedAgeSeconds: 1 });
     const types = Object.fromEntries([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
     expect(types).toEqual(EXPORTED_METRICS);
+  });
+
+  it('writes each family with exactly the labels its Cloud Monitoring descriptor declares', () => {
+    const families = metricFamilies(small);
+    expect(families.map((f) => f.name).sort()).toEqual(Object.keys(MONITORED_METRIC_LABELS).sort());
+    for (const family of families) {
+      for (const sample of family.samples) expect(Object.keys(sample.labels).sort(), family.name).toEqual([...(MONITORED_METRIC_LABELS[family.name] ?? [])].sort());
+      expect(family.samples.length, family.name).toBeGreaterThan(0);
+    }
   });
 
   it('sums breaches of one limit type across agents', () => {

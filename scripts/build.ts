@@ -9,13 +9,17 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isBuiltin } from 'node:module';
 import { build, type Metafile } from 'esbuild';
 import { zipSync } from 'fflate';
 import { FUNCTIONS, type FunctionSpec, HOLDING_SUBSCRIPTIONS, SECRETS, TOPICS, projectRolesFor } from '../triggers/manifest.js';
+import { loadConfig } from '../shared/config.js';
 import { monitoredMetricDescriptors } from '../shared/ops/metrics.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EXTERNAL = ['@google-cloud/*', 'google-gax', '@grpc/*', 'protobufjs', 'google-auth-library', 'express'];
+// prom-client too: only ops-api's /metrics loads it, on demand, so its code stays out of every
+// bundle a cold start parses.
+const EXTERNAL = ['@google-cloud/*', 'google-gax', '@grpc/*', 'protobufjs', 'google-auth-library', 'express', 'prom-client'];
 // Zip entries carry this date so the same code always gives the same bytes and hash.
 const FIXED_MTIME = new Date('2020-01-01T00:00:00Z');
 
@@ -44,7 +48,8 @@ async function externalImports(metafile: Metafile): Promise<string[]> {
   const names = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
-      if (imported.external && !imported.path.startsWith('node:')) names.add(packageName(imported.path));
+      // Node's own modules (`cluster`, `node:fs`) are no packages to install.
+      if (imported.external && !isBuiltin(imported.path)) names.add(packageName(imported.path));
     }
   }
   return [...names].sort();
@@ -100,6 +105,12 @@ async function buildOne(spec: FunctionSpec, outDir: string, declared: Record<str
 }
 
 /** What Terraform reads of triggers/manifest.ts: terraform/triggers.json, committed, kept in sync by a test. */
+/** The guardrails' thresholds as the functions apply them by default: the alert policies watch the same. */
+function riskThresholds(): { portfolioDrawdownPct: number; utilizationRatio: number } {
+  const defaults = loadConfig({ GOOGLE_CLOUD_PROJECT: 'sapphire-build' });
+  return { portfolioDrawdownPct: defaults.RISK_PORTFOLIO_DRAWDOWN_HALT_FRACTION * 100, utilizationRatio: defaults.RISK_UTILIZATION_WARN_FRACTION };
+}
+
 export function terraformManifest(): string {
   return `${JSON.stringify(
     {
@@ -109,6 +120,7 @@ export function terraformManifest(): string {
       holdingSubscriptions: HOLDING_SUBSCRIPTIONS,
       secrets: SECRETS,
       customMetrics: monitoredMetricDescriptors(),
+      riskThresholds: riskThresholds(),
     },
     null,
     2,

@@ -2,7 +2,7 @@
  * npm start — the whole stack locally, in paper mode, on Google's emulators (see
  * scripts/lib/local-stack.ts), with Cloud Scheduler's jobs as timers. Ctrl-C stops all of it.
  */
-import { FUNCTIONS, describeTrigger } from '../triggers/manifest.js';
+import { FUNCTIONS, describeTrigger, repeatMinutes } from '../triggers/manifest.js';
 import { LOCAL_DEFAULTS, MARKET_DIR, type LocalStack, startLocalStack } from './lib/local-stack.js';
 import { clearLocalEnv, writeLocalEnv } from './lib/local-env.js';
 import type { PushDeliveryMode } from './lib/provision.js';
@@ -14,9 +14,12 @@ const BASE_PORT = Number(process.env.SAPPHIRE_PORT ?? 8080);
  */
 const REPLAY_START = Date.parse(process.env.SAPPHIRE_REPLAY_START ?? '2023-03-10T00:00:00Z');
 const REPLAY_SPEED = Number(process.env.SAPPHIRE_REPLAY_SPEED ?? 60);
-/** Locally, Cloud Scheduler jobs are timers: agents think every 15 s, the rest run every minute. */
-const SCHEDULE_MS = Number(process.env.SAPPHIRE_SCHEDULE_SECONDS ?? 60) * 1000;
-const AGENT_MS = Number(process.env.SAPPHIRE_AGENT_SECONDS ?? 15) * 1000;
+/**
+ * Locally, Cloud Scheduler's jobs are timers on the schedules of triggers/manifest.ts, run this
+ * many times faster (the market replays faster too): by default agents think every 15 s instead
+ * of every 5 minutes, and the evaluator and reconciler run every 3 s instead of every minute.
+ */
+const SCHEDULE_SPEEDUP = Number(process.env.SAPPHIRE_SCHEDULE_SPEEDUP ?? 20);
 /** How push subscriptions reach the functions: the relay (Cloud Pub/Sub's semantics) or the emulator's own push. */
 const DELIVERIES: readonly PushDeliveryMode[] = ['relay', 'emulator'];
 
@@ -61,11 +64,12 @@ async function main(): Promise<void> {
     // per-agent training is left to the operator (`npm run training -- start --agent <id>`).
     for (const spec of FUNCTIONS) {
       for (const trigger of spec.triggers) {
-        if (trigger.kind !== 'schedule' || trigger.perAgent) continue;
+        const minutes = trigger.kind === 'schedule' && !trigger.perAgent ? repeatMinutes(trigger.schedule) : undefined;
+        if (trigger.kind !== 'schedule' || minutes === undefined) continue;
         const url = endpoints.get(spec.name) as string;
         const body = JSON.stringify(trigger.body ?? {});
         const run = () => void fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(() => undefined);
-        timers.push(setTimeout(run, 3_000), setInterval(run, spec.name === 'agent-inference' ? AGENT_MS : SCHEDULE_MS));
+        timers.push(setTimeout(run, 3_000), setInterval(run, (minutes * 60_000) / SCHEDULE_SPEEDUP));
       }
     }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TOPICS } from '../triggers/manifest.js';
+import { FUNCTIONS, SECRETS, type SecretName, TOPICS } from '../triggers/manifest.js';
 
 /**
  * The environment, validated once at start. A bad environment fails with one error that names
@@ -169,13 +169,13 @@ const EnvSchema = z.object({
   TRAINING_MIN_ROWS: IntFrom(1, 10_000_000).default(200),
   /** A new model serves only if it beats the serving one by this fraction of its figure. */
   TRAINING_PROMOTION_MARGIN: FractionFrom.default(0.02),
-}).superRefine((env, ctx) => {
-  if (!env.ENABLE_PAPER_TRADING && Object.keys(env.EXCHANGE_ACCOUNTS).length === 0) {
-    for (const key of ['EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET'] as const) {
-      if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when ENABLE_PAPER_TRADING=false and EXCHANGE_ACCOUNTS is empty' });
-    }
-  }
 });
+
+/** Trading for real needs venue keys: one pair for every agent, or EXCHANGE_ACCOUNTS. */
+function venueKeyProblems(env: z.infer<typeof EnvSchema>): string[] {
+  if (env.ENABLE_PAPER_TRADING || Object.keys(env.EXCHANGE_ACCOUNTS).length > 0) return [];
+  return (['EXCHANGE_API_KEY', 'EXCHANGE_API_SECRET'] as const).filter((key) => !env[key]).map((key) => `${key}: is required when ENABLE_PAPER_TRADING=false and EXCHANGE_ACCOUNTS is empty`);
+}
 
 export type Config = z.infer<typeof EnvSchema> & { readonly topics: typeof TOPICS };
 
@@ -186,9 +186,20 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const present = Object.fromEntries(
-    Object.keys(EnvSchema.shape).flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]])),
+/**
+ * The configuration from the environment. `forFunction`, a deployed function's name, narrows it
+ * to that function's own: secrets its needs (triggers/manifest.ts) do not name are neither read
+ * nor validated, and the venue keys are required only of the functions that trade. Without it
+ * (the local stack, which runs every function in one process) everything is read.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, forFunction?: string): Config {
+  const spec = forFunction === undefined ? undefined : FUNCTIONS.find((f) => f.name === forFunction);
+  if (forFunction !== undefined && !spec) throw new ConfigError([`no function named ${forFunction} in triggers/manifest.ts`]);
+  const own = new Set<string>(spec ? spec.needs.secrets : SECRETS);
+  const present: Record<string, unknown> = Object.fromEntries(
+    Object.keys(EnvSchema.shape).flatMap((key) =>
+      env[key] === undefined || env[key] === '' || (isSecret(key) && !own.has(key)) ? [] : [[key, env[key]]],
+    ),
   );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
@@ -199,5 +210,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new ConfigError([...new Set(problems)]);
   }
+  // Only functions that hold the venue keys are held to them.
+  const venue = own.has('EXCHANGE_API_KEY') ? venueKeyProblems(parsed.data) : [];
+  if (venue.length > 0) throw new ConfigError(venue);
   return { ...parsed.data, topics: TOPICS };
 }
+
+const isSecret = (key: string): key is SecretName => (SECRETS as readonly string[]).includes(key);

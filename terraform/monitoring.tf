@@ -55,18 +55,18 @@ locals {
 }
 
 resource "google_monitoring_alert_policy" "portfolio_drawdown" {
-  display_name = "Sapphire portfolio drawdown > 25%"
+  display_name = "Sapphire portfolio drawdown > ${local.manifest.riskThresholds.portfolioDrawdownPct}%"
   combiner     = "OR"
   severity     = "CRITICAL"
   user_labels = {
     sapphire_policy = "drawdown"
   }
   conditions {
-    display_name = "portfolio_drawdown_pct above 25"
+    display_name = "portfolio_drawdown_pct above ${local.manifest.riskThresholds.portfolioDrawdownPct}"
     condition_threshold {
       filter          = "metric.type = \"custom.googleapis.com/portfolio_drawdown_pct\" AND resource.type = \"global\""
       comparison      = "COMPARISON_GT"
-      threshold_value = 25
+      threshold_value = local.manifest.riskThresholds.portfolioDrawdownPct
       duration        = "0s"
       aggregations {
         alignment_period   = "60s"
@@ -79,18 +79,18 @@ resource "google_monitoring_alert_policy" "portfolio_drawdown" {
 }
 
 resource "google_monitoring_alert_policy" "margin_utilization" {
-  display_name = "Sapphire agent margin utilization > 95%"
+  display_name = "Sapphire agent margin utilization > ${local.manifest.riskThresholds.utilizationRatio * 100}%"
   combiner     = "OR"
   severity     = "WARNING"
   user_labels = {
     sapphire_policy = "margin_utilization"
   }
   conditions {
-    display_name = "agent_margin_utilization_ratio above 0.95"
+    display_name = "agent_margin_utilization_ratio above ${local.manifest.riskThresholds.utilizationRatio}"
     condition_threshold {
       filter          = "metric.type = \"custom.googleapis.com/agent_margin_utilization_ratio\" AND resource.type = \"global\""
       comparison      = "COMPARISON_GT"
-      threshold_value = 0.95
+      threshold_value = local.manifest.riskThresholds.utilizationRatio
       duration        = "0s"
       aggregations {
         alignment_period   = "60s"

@@ -62,6 +62,16 @@ export function staggeredCron(schedule: string, index: number, staggerMinutes: n
 
 export type Trigger = HttpTrigger | PushTrigger | ScheduleTrigger;
 
+/**
+ * Minutes between runs of a schedule that repeats every few minutes (`* * * * *`, `*\/N * * * *`);
+ * undefined for any other (a weekly job, say), which a local timer does not imitate.
+ */
+export function repeatMinutes(schedule: string): number | undefined {
+  const match = /^(\*|\*\/(\d+)) \* \* \* \*$/.exec(schedule.trim());
+  if (!match) return undefined;
+  return match[2] === undefined ? 1 : Number(match[2]);
+}
+
 /** The Secret Manager secrets, by the environment variable each is mounted as. */
 export const SECRETS = [
   'SIGNAL_INTAKE_TOKENS',

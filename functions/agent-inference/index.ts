@@ -22,7 +22,7 @@ import { JsonPublisher } from '../../shared/pubsub/publisher.js';
  * `signals`, or HOLD with the reason. Body: {"agentId": "…"} for one agent, {} for all.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'agent-inference');
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const deps = {
   db,

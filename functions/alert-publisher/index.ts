@@ -14,7 +14,7 @@ import { pushHandler } from '../../shared/pubsub/push-handler.js';
  * destination (Slack incoming webhooks, HMAC-signed generic webhooks), a log line always.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'alert-publisher');
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const deps = {
   destinations: config.ALERT_DESTINATIONS,

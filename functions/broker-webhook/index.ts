@@ -21,7 +21,7 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
  * refused with 401 and change nothing.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'broker-webhook');
 const deps = tradingDepsFromConfig(config);
 const ROUTE = /^\/brokers\/([a-z0-9-]{1,40})\/(order-updates|binance|aster)$/;
 

@@ -26,7 +26,7 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
  * answer is the same evaluation: the message only says "something changed".
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'drawdown-evaluator');
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const deps = {
   db,

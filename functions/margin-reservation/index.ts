@@ -17,7 +17,7 @@ import { reserveAndPublish } from '../../shared/reservations/reserve-and-publish
  * transaction per batch of an agent's signals, then publish the order or the risk event.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'margin-reservation');
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const deps = {
   ledger: new MarginLedger(db, {

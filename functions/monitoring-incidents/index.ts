@@ -20,7 +20,7 @@ import { pushHandler } from '../../shared/pubsub/push-handler.js';
  *   POST /webhook?token=...    the webhook notification channel, authenticated by its token
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'monitoring-incidents');
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const publisher = new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT));
 

@@ -38,7 +38,7 @@ import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
  * token's name as who and the body's reason as why.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'ops-api');
 const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
 const book = new RiskBook(db);
 const training = trainingDepsFromConfig(config);

@@ -13,7 +13,7 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
  * Binance-compatible), records it, and applies what the venue reports. Idempotent by orderId.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'order-router');
 const deps = tradingDepsFromConfig(config);
 
 serveHttp(

@@ -12,7 +12,7 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
  * releases reservations that never became orders.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'reconciler');
 const deps = tradingDepsFromConfig(config);
 const options = { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placingGraceMs: 120_000, openOrderTtlMs: config.ORDER_TTL_SECONDS * 1000 };
 

@@ -17,7 +17,7 @@ import { JsonPublisher } from '../../shared/pubsub/publisher.js';
  * Answers 202 with the signalId once Pub/Sub has stored the message.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'signal-intake');
 const publisher = new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT));
 // TradingView abandons a webhook after 3 s; answer well before that.
 const PUBLISH_TIMEOUT_MS = 2_000;

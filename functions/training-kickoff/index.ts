@@ -17,7 +17,7 @@ import { trainingDepsFromConfig } from '../../shared/training/runtime.js';
  * promote and roll back through ops-api.
  */
 
-const config = loadConfig();
+const config = loadConfig(process.env, 'training-kickoff');
 const deps = trainingDepsFromConfig(config);
 const Body = z.union([z.object({ agentId: AgentId }).strict(), z.object({ action: z.literal('check') }).strict()]);
 

@@ -57,7 +57,7 @@ describe('MetricWriter', () => {
     expect(find('portfolio_drawdown_pct')?.points[0]?.value.doubleValue).toBeCloseTo(25.48, 10);
     expect(find('agent_margin_remaining_usd', { agent_id: 'fingpt-alpha' })?.points[0]?.value.doubleValue).toBe(800);
     expect(find('agent_margin_utilization_ratio', { agent_id: 'lagllama-degen' })?.points[0]?.value.doubleValue).toBe(0.3);
-    expect(find('risk_limits_breached_total', { limit_type: 'agent_margin_exceeded' })?.points[0]?.value.doubleValue).toBe(3);
+    expect(find('risk_limits_breached_total', { limit_type: 'agent_margin' })?.points[0]?.value.doubleValue).toBe(3);
     expect(find('risk_limits_breached_total', { limit_type: 'unknown_agent' })?.points[0]?.value.doubleValue).toBe(1);
     expect(find('portfolio_trading_halted')?.resource.type).toBe('global');
   });

@@ -47,4 +47,28 @@ describe('loadConfig', () => {
     expect(message).not.toContain('short-secret');
     expect(message).toContain('GOOGLE_CLOUD_PROJECT: is required');
   });
+
+  describe('for one function', () => {
+    const live = { GOOGLE_CLOUD_PROJECT: 'sapphire-prod', ENABLE_PAPER_TRADING: 'false', SIGNAL_INTAKE_TOKENS: 'aaaaaaaaaaaaaaaa', OPS_API_TOKENS: 'not-a-valid-entry' };
+
+    it('validates only its own environment: signal-intake trades nothing and needs no venue keys', () => {
+      const config = loadConfig(live, 'signal-intake');
+      expect(config.SIGNAL_INTAKE_TOKENS).toEqual(['aaaaaaaaaaaaaaaa']);
+      // Another function's secret, even a malformed one, is neither read nor checked.
+      expect(config.OPS_API_TOKENS).toEqual([]);
+    });
+
+    it('holds the functions that trade to the venue keys', () => {
+      expect(() => loadConfig(live, 'order-router')).toThrow(/EXCHANGE_API_KEY: is required when ENABLE_PAPER_TRADING=false/);
+      expect(loadConfig({ ...live, EXCHANGE_API_KEY: 'k', EXCHANGE_API_SECRET: 's' }, 'order-router').EXCHANGE_API_KEY).toBe('k');
+    });
+
+    it('reads its own malformed secret as the error it is', () => {
+      expect(() => loadConfig(live, 'ops-api')).toThrow(ConfigError);
+    });
+
+    it('refuses a name triggers/manifest.ts does not know', () => {
+      expect(() => loadConfig(live, 'no-such-function')).toThrow(/no function named no-such-function/);
+    });
+  });
 });

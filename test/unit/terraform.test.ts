@@ -260,6 +260,21 @@ describe('a first terraform apply on an empty project', () => {
   });
 });
 
+describe('one definition of the guardrails’ thresholds', () => {
+  it('has the drawdown and utilization policies watch the thresholds the functions apply', async () => {
+    const { resource } = await hcl();
+    const manifest = JSON.parse(terraformManifest()) as { riskThresholds: { portfolioDrawdownPct: number; utilizationRatio: number } };
+    const defaults = loadConfig({ GOOGLE_CLOUD_PROJECT: 'sapphire-test' });
+    expect(manifest.riskThresholds).toEqual({ portfolioDrawdownPct: defaults.RISK_PORTFOLIO_DRAWDOWN_HALT_FRACTION * 100, utilizationRatio: defaults.RISK_UTILIZATION_WARN_FRACTION });
+    expect(JSON.stringify(resource.google_monitoring_alert_policy?.portfolio_drawdown)).toContain('local.manifest.riskThresholds.portfolioDrawdownPct');
+    expect(JSON.stringify(resource.google_monitoring_alert_policy?.margin_utilization)).toContain('local.manifest.riskThresholds.utilizationRatio');
+    // The Prometheus rules, for teams that run their own, use the same numbers.
+    const rules = await readFile(join(DIR, 'monitoring', 'prometheus', 'rules.yml'), 'utf8');
+    expect(rules).toContain(`agent_margin_utilization_ratio > ${defaults.RISK_UTILIZATION_WARN_FRACTION}`);
+    expect(rules).toContain(`portfolio_drawdown_pct > ${defaults.RISK_PORTFOLIO_DRAWDOWN_HALT_FRACTION * 100}`);
+  });
+});
+
 describe('least privilege per function', () => {
   const manifest = JSON.parse(terraformManifest()) as { functions: { name: string; needs: { publishes: string[]; secrets: string[]; training: boolean }; projectRoles: string[] }[] };
 

@@ -13,7 +13,7 @@ import {
   venueRefusals,
 } from '../firestore/path-stats.js';
 import type { Health } from './health.js';
-import type { PortfolioView } from './portfolio-view.js';
+import { EMPTY_PORTFOLIO_VIEW, type PortfolioView } from './portfolio-view.js';
 
 /**
  * The portfolio as metrics, with the names operators know from the seed system
@@ -76,17 +76,7 @@ export const MONITORED_METRIC_LABELS: Readonly<Record<string, readonly string[]>
 
 /** The custom metric descriptors Terraform creates (via terraform/triggers.json). */
 export function monitoredMetricDescriptors(): { name: string; description: string; labels: readonly string[] }[] {
-  const none: PortfolioView = {
-    agents: [],
-    portfolio: { state: undefined, snapshot: undefined, evaluatedAt: undefined },
-    equityHistory: [],
-    positions: [],
-    openEpisodes: [],
-    unknownAgentBreaches: 0,
-    recentDecisions: [],
-    recentOrders: [],
-  };
-  return metricFamilies(none).map((f) => ({ name: f.name, description: f.help, labels: MONITORED_METRIC_LABELS[f.name] ?? [] }));
+  return metricFamilies(EMPTY_PORTFOLIO_VIEW).map((f) => ({ name: f.name, description: f.help, labels: MONITORED_METRIC_LABELS[f.name] ?? [] }));
 }
 
 export interface MetricFamily {

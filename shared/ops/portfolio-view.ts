@@ -21,6 +21,18 @@ export interface PortfolioView {
   readonly recentOrders: readonly { orderId: string; agentId: string; symbol: string; side: string; status: string; updatedAt: string }[];
 }
 
+/** A portfolio with nothing in it: no agents, never evaluated. */
+export const EMPTY_PORTFOLIO_VIEW: PortfolioView = {
+  agents: [],
+  portfolio: { state: undefined, snapshot: undefined, evaluatedAt: undefined },
+  equityHistory: [],
+  positions: [],
+  openEpisodes: [],
+  unknownAgentBreaches: 0,
+  recentDecisions: [],
+  recentOrders: [],
+};
+
 export async function readPortfolioView(db: Firestore, historyPoints = 240): Promise<PortfolioView> {
   const [profiles, ledgerOf, states, snapshots, positions, episodes, counters, decisions, orders] = await Promise.all([
     listAgentProfiles(db),

@@ -8,7 +8,7 @@ import type { TradingState } from '../../../shared/firestore/trading-states.js';
 import { dashboardJson, renderDashboard } from '../../../shared/ops/dashboard.js';
 import { LATENCY_BUCKET_BOUNDS_MS } from '../../../shared/firestore/path-stats.js';
 import { EXPORTED_METRICS, MONITORED_METRIC_LABELS, type PathFigures, metricFamilies, renderMetrics } from '../../../shared/ops/metrics.js';
-import type { PortfolioView } from '../../../shared/ops/portfolio-view.js';
+import { EMPTY_PORTFOLIO_VIEW, type PortfolioView } from '../../../shared/ops/portfolio-view.js';
 
 /** Portfolio views built by hand: what readPortfolioView would return, without Firestore. */
 
@@ -45,17 +45,11 @@ function snapshot(scope: string, overrides: Partial<ScopeSnapshot> = {}): ScopeS
 
 function view(overrides: Partial<PortfolioView> = {}): PortfolioView {
   return {
+    ...EMPTY_PORTFOLIO_VIEW,
     agents: [
       { profile: { ...DEEPSEEK, displayName: HOSTILE_NAME }, ledger: busyLedger, state: halted(HOSTILE_REASON), snapshot: snapshot(DEEPSEEK.agentId) },
       { profile: QWEN, ledger: EMPTY_LEDGER, state: undefined, snapshot: undefined },
     ],
-    portfolio: { state: undefined, snapshot: undefined, evaluatedAt: undefined },
-    equityHistory: [],
-    positions: [],
-    openEpisodes: [],
-    unknownAgentBreaches: 0,
-    recentDecisions: [],
-    recentOrders: [],
     ...overrides,
   };
 }

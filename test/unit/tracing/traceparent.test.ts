@@ -38,3 +38,11 @@ describe('traceparent', () => {
     expect(child.spanId).not.toBe(root.spanId);
   });
 });
+
+describe('trace and span ids', () => {
+  it('are unique across many draws, and never all zero', () => {
+    const ids = new Set(Array.from({ length: 5_000 }, () => newTrace()).flatMap((t) => [t.traceId, t.spanId]));
+    expect(ids.size).toBe(10_000);
+    for (const id of ids) expect(id).toMatch(/^(?!0+$)[0-9a-f]+$/);
+  });
+});

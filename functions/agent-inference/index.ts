@@ -9,7 +9,7 @@ import { firestoreFor } from '../../shared/firestore/client.js';
 import { ledgersFromConfig } from '../../shared/firestore/ledger-repository.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
 import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
-import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
+import { fieldErrors, refuseAllButPost, sendProblem } from '../../shared/http/problems.js';
 import { modelRegistry } from '../../shared/inference/registry.js';
 import { runAgent } from '../../shared/inference/run-agents.js';
 import { log } from '../../shared/log.js';
@@ -42,10 +42,7 @@ const Body = z.object({ agentId: AgentId.optional() }).strict();
 serveHttp(
   'agentInference',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
-    if (req.method !== 'POST') {
-      sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
-      return;
-    }
+    if (refuseAllButPost(req, res)) return;
     const body = Body.safeParse(typeof req.body === 'object' && req.body !== null && !Buffer.isBuffer(req.body) ? req.body : {});
     if (!body.success) {
       sendProblem(res, 400, 'invalid body', fieldErrors(body.error));

@@ -6,7 +6,7 @@ import { PORTFOLIO_SCOPE } from '../../shared/domain/vocabulary.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { type EvaluationResult, RiskBook } from '../../shared/firestore/risk-book.js';
-import { sendProblem } from '../../shared/http/problems.js';
+import { refuseAllButPost, sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
 import { metricWriterFromConfig } from '../../shared/monitoring/metric-writer.js';
 import { metricFamilies } from '../../shared/ops/metrics.js';
@@ -64,10 +64,7 @@ const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(asyn
 serveHttp(
   'drawdownEvaluator',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
-    if (req.method !== 'POST') {
-      sendProblem(res, 405, 'Cloud Scheduler and Pub/Sub call this with POST');
-      return;
-    }
+    if (refuseAllButPost(req, res)) return;
     try {
       const result = await evaluations.submit(PORTFOLIO_SCOPE, undefined);
       const portfolio = result.snapshots.find((s) => s.scope === PORTFOLIO_SCOPE);

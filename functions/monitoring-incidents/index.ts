@@ -7,7 +7,7 @@ import { flushOutbox } from '../../shared/firestore/alert-outbox.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { DeadLetterBox } from '../../shared/firestore/dead-letters.js';
 import { recordIncident } from '../../shared/firestore/incidents.js';
-import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
+import { fieldErrors, refuseNonJsonBody, sendProblem } from '../../shared/http/problems.js';
 import { matchesAnySecret } from '../../shared/http/secrets.js';
 import { log } from '../../shared/log.js';
 import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
@@ -41,6 +41,7 @@ async function handle(notification: MonitoringNotification): Promise<'recorded' 
 const fromPubSub = requireInvoker(
   invokerVerifierFromConfig(config),
   pushHandler({
+    path: '/pubsub',
     schema: MonitoringNotification,
     deadLetters: new DeadLetterBox(db),
     handle: async (notification) => {
@@ -55,6 +56,7 @@ async function fromWebhook(req: Request, res: Response): Promise<void> {
     sendProblem(res, 401, 'a valid token is required');
     return;
   }
+  if (refuseNonJsonBody(req, res)) return;
   const parsed = MonitoringNotification.safeParse(req.body);
   if (!parsed.success) {
     sendProblem(res, 400, 'not a Cloud Monitoring notification', fieldErrors(parsed.error));

@@ -1,7 +1,7 @@
 import { serveHttp } from '../../shared/http/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
-import { sendProblem } from '../../shared/http/problems.js';
+import { refuseAllButPost, sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
 import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
@@ -19,10 +19,7 @@ const options = { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placi
 serveHttp(
   'reconciler',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
-    if (req.method !== 'POST') {
-      sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
-      return;
-    }
+    if (refuseAllButPost(req, res)) return;
     try {
       res.status(200).json(await reconcile(deps, options));
     } catch (error) {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { AgentId } from '../../shared/domain/vocabulary.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
-import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
+import { fieldErrors, refuseAllButPost, sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
 import { checkTrainingRuns } from '../../shared/training/check.js';
 import { startTraining } from '../../shared/training/kickoff.js';
@@ -24,10 +24,7 @@ const Body = z.union([z.object({ agentId: AgentId }).strict(), z.object({ action
 serveHttp(
   'trainingKickoff',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
-    if (req.method !== 'POST') {
-      sendProblem(res, 405, 'Cloud Scheduler calls this with POST');
-      return;
-    }
+    if (refuseAllButPost(req, res)) return;
     const body = Body.safeParse(req.body);
     if (!body.success) {
       sendProblem(res, 400, 'expected {"agentId": "<agent>"} or {"action": "check"}', fieldErrors(body.error));

@@ -26,3 +26,20 @@ export function refuseNonJsonBody(req: Request, res: Response): boolean {
   sendProblem(res, 415, 'the body must be JSON (Content-Type: application/json)');
   return true;
 }
+
+/**
+ * Pub/Sub push and Cloud Scheduler call one route: POST `path` (the function's root, or the
+ * manifest's push path) with a JSON body or none. Answers anything else — another path (404),
+ * another method (405), a body that is not JSON (415) — and says so.
+ */
+export function refuseAllButPost(req: Request, res: Response, path = '/'): boolean {
+  if (req.path !== path) {
+    sendProblem(res, 404, `no such route: this function answers POST ${path} only`);
+    return true;
+  }
+  if (req.method !== 'POST') {
+    sendProblem(res, 405, `this function answers POST ${path} only`);
+    return true;
+  }
+  return refuseNonJsonBody(req, res);
+}

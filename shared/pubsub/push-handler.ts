@@ -1,7 +1,7 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
 import type { DeadLetterBox } from '../firestore/dead-letters.js';
-import { fieldErrors, sendProblem } from '../http/problems.js';
+import { fieldErrors, refuseAllButPost, sendProblem } from '../http/problems.js';
 import { log } from '../log.js';
 import { PushEnvelope, decodePushData, subscriptionName } from './push-envelope.js';
 
@@ -20,6 +20,8 @@ export interface PushHandlerOptions<T> {
   readonly schema: z.ZodType<T>;
   readonly deadLetters: DeadLetterBox;
   readonly handle: (message: T, delivery: PushDelivery) => Promise<void>;
+  /** The path Pub/Sub pushes to (the manifest's pushPath); every other path is 404. Default `/`. */
+  readonly path?: string;
 }
 
 /**
@@ -30,10 +32,7 @@ export interface PushHandlerOptions<T> {
  */
 export function pushHandler<T>(options: PushHandlerOptions<T>): HttpFunction {
   return async (req, res) => {
-    if (req.method !== 'POST') {
-      sendProblem(res, 405, 'push endpoints accept POST only');
-      return;
-    }
+    if (refuseAllButPost(req, res, options.path)) return;
     const envelope = PushEnvelope.safeParse(req.body);
     if (!envelope.success) {
       sendProblem(res, 400, 'not a Pub/Sub push envelope', fieldErrors(envelope.error));

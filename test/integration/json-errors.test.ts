@@ -148,3 +148,24 @@ describe('answers are JSON, or have no body', () => {
     expect(await response.text()).toBe('');
   });
 });
+
+describe('push and scheduler endpoints answer POST / with JSON, and nothing else', () => {
+  let more: Record<string, ServedFunction> = {};
+  beforeAll(async () => {
+    more = {
+      reconciler: await serveFunction(() => import('../../functions/reconciler/index.js'), 'reconciler'),
+      'agent-inference': await serveFunction(() => import('../../functions/agent-inference/index.js'), 'agentInference'),
+    };
+  });
+  afterAll(async () => {
+    await closeInOrder(...Object.values(more));
+  });
+
+  it('answers another path 404 and a text body 415, instead of handling them as a push or a run', async () => {
+    for (const url of [served['margin-reservation']?.url, more.reconciler?.url]) {
+      await expectJsonProblem(await fetch(`${url}/elsewhere`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 404);
+      await expectJsonProblem(await fetch(`${url}/`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }), 415);
+      await expectJsonProblem(await fetch(`${url}/`, { method: 'GET' }), 405);
+    }
+  });
+});

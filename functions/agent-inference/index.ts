@@ -50,6 +50,10 @@ serveHttp(
     }
     try {
       const agents = (await listAgentProfiles(db)).filter((a) => !body.data.agentId || a.agentId === body.data.agentId);
+      if (body.data.agentId && agents.length === 0) {
+        sendProblem(res, 404, `no agent profile for ${body.data.agentId}`);
+        return;
+      }
       const now = new Date();
       const runs = await Promise.allSettled(agents.map((agent) => runAgent(deps, agent, now)));
       const failed = runs.flatMap((r, i) => (r.status === 'rejected' ? [`${agents[i]?.agentId}: ${(r.reason as Error).message}`] : []));

@@ -168,4 +168,10 @@ describe('push and scheduler endpoints answer POST / with JSON, and nothing else
       await expectJsonProblem(await fetch(`${url}/`, { method: 'GET' }), 405);
     }
   });
+
+  it('agent-inference answers a run of an agent that does not exist 404, not 200 with nothing run', async () => {
+    const response = await fetch(`${more['agent-inference']?.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"agentId":"no-such-agent"}' });
+    await expectJsonProblem(response.clone(), 404);
+    expect(await response.json()).toEqual({ error: 'no agent profile for no-such-agent' });
+  });
 });

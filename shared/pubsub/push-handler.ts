@@ -1,6 +1,6 @@
 import type { HttpFunction } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
-import type { DeadLetterBox } from '../firestore/dead-letters.js';
+import { type DeadLetterBox, clipped } from '../firestore/dead-letters.js';
 import { fieldErrors, refuseAllButPost, sendProblem } from '../http/problems.js';
 import { log } from '../log.js';
 import { PushEnvelope, decodePushData, subscriptionName } from './push-envelope.js';
@@ -44,6 +44,8 @@ export function pushHandler<T>(options: PushHandlerOptions<T>): HttpFunction {
       subscription: subscriptionName(envelope.data.subscription),
       deliveryAttempt,
     };
+    // What goes into a log line is bounded: ids and names from outside can be megabytes.
+    const logged = { messageId: clipped(delivery.messageId, 200), subscription: clipped(delivery.subscription, 200), deliveryAttempt };
     const decoded = decodePushData(envelope.data, options.schema);
     try {
       if (!decoded.ok) {
@@ -54,7 +56,7 @@ export function pushHandler<T>(options: PushHandlerOptions<T>): HttpFunction {
           data: message.data,
           attributes: message.attributes ?? {},
         });
-        log.warn('malformed message acknowledged and kept as a dead letter', { ...delivery, reason: decoded.reason });
+        log.warn('malformed message acknowledged and kept as a dead letter', { ...logged, reason: clipped(decoded.reason, 2_000) });
         res.status(204).end();
         return;
       }
@@ -62,11 +64,11 @@ export function pushHandler<T>(options: PushHandlerOptions<T>): HttpFunction {
       res.status(204).end();
     } catch (error) {
       if (error instanceof RetryLater) {
-        log.info('message deferred for redelivery', { ...delivery, reason: error.message });
+        log.info('message deferred for redelivery', { ...logged, reason: error.message });
         sendProblem(res, 503, error.message);
         return;
       }
-      log.error('message handling failed; Pub/Sub will redeliver', { ...delivery, error });
+      log.error('message handling failed; Pub/Sub will redeliver', { ...logged, error });
       sendProblem(res, 500, 'internal error; the message will be redelivered');
     }
   };

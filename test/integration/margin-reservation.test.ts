@@ -8,7 +8,7 @@ import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
 import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
-import { deadLetterOf } from '../support/dead-letters.js';
+import { type StoredDeadLetter, deadLetterOf } from '../support/dead-letters.js';
 import { makeSignal } from '../support/signals.js';
 import { type ServedFunction, TopicTap, closeInOrder, deliverPushTo, isolatedProject, serveFunction, settle, waitUntil } from '../support/stack.js';
 import { reservationsOf } from '../support/trading.js';
@@ -117,6 +117,29 @@ describe('margin-reservation through the Pub/Sub emulator', () => {
     }
     const after = await db.collection(COLLECTIONS.marginLedgers).doc('qwen-7b').get();
     expect(after.data()).toEqual(before.data());
+  });
+
+  it('keeps a forged envelope as a bounded dead letter Firestore can store: 1.5 MB of attributes, reserved names, lone surrogates, a megabyte id', async () => {
+    const post = (body: unknown) => fetch(`${fn.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const envelope = (messageId: string, message: Record<string, unknown> = {}, data = Buffer.from('{"signalId": "oops"}').toString('base64')) => ({
+      message: { data, messageId, ...message },
+      subscription: `projects/${projectId}/subscriptions/margin-reservation`,
+    });
+    const manyKeys = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`unknown-key-${i}`, i]));
+    const cases = [
+      envelope('forged-attributes', { attributes: Object.fromEntries(Array.from({ length: 1_500 }, (_, i) => [`attribute-${i}`, 'v'.repeat(1_000)])) }),
+      envelope('forged-names', { attributes: { '': 'empty', __reserved__: 'x', '\ud800': '\udc00' } }),
+      envelope('forged-reason', {}, Buffer.from(JSON.stringify({ ...makeSignal(), ...manyKeys })).toString('base64')),
+      envelope('m'.repeat(1_000_000)),
+    ];
+    for (const body of cases) expect((await post(body)).status).toBe(204);
+    const letters = (await db.collection(COLLECTIONS.deadLetters).where('source', '==', 'margin-reservation').get()).docs.map((d) => d.data() as StoredDeadLetter);
+    const of = (messageId: string) => letters.find((l) => l.messageId === messageId) as StoredDeadLetter;
+    expect(Object.keys(of('forged-attributes').attributes)).toHaveLength(100);
+    expect(of('forged-attributes').truncated).toBe(true);
+    expect(of('forged-names').attributes).toEqual({ '()': 'empty', '(__reserved__)': 'x', '\uFFFD': '\uFFFD' });
+    expect(of('forged-reason').reason.length).toBeLessThanOrEqual(2_000);
+    expect(of('m'.repeat(1_024))).toMatchObject({ truncated: true });
   });
 
   it('publishes again, with the same orderId, when the first attempt died after its commit', async () => {

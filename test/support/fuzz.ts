@@ -1,6 +1,7 @@
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
 import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import fc from 'fast-check';
+import { expect } from 'vitest';
 
 /**
  * Helpers of the fuzz suites (test/integration/fuzz-*.test.ts): generated bad requests sent to
@@ -118,9 +119,9 @@ const INTERNALS: readonly [string, RegExp][] = [
   ['an HTML page', /<html|<!doctype|<pre>/i],
 ];
 
-/** What in `text` must not be there: internals, or one of `secrets`. */
-export function leaksIn(text: string, secrets: readonly string[]): string[] {
-  const found = INTERNALS.filter(([, pattern]) => pattern.test(text)).map(([what]) => what);
+/** What in `text` must not be there: internals, or one of `secrets` (an HTML page too, unless `html` is its format). */
+export function leaksIn(text: string, secrets: readonly string[], html = false): string[] {
+  const found = INTERNALS.filter(([what, pattern]) => !(html && what === 'an HTML page') && pattern.test(text)).map(([what]) => what);
   for (const secret of secrets) if (text.includes(secret)) found.push(`the secret ${secret.slice(0, 4)}…`);
   return found;
 }
@@ -234,7 +235,7 @@ function judge(c: FuzzCase, res: FuzzResponse, secrets: readonly string[], nonJs
     }
   }
   if (res.status >= 400 && res.body.length === 0 && c.request.method !== 'HEAD') problems.push('an error with an empty body');
-  const leaks = leaksIn(`${res.body}\n${JSON.stringify(res.headers)}`, secrets);
+  const leaks = leaksIn(`${res.body}\n${JSON.stringify(res.headers)}`, secrets, allowed);
   if (leaks.length > 0) problems.push(`leaked ${leaks.join(', ')}`);
   return problems.length > 0 ? [`${describeCase(c)} → ${problems.join('; ')}: ${res.body.slice(0, 200)}`] : [];
 }
@@ -271,6 +272,11 @@ export async function fuzzRoute(run: RouteFuzz): Promise<RouteReport> {
   } finally {
     log = capture.stop();
   }
+  // What the function said about its own failures helps read a 5xx.
+  if (Object.keys(statuses).some((status) => Number(status) >= 500)) {
+    const errors = log.split('\n').filter((line) => line.includes('"severity":"ERROR"') || line.startsWith('Exception'));
+    failures.push(`the log of the 5xx: ${errors.slice(0, 3).map((line) => line.slice(0, 400)).join(' | ')}`);
+  }
   const leaking = leakingLines(log, run.secrets);
   if (leaking.length > 0) failures.push(`the log during the run: ${leaking.length} lines leak, e.g. ${leaking.slice(0, 3).join(' | ')}`);
   const polluted = Object.keys(Object.prototype).concat(Object.keys(Array.prototype));
@@ -295,6 +301,16 @@ export function groupedFailures(failures: readonly string[]): string[] {
     groups.set(key, group);
   }
   return [...groups.entries()].sort((a, b) => b[1].count - a[1].count).map(([key, { count, example }]) => `${count}× ${key} — e.g. ${example.slice(0, 700)}`);
+}
+
+/** Generated inputs per route: the issue asks for at least 1,000. */
+export const INPUTS_PER_ROUTE = 1_000;
+
+/** A route's run passed: enough inputs, and no failure (`more`: the suite's own checks). */
+export function expectClean(report: RouteReport, more: readonly string[] = []): void {
+  expect(report.inputs).toBeGreaterThanOrEqual(INPUTS_PER_ROUTE);
+  const failures = [...report.failures, ...more];
+  expect(groupedFailures(failures), `${failures.length} failures`).toEqual([]);
 }
 
 /** One line per route for the summary the suites print. */
@@ -481,6 +497,8 @@ export const ENCODING_CASES: readonly { readonly headers: Readonly<Record<string
 /** A route that takes a JSON body, and how to make good and bad requests to it. */
 export interface JsonRoute {
   readonly method: string;
+  /** Other methods the same path answers (GET, PATCH and PUT /agents/{id}): not wrong ones. */
+  readonly alsoMethods?: readonly string[];
   /** A path the route answers (its ids those of something stored). */
   readonly path: string;
   /** Headers that authenticate `body` (broker signatures depend on it). */
@@ -493,8 +511,12 @@ export interface JsonRoute {
    * never one that would change anything if it were wrongly let through (an unknown order, say).
    */
   readonly template: Record<string, unknown>;
+  /** A body the route refuses (sent in charsets it may read); default the template with an unknown field. */
+  readonly refusedBody?: unknown;
   /** What JSON of the wrong shape gets; default 400. */
   readonly wrongShapeStatus?: readonly number[];
+  /** JSON of the wrong shape for this route (default `wrongJson`): none the route would take. */
+  readonly wrongShape?: fc.Arbitrary<string>;
   /** Bodies with something broken, each with the statuses it must get. */
   readonly nearValid: fc.Arbitrary<{ readonly kind: string; readonly body: unknown; readonly expect: readonly number[] }>;
   /** The route also reads text/plain bodies as JSON (TradingView sends them). */
@@ -514,7 +536,7 @@ export function jsonRouteCases(route: JsonRoute): fc.Arbitrary<FuzzCase> {
   const arbitraries: { weight: number; arbitrary: fc.Arbitrary<FuzzCase> }[] = [
     { weight: 6, arbitrary: route.nearValid.map(({ kind, body, expect }) => send(kind, JSON.stringify(body), headers(), expect)) },
     { weight: 2, arbitrary: brokenJson(route.template).map((body) => send('malformed JSON', body, headers(), [400])) },
-    { weight: 2, arbitrary: wrongJson.map((body) => send('JSON of the wrong shape', body, headers(), route.wrongShapeStatus ?? [400])) },
+    { weight: 2, arbitrary: (route.wrongShape ?? wrongJson).map((body) => send('JSON of the wrong shape', body, headers(), route.wrongShapeStatus ?? [400])) },
     {
       weight: 1,
       arbitrary: fc.constantFrom(...CONTENT_TYPE_CASES).map((type) => send(`Content-Type ${type ?? '(none)'}`, template, headers({}, type), [415])),
@@ -523,7 +545,7 @@ export function jsonRouteCases(route: JsonRoute): fc.Arbitrary<FuzzCase> {
       weight: 1,
       // A body the route refuses (an unknown field) where the charset may be one it reads.
       arbitrary: fc.constantFrom(...ENCODING_CASES).map(({ headers: h, expect }) =>
-        send(`${h['content-encoding'] ? `Content-Encoding ${h['content-encoding']}` : h['content-type']}`, expect ? template : JSON.stringify({ ...route.template, unexpected: true }), { ...h }, expect),
+        send(`${h['content-encoding'] ? `Content-Encoding ${h['content-encoding']}` : h['content-type']}`, expect ? template : JSON.stringify(route.refusedBody ?? { ...route.template, unexpected: true }), { ...h }, expect),
       ),
     },
     {
@@ -537,7 +559,7 @@ export function jsonRouteCases(route: JsonRoute): fc.Arbitrary<FuzzCase> {
     },
     {
       weight: 1,
-      arbitrary: otherMethods(route.method).map((method) => send(`method ${method}`, template, headers(), [404, 405], method)),
+      arbitrary: otherMethods(route.method, ...(route.alsoMethods ?? [])).map((method) => send(`method ${method}`, template, headers(), [404, 405], method)),
     },
   ];
   if (route.badAuth) {
@@ -557,7 +579,7 @@ export function jsonRouteCases(route: JsonRoute): fc.Arbitrary<FuzzCase> {
 }
 
 /** Paths no function answers, and broken ones. */
-export function unknownPaths(real: readonly string[]): fc.Arbitrary<{ readonly path: string; readonly expect: readonly number[] }> {
+export function unknownPaths(real: readonly string[], isRoute: (path: string) => boolean = () => false): fc.Arbitrary<{ readonly path: string; readonly expect: readonly number[] }> {
   const constants = fc.constantFrom(
     '/favicon.ico', '/robots.txt', '/.env', '/.git/config', '/admin', '/index.html', '/api', '/v1', '/*', '/%00', '/%2e%2e/%2e%2e/etc/passwd',
     '/../../etc/passwd', `/${'a'.repeat(4_000)}`, '/%F0%9F%92%A5', '/~', '/;', '/.', '/..', '//', '///x', '/%20',
@@ -565,16 +587,16 @@ export function unknownPaths(real: readonly string[]): fc.Arbitrary<{ readonly p
   );
   const random = fc.array(fc.webSegment(), { minLength: 1, maxLength: 5 }).map((segments) => `/${segments.join('/')}`);
   return fc.oneof(
-    { weight: 3, arbitrary: fc.oneof(constants, random).filter((p) => !real.includes(p)).map((path) => ({ path, expect: [404] as const })) },
+    { weight: 3, arbitrary: fc.oneof(constants, random).filter((p) => !real.includes(p) && !isRoute(p)).map((path) => ({ path, expect: [404] as const })) },
     { weight: 1, arbitrary: fc.constantFrom('/%E0%A4%A', '/%zz', '/%', '/a%', '/%C0').map((path) => ({ path, expect: [400, 404] as const })) },
   );
 }
 
 /** Requests to paths no function answers, with any method, headers and body. */
-export function unknownRouteCases(real: readonly string[], extraHeaders: Record<string, string> = {}): fc.Arbitrary<FuzzCase> {
+export function unknownRouteCases(real: readonly string[], extraHeaders: Record<string, string> = {}, isRoute?: (path: string) => boolean): fc.Arbitrary<FuzzCase> {
   return fc
     .record({
-      target: unknownPaths(real),
+      target: unknownPaths(real, isRoute),
       method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
       body: fc.option(fc.oneof(wrongJson, fc.constant('{}')), { nil: undefined }),
       query: fc.option(fc.constantFrom('?x=1', '?token=', '?__proto__[polluted]=1', '?a[b][c]=d', '?%zz'), { nil: undefined }),
@@ -597,6 +619,10 @@ export interface GetRoute {
   readonly otherPaths?: fc.Arbitrary<{ readonly kind: string; readonly path: string; readonly expect: readonly number[] }>;
   /** What a good GET of `path` answers. */
   readonly okStatus: readonly number[];
+  /** Each good GET is costly (the whole portfolio read): mostly send the cheap bad ones. */
+  readonly costly?: boolean;
+  /** Other methods the same path answers: not wrong ones. */
+  readonly alsoMethods?: readonly string[];
 }
 
 export function getRouteCases(route: GetRoute): fc.Arbitrary<FuzzCase> {
@@ -605,16 +631,16 @@ export function getRouteCases(route: GetRoute): fc.Arbitrary<FuzzCase> {
     fc.dictionary(fc.webSegment(), fc.webSegment(), { maxKeys: 4 }).map((q) => `?${new URLSearchParams(q).toString()}`),
   );
   const arbitraries: { weight: number; arbitrary: fc.Arbitrary<FuzzCase> }[] = [
-    { weight: 4, arbitrary: query.map((q) => fuzzCase('query string', { method: 'GET', path: `${route.path}${q}`, headers: route.auth }, route.okStatus)) },
+    { weight: route.costly ? 1 : 4, arbitrary: query.map((q) => fuzzCase('query string', { method: 'GET', path: `${route.path}${q}`, headers: route.auth }, route.okStatus)) },
     {
       weight: 1,
       arbitrary: fc.record({ type: fc.constantFrom(...CONTENT_TYPE_CASES, 'application/json', 'text/plain'), body: fc.oneof(wrongJson, fc.constant('{"a":')) }).map(({ type, body }) =>
         fuzzCase(`GET with a ${type ?? 'typeless'} body`, { method: 'GET', path: route.path, headers: headers(route.auth, type), body }),
       ),
     },
-    { weight: 1, arbitrary: otherMethods('GET', 'HEAD').map((method) => fuzzCase(`method ${method}`, { method, path: route.path, headers: headers(route.auth), ...(method === 'OPTIONS' ? {} : { body: '{"reason":"fuzzing the route"}' }) }, [404, 405])) },
+    { weight: route.costly ? 3 : 1, arbitrary: otherMethods('GET', 'HEAD', ...(route.alsoMethods ?? [])).map((method) => fuzzCase(`method ${method}`, { method, path: route.path, headers: headers(route.auth), ...(method === 'OPTIONS' ? {} : { body: '{"reason":"fuzzing the route"}' }) }, [404, 405])) },
     {
-      weight: 1,
+      weight: route.costly ? 0 : 1,
       arbitrary: fc.constantFrom('text/html', '*/*', 'application/xml', 'application/json', 'image/png', '', 'text/plain;q=0.1, */*;q=0').map((accept) =>
         fuzzCase(`Accept ${accept}`, { method: 'GET', path: route.path, headers: { ...route.auth, accept } }, route.okStatus),
       ),
@@ -622,12 +648,12 @@ export function getRouteCases(route: GetRoute): fc.Arbitrary<FuzzCase> {
   ];
   if (route.badAuth) {
     arbitraries.push({
-      weight: 3,
+      weight: route.costly ? 12 : 3,
       arbitrary: route.badAuth.map((authorization) => fuzzCase('bad credentials', { method: 'GET', path: route.path, headers: authorization === undefined ? {} : { authorization } }, [401])),
     });
   }
   if (route.otherPaths) {
     arbitraries.push({ weight: 3, arbitrary: route.otherPaths.map(({ kind, path, expect }) => fuzzCase(kind, { method: 'GET', path, headers: route.auth }, expect)) });
   }
-  return fc.oneof(...arbitraries);
+  return fc.oneof(...arbitraries.filter((a) => a.weight > 0));
 }

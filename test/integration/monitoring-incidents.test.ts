@@ -121,6 +121,14 @@ describe('monitoring-incidents', () => {
     expect((await db.collection('incidents').doc('12345:open').get()).exists).toBe(true);
   });
 
+  it('answers a notification sent as text/plain 415, not 400, and records nothing', async () => {
+    const before = (await db.collection('incidents').get()).size;
+    const text = await fetch(`${fn.url}/webhook?token=${TOKEN}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(testNotification) });
+    expect(text.status).toBe(415);
+    expect(await text.json()).toEqual({ error: 'the body must be JSON (Content-Type: application/json)' });
+    expect((await db.collection('incidents').get()).size).toBe(before);
+  });
+
   it('answers 400 for a body that is not a notification', async () => {
     const response = await post(`/webhook?token=${TOKEN}`, { incident: { state: 'maybe' } });
     expect(response.status).toBe(400);

@@ -1,7 +1,7 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { serveHttp } from '../../shared/http/serve.js';
 import { loadConfig } from '../../shared/config.js';
-import { TradeSignal } from '../../shared/domain/messages.js';
+import { TradeSignal, createdAheadOf } from '../../shared/domain/messages.js';
 import { TradingViewAlert, tradingViewSignal } from '../../shared/domain/tradingview.js';
 import { fieldErrors, sendProblem } from '../../shared/http/problems.js';
 import { bearerToken, matchesAnySecret } from '../../shared/http/secrets.js';
@@ -29,6 +29,11 @@ async function accept(res: Response, candidate: unknown): Promise<void> {
     return;
   }
   const signal = parsed.data;
+  const ahead = createdAheadOf(signal, new Date());
+  if (ahead) {
+    sendProblem(res, 400, 'invalid trade signal', [{ field: 'createdAt', message: ahead }]);
+    return;
+  }
   try {
     const messageId = await publishSignal(publisher, config.topics, signal, PUBLISH_TIMEOUT_MS);
     log.info('signal accepted', { signalId: signal.signalId, agentId: signal.agentId, source: signal.source, messageId });

@@ -20,6 +20,9 @@ export const BusinessKey = z
  * below 2^53 micro-USD, so every product the margin rules take of it stays exact.
  */
 export const MAX_SIGNAL_NOTIONAL_MICROS = 1_000_000_000 * USD;
+/** Times from outside are range-checked: a signal that stayed actionable for years is a bug or an attack. */
+export const MAX_SIGNAL_LIFETIME_MS = 24 * 3_600_000;
+const SIGNAL_ERA = /^20\d\d-/;
 
 /** The quantity × price notional, or undefined when it is beyond MAX_SIGNAL_NOTIONAL_MICROS. */
 export function boundedNotionalMicros(quantity: string, priceMicros: number): number | undefined {
@@ -75,8 +78,21 @@ export const TradeSignal = z
   .refine((s) => Date.parse(s.expiresAt) > Date.parse(s.createdAt), {
     message: 'expiresAt must be after createdAt',
     path: ['expiresAt'],
-  });
+  })
+  .refine((s) => Date.parse(s.expiresAt) - Date.parse(s.createdAt) <= MAX_SIGNAL_LIFETIME_MS, {
+    message: 'a signal lives at most 24 hours: expiresAt must be within 24 h of createdAt',
+    path: ['expiresAt'],
+  })
+  .refine((s) => SIGNAL_ERA.test(s.createdAt), { message: 'createdAt must be in the years 2000–2099', path: ['createdAt'] });
 export type TradeSignal = z.infer<typeof TradeSignal>;
+
+/** How far a producer's clock may run ahead of Sapphire's. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Why a signal cannot have been created yet at `now`, if it cannot. */
+export function createdAheadOf(signal: Pick<TradeSignal, 'createdAt'>, now: Date): string | undefined {
+  return Date.parse(signal.createdAt) > now.getTime() + MAX_CLOCK_SKEW_MS ? 'is more than 5 minutes in the future' : undefined;
+}
 /** What a producer writes; `reduceOnly` may be left out. */
 export type TradeSignalInput = z.input<typeof TradeSignal>;
 

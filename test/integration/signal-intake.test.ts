@@ -71,6 +71,24 @@ describe('signal-intake POST /signals', () => {
     expect(signals.messages.length).toBe(before);
   });
 
+  it('range-checks times from outside: no signal from the future or living longer than a day, nothing published', async () => {
+    const before = signals.messages.length;
+    const now = Date.now();
+    const future = { ...makeSignal(), createdAt: new Date(now + 3_600_000).toISOString(), expiresAt: new Date(now + 7_200_000).toISOString() };
+    const ancient = { ...makeSignal(), createdAt: '1999-12-31T23:59:00.000Z', expiresAt: '2000-01-01T00:00:00.000Z' };
+    const immortal = { ...makeSignal(), createdAt: new Date(now).toISOString(), expiresAt: '9999-12-31T00:00:00.000Z' };
+    const fieldsOf = async (body: unknown) => {
+      const response = await post('/signals', body, authorized);
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { fields: { field: string }[] }).fields.map((f) => f.field);
+    };
+    expect(await fieldsOf(future)).toEqual(['createdAt']);
+    expect(await fieldsOf(ancient)).toEqual(['createdAt']);
+    expect(await fieldsOf(immortal)).toEqual(['expiresAt']);
+    await settle(() => signals.messages.length, 500);
+    expect(signals.messages.length).toBe(before);
+  });
+
   it('answers 404 elsewhere', async () => {
     expect((await post('/elsewhere', {}, authorized)).status).toBe(404);
   });

@@ -20,7 +20,10 @@ export interface RelayRoute {
 }
 
 export interface PushRelayOptions {
-  /** Push requests in flight at once, over all subscriptions. */
+  /**
+   * Push requests in flight at once per subscription, as Cloud Pub/Sub's push flow control is
+   * per subscription: a slow endpoint holds its own subscription's requests, no other's.
+   */
   readonly maxInFlight?: number;
 }
 
@@ -31,7 +34,26 @@ export interface PushRelayStats {
   /** Attempts answered with a failure or not answered in time. */
   failures: number;
   deadLettered: number;
+  /** The most push requests in flight at once, all subscriptions together. */
   maxInFlight: number;
+}
+
+/** Request slots of one subscription; a released slot passes straight to the longest waiter. */
+class Slots {
+  private inUse = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.inUse < this.limit) this.inUse += 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inUse -= 1;
+  }
 }
 
 export class PushRelay {
@@ -39,7 +61,7 @@ export class PushRelay {
   /** Attempts per message id: the emulator does not count deliveries. */
   private readonly attempts = new Map<string, number>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots = new Map<string, Slots>();
   private inFlight = 0;
   private stopped = false;
   /** Kept-alive connections to the functions, as Pub/Sub's push keeps them. */
@@ -117,14 +139,19 @@ export class PushRelay {
 
   /** One push request; true when the function acknowledged it. */
   private async post(route: RelayRoute, body: unknown): Promise<boolean> {
-    await this.acquire();
+    let slots = this.slots.get(route.trigger.subscription);
+    if (!slots) this.slots.set(route.trigger.subscription, (slots = new Slots(this.maxInFlight)));
+    await slots.acquire();
+    this.inFlight += 1;
+    this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.inFlight);
     this.stats.attempts += 1;
     try {
       return isPushAck(await this.send(route.endpoint, JSON.stringify(body), route.trigger.ackDeadlineSeconds * 1_000));
     } catch {
       return false; // refused, reset or timed out: a nack, as Cloud Pub/Sub counts it
     } finally {
-      this.release();
+      this.inFlight -= 1;
+      slots.release();
     }
   }
 
@@ -150,18 +177,5 @@ export class PushRelay {
       });
       req.end(json);
     });
-  }
-
-  /** A slot for one request; a released slot passes straight to the longest waiter. */
-  private async acquire(): Promise<void> {
-    if (this.inFlight < this.maxInFlight) this.inFlight += 1;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.inFlight);
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.inFlight -= 1;
   }
 }

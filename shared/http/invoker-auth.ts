@@ -44,7 +44,8 @@ export class InvokerVerifier {
       }
       return { ok: true };
     } catch (error) {
-      return { ok: false, reason: `invalid token: ${(error as Error).message.slice(0, 120)}` };
+      // The library's message goes on to quote the token or its payload: only its first clause is kept.
+      return { ok: false, reason: `invalid token: ${((error as Error).message.split(/[:,]/)[0] ?? '').slice(0, 80)}` };
     }
   }
 }

@@ -37,7 +37,12 @@ describe('InvokerVerifier', () => {
     ['an expired token', `Bearer ${token({ iat: 1_600_000_000, exp: 1_600_000_600 })}`],
     ['another issuer', `Bearer ${token({ iss: 'https://evil.example.com' })}`],
     ['a token signed with another key', `Bearer ${token({}, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)}`],
-  ])('refuses %s', async (_label, header) => {
-    expect((await verifier.verify(header, host)).ok).toBe(false);
+  ])('refuses %s, saying why without quoting the token', async (_label, header) => {
+    const verdict = await verifier.verify(header, host);
+    expect(verdict.ok).toBe(false);
+    const [, payload, signature] = (header ?? '').replace('Bearer ', '').split('.');
+    const reason = (verdict as { reason: string }).reason;
+    for (const part of [payload, signature]) if (part) expect(reason).not.toContain(part.slice(0, 12));
+    expect(reason).not.toMatch(/@|eyJ/);
   });
 });

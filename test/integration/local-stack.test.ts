@@ -86,12 +86,21 @@ describe('npm start', () => {
     let orderId: string | undefined;
     await waitUntil('the traced signal’s reservation', async () => (orderId = (await db.collection('reservations').doc(signalId).get()).get('orderId') as string | undefined) !== undefined, 30_000);
     await waitUntil('its fill', async () => !(await db.collection('fills').where('orderId', '==', orderId).limit(1).get()).empty, 30_000);
-    await waitUntil('its log lines', () => output.includes('"fill applied"') && output.includes(signalId), 10_000);
-    const entries = output
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((entry) => entry.signalId === signalId);
+    // The fill is committed before its line is logged: wait for this signal's own line.
+    const linesOf = () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{') && line.includes(signalId))
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as Record<string, unknown>];
+          } catch {
+            return []; // the last line may still be arriving
+          }
+        })
+        .filter((entry) => entry.signalId === signalId);
+    await waitUntil('its log lines', () => linesOf().some((entry) => entry.message === 'fill applied'), 10_000);
+    const entries = linesOf();
     const trace = `projects/sapphire-local-smoke/traces/${traceId}`;
     expect(entries.map((e) => e['logging.googleapis.com/trace'])).toEqual(entries.map(() => trace));
     const functions = new Set(entries.map((e) => (e['logging.googleapis.com/labels'] as { function?: string } | undefined)?.function));

@@ -36,6 +36,8 @@ export interface ApplyResult {
   readonly outcome: ApplyOutcome;
   readonly order?: OrderRecord;
   readonly position?: PositionState;
+  /** The fill's latency as recorded with it, when this application booked a fill. */
+  readonly fillLatencyMs?: number;
 }
 
 /** A stored fill: the facts, and where they belong. */
@@ -213,6 +215,7 @@ export class TradeLedger {
         const storedPosition = await stage.get(positionRef);
         let position = storedPosition ? PositionState.parse(storedPosition) : FLAT_POSITION;
         let changed = false;
+        let bookedFillLatencyMs: number | undefined;
 
         if (facts.exchangeOrderId && !order.exchangeOrderId) {
           order = { ...order, exchangeOrderId: facts.exchangeOrderId };
@@ -239,13 +242,14 @@ export class TradeLedger {
           ledger = applyLedgerEvent(ledger, { kind: 'fill', symbol: order.symbol, effect: step.effect, positionOpen: position.quantityAtoms !== 0 });
           order = { ...order, filledAtoms: order.filledAtoms + fill.quantityAtoms, feesMicros: order.feesMicros + fill.feeMicros };
           const appliedAt = this.clock();
+          bookedFillLatencyMs = fillLatencyMs(order, appliedAt);
           await stage.create(fillRef, {
             ...fill,
             agentId: order.agentId,
             symbol: order.symbol,
             sortKey: fillSortKey(fill),
             appliedAt: appliedAt.toISOString(),
-            fillLatencyMs: fillLatencyMs(order, appliedAt),
+            fillLatencyMs: bookedFillLatencyMs,
           });
           changed = true;
         }
@@ -263,7 +267,10 @@ export class TradeLedger {
           stage.set(positionRef, { ...position, agentId: order.agentId, symbol: order.symbol });
         }
         if (eventRef) await stage.create(eventRef, { orderId: facts.orderId, factsDigest, receivedAt: this.clock().toISOString() });
-        return { value: ledger, result: { outcome: changed ? 'applied' : 'duplicate', order, position } };
+        return {
+          value: ledger,
+          result: { outcome: changed ? 'applied' : 'duplicate', order, position, ...(bookedFillLatencyMs === undefined ? {} : { fillLatencyMs: bookedFillLatencyMs }) },
+        };
       },
     };
   }

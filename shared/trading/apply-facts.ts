@@ -1,5 +1,5 @@
 import type { OrderUpdateApplied } from '../domain/messages.js';
-import { type OrderRecord, type VenueFacts, fillLatencyMs } from '../domain/orders.js';
+import type { OrderRecord, VenueFacts } from '../domain/orders.js';
 import { atomsToQuantity } from '../domain/quantity.js';
 import type { ApplyResult } from '../firestore/trade-ledger.js';
 import { log } from '../log.js';
@@ -26,8 +26,8 @@ export async function applyAndPublish(deps: TradingDeps, facts: VenueFacts, even
     await deps.publisher.publish(deps.topics.orderUpdates, message, { attributes: { orderId: order.orderId, agentId: order.agentId } });
     if (facts.fill) {
       const { tradeId, quantityAtoms, priceMicros, feeMicros } = facts.fill;
-      const latency = fillLatencyMs(order, now(deps));
-      log.info('fill applied', { orderId: order.orderId, signalId: order.signalId, agentId: order.agentId, symbol: order.symbol, tradeId, quantity: atomsToQuantity(quantityAtoms), priceMicros, feeMicros, status: order.status, fillLatencyMs: latency });
+      const { fillLatencyMs } = result;
+      log.info('fill applied', { orderId: order.orderId, signalId: order.signalId, agentId: order.agentId, symbol: order.symbol, tradeId, quantity: atomsToQuantity(quantityAtoms), priceMicros, feeMicros, status: order.status, fillLatencyMs });
     } else if (facts.terminal) {
       log.info('order ended', { orderId: order.orderId, signalId: order.signalId, agentId: order.agentId, status: order.status, reason: facts.terminal.reason });
     }

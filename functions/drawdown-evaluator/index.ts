@@ -1,7 +1,7 @@
-import type { Request } from '@google-cloud/functions-framework';
 import { serveHttp } from '../../shared/http/serve.js';
 import { GroupCommitter } from '../../shared/concurrency/group-commit.js';
 import { IntervalGate } from '../../shared/concurrency/interval-gate.js';
+import { pushedMessage } from '../../shared/pubsub/push-envelope.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { PORTFOLIO_SCOPE } from '../../shared/domain/vocabulary.js';
@@ -67,14 +67,13 @@ const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(asyn
 // instead of running them back to back beside the reservations they would slow. Evaluations are
 // of market minutes, so a second's wait changes none; Cloud Scheduler's runs do not wait.
 const orderUpdates = new IntervalGate(1_000);
-const isPush = (req: Request) => typeof (req.body as { message?: unknown } | undefined)?.message === 'object';
 
 serveHttp(
   'drawdownEvaluator',
   requireInvoker(invokerVerifierFromConfig(config), async (req, res) => {
     if (refuseAllButPost(req, res)) return;
     try {
-      if (isPush(req)) await orderUpdates.pass();
+      if (pushedMessage(req.body)) await orderUpdates.pass();
       const result = await evaluations.submit(PORTFOLIO_SCOPE, undefined);
       const portfolio = result.snapshots.find((s) => s.scope === PORTFOLIO_SCOPE);
       if (result.evaluated) {

@@ -1,6 +1,7 @@
 import './json-errors.js';
 import { http, type HttpFunction, type Request } from '@google-cloud/functions-framework';
 import { TRACEPARENT_ATTRIBUTE } from '../pubsub/publisher.js';
+import { pushedMessage } from '../pubsub/push-envelope.js';
 import { runInTrace } from '../tracing/active-trace.js';
 import { childSpan, formatTraceparent, newTrace, parseTraceparent } from '../tracing/traceparent.js';
 
@@ -24,10 +25,6 @@ export function serveHttp(name: string, handler: HttpFunction): void {
 
 /** The traceparent attribute of a Pub/Sub push envelope, if the body is one. */
 function pushedTraceparent(req: Request): unknown {
-  const body: unknown = req.body;
-  if (typeof body !== 'object' || body === null) return undefined;
-  const message = (body as { message?: unknown }).message;
-  if (typeof message !== 'object' || message === null) return undefined;
-  const attributes = (message as { attributes?: unknown }).attributes;
+  const attributes = pushedMessage(req.body)?.attributes;
   return typeof attributes === 'object' && attributes !== null ? (attributes as Record<string, unknown>)[TRACEPARENT_ATTRIBUTE] : undefined;
 }

@@ -14,6 +14,12 @@ export const PushEnvelope = z.object({
 });
 export type PushEnvelope = z.infer<typeof PushEnvelope>;
 
+/** The message of a body shaped like a push envelope, before any validation; undefined for any other body. */
+export function pushedMessage(body: unknown): Record<string, unknown> | undefined {
+  const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
+  return typeof message === 'object' && message !== null ? (message as Record<string, unknown>) : undefined;
+}
+
 export type DecodedMessage<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 /** Decodes a push message's base64 JSON payload against its schema; never throws. */

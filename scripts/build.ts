@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { isBuiltin } from 'node:module';
 import { build, type Metafile } from 'esbuild';
 import { zipSync } from 'fflate';
-import { FUNCTIONS, type FunctionSpec, HOLDING_SUBSCRIPTIONS, SECRETS, TOPICS, projectRolesFor } from '../triggers/manifest.js';
+import { FUNCTIONS, type FunctionSpec, HOLDING_SUBSCRIPTIONS, REQUIRED_SECRETS, SECRETS, TOPICS, projectRolesFor } from '../triggers/manifest.js';
 import { loadConfig } from '../shared/config.js';
 import { monitoredMetricDescriptors } from '../shared/ops/metrics.js';
 
@@ -119,6 +119,7 @@ export function terraformManifest(): string {
       functions: FUNCTIONS.map((f) => ({ ...f, projectRoles: projectRolesFor(f.needs) })),
       holdingSubscriptions: HOLDING_SUBSCRIPTIONS,
       secrets: SECRETS,
+      requiredSecrets: REQUIRED_SECRETS,
       customMetrics: monitoredMetricDescriptors(),
       riskThresholds: riskThresholds(),
     },

@@ -12,12 +12,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REQUIRED_SECRETS } from '../triggers/manifest.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 const TERRAFORM = join(ROOT, 'terraform');
 const SECRETS_FILE = join(TERRAFORM, 'terraform.tfvars.json');
-/** The secrets terraform/secrets.tf refuses to apply without. */
-const REQUIRED_SECRETS = ['SIGNAL_INTAKE_TOKENS', 'OPS_API_TOKENS'];
 
 export interface DeployCheck {
   readonly missing: string[];

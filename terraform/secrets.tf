@@ -6,9 +6,9 @@
 
 locals {
   provided_secrets = toset(nonsensitive(keys(var.secret_values)))
-  # Nobody could send a signal or operate the system without these; a live venue needs keys.
+  # REQUIRED_SECRETS of triggers/manifest.ts; a live venue needs keys too.
   required_secrets = concat(
-    ["SIGNAL_INTAKE_TOKENS", "OPS_API_TOKENS"],
+    local.manifest.requiredSecrets,
     var.enable_paper_trading ? [] : (contains(local.provided_secrets, "EXCHANGE_ACCOUNTS") ? [] : ["EXCHANGE_API_KEY", "EXCHANGE_API_SECRET"]),
   )
   missing_secrets = sort(tolist(setsubtract(toset(local.required_secrets), local.provided_secrets)))

@@ -85,6 +85,8 @@ export const SECRETS = [
   'EXCHANGE_ACCOUNTS',
 ] as const;
 export type SecretName = (typeof SECRETS)[number];
+/** Without these nobody could send a signal or operate the system: a deploy refuses to go without them. */
+export const REQUIRED_SECRETS: readonly SecretName[] = ['SIGNAL_INTAKE_TOKENS', 'OPS_API_TOKENS'];
 
 /**
  * What a function may touch, and nothing more: Terraform gives each function a service account

@@ -342,11 +342,13 @@ async function runBurst(stack: LocalStack, db: Firestore, name: 'burst' | 'burst
   const fills = await createTimes(db, COLLECTIONS.fills, accepted.map(paperFillId));
   const lastDecided = Math.max(...decidedTimes);
   if (process.env.BENCH_TRACE) {
-    const per100ms = new Map<number, number>();
-    for (const t of decidedTimes) per100ms.set(Math.floor((t - started) / 100), (per100ms.get(Math.floor((t - started) / 100)) ?? 0) + 1);
-    const answeredPer100ms = new Map<number, number>();
-    for (const t of answered) answeredPer100ms.set(Math.floor((t - started) / 100), (answeredPer100ms.get(Math.floor((t - started) / 100)) ?? 0) + 1);
-    for (let b = 0; b <= Math.floor((lastDecided - started) / 100); b += 1) progress(`    ${b * 100} ms: answered ${answeredPer100ms.get(b) ?? 0} decided ${per100ms.get(b) ?? 0}`);
+    const per100ms = (times: readonly number[]) => {
+      const counts = new Map<number, number>();
+      for (const t of times) counts.set(Math.floor((t - started) / 100), (counts.get(Math.floor((t - started) / 100)) ?? 0) + 1);
+      return counts;
+    };
+    const [answeredIn, decidedIn] = [per100ms(answered), per100ms(decidedTimes)];
+    for (let b = 0; b <= Math.floor((lastDecided - started) / 100); b += 1) progress(`    ${b * 100} ms: answered ${answeredIn.get(b) ?? 0} decided ${decidedIn.get(b) ?? 0}`);
   }
   const violations = watch.violations() + (await doublePlacements(db)) + (accepted.length === expectedAccepted ? 0 : 1);
   watch.close();

@@ -187,7 +187,8 @@ function countedHistogram(name: string, help: string, labels: Record<string, str
     { metricName: `${name}_sum`, labels, value: counted.sumMs / 1000 },
     { metricName: `${name}_count`, labels, value: counted.count },
   ];
-  return { name, help, type: 'histogram', aggregator: 'sum', get: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values }) };
+  const metric = { name, help, type: 'histogram', aggregator: 'sum' } as const;
+  return { ...metric, get: async () => ({ ...metric, values }) };
 }
 
 /** The Prometheus text exposition (0.0.4) of the portfolio and the signal path, written by prom-client. */

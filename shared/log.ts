@@ -15,8 +15,8 @@ const TRACE = 'logging.googleapis.com/trace';
 const SPAN = 'logging.googleapis.com/spanId';
 const SAMPLED = 'logging.googleapis.com/trace_sampled';
 const LABELS = 'logging.googleapis.com/labels';
-/** Fields Cloud Logging reads for itself: a caller's field of that name is kept beside them, renamed. */
-const RESERVED = new Set(['severity', 'message', 'time', 'timestamp', 'httpRequest', TRACE, SPAN, SAMPLED, LABELS, 'logging.googleapis.com/sourceLocation', 'logging.googleapis.com/operation', 'logging.googleapis.com/insertId']);
+/** Fields Cloud Logging reads for itself (and all of logging.googleapis.com/…): a caller's field of that name is kept beside them, renamed. */
+const RESERVED = new Set(['severity', 'message', 'time', 'timestamp', 'httpRequest']);
 
 function isReserved(key: string): boolean {
   return RESERVED.has(key) || key.startsWith('logging.googleapis.com/');

@@ -1,0 +1,85 @@
+/**
+ * Performance statistics of an equity curve: daily returns, Sharpe and Sortino ratios, drawdown
+ * and win rate. Equity is integer micro-USD; returns and ratios are plain fractions.
+ */
+
+/** Crypto trades every day of the year, so daily figures annualize with √365, not √252. */
+const ANNUALIZATION = Math.sqrt(365);
+
+/**
+ * Simple day-over-day returns: the first day against the start equity, each next day against the
+ * day before. A day starting at zero or negative equity has no defined return and is skipped.
+ */
+export function dailyReturns(dayEndEquityMicros: readonly number[], startEquityMicros: number): number[] {
+  const returns: number[] = [];
+  let previous = startEquityMicros;
+  for (const equity of dayEndEquityMicros) {
+    if (previous > 0) returns.push((equity - previous) / previous);
+    previous = equity;
+  }
+  return returns;
+}
+
+/** Annualized mean daily return over its sample standard deviation; null under two returns or without variation. */
+export function sharpeRatio(returns: readonly number[]): number | null {
+  if (returns.length < 2) return null;
+  // Deviations are taken from the first return, so identical returns give exactly zero variance
+  // rather than a rounding residue that would make the ratio explode.
+  const first = returns[0] as number;
+  const shifted = returns.map((r) => r - first);
+  const shiftedMean = mean(shifted);
+  const variance = shifted.reduce((sum, d) => sum + (d - shiftedMean) ** 2, 0) / (returns.length - 1);
+  return ratio(first + shiftedMean, Math.sqrt(variance));
+}
+
+/**
+ * Annualized mean daily return over the downside deviation (root mean square of min(0, r) over all
+ * returns): only losing days count as risk. Null under two returns or without a losing day.
+ */
+export function sortinoRatio(returns: readonly number[]): number | null {
+  if (returns.length < 2) return null;
+  const downside = Math.sqrt(returns.reduce((sum, r) => sum + Math.min(0, r) ** 2, 0) / returns.length);
+  return ratio(mean(returns), downside);
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+function ratio(meanReturn: number, deviation: number): number | null {
+  return deviation > 0 ? (meanReturn / deviation) * ANNUALIZATION : null;
+}
+
+/** (peak − equity) / peak; 0 when the peak is not positive, where a fall from it means nothing. */
+export function drawdownFromPeak(peakMicros: number, equityMicros: number): number {
+  return peakMicros > 0 ? Math.max(0, (peakMicros - equityMicros) / peakMicros) : 0;
+}
+
+/** Follows an equity curve one observation at a time: running peak, current and worst drawdown. */
+export class DrawdownTracker {
+  #peakMicros = Number.NEGATIVE_INFINITY;
+  #drawdownFraction = 0;
+  #maxDrawdownFraction = 0;
+
+  observe(equityMicros: number): void {
+    this.#peakMicros = Math.max(this.#peakMicros, equityMicros);
+    this.#drawdownFraction = drawdownFromPeak(this.#peakMicros, equityMicros);
+    this.#maxDrawdownFraction = Math.max(this.#maxDrawdownFraction, this.#drawdownFraction);
+  }
+
+  /** Drawdown at the last observation; 0 before any. */
+  get drawdownFraction(): number {
+    return this.#drawdownFraction;
+  }
+
+  /** Worst drawdown observed so far; 0 before any. */
+  get maxDrawdownFraction(): number {
+    return this.#maxDrawdownFraction;
+  }
+}
+
+/** Share of closing fills that made money net of their fee; null without any closing fill. */
+export function winRate(closingNetPnlMicros: readonly number[]): number | null {
+  if (closingNetPnlMicros.length === 0) return null;
+  return closingNetPnlMicros.filter((pnl) => pnl > 0).length / closingNetPnlMicros.length;
+}

@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { USD } from '../../../shared/domain/money.js';
+import { DrawdownTracker, dailyReturns, drawdownFromPeak, sharpeRatio, sortinoRatio, winRate } from '../../../shared/domain/performance.js';
+
+/** Daily returns within ±20%, in whole basis points. */
+const dailyReturnsArb = fc.array(
+  fc.integer({ min: -2_000, max: 2_000 }).map((bp) => bp / 10_000),
+  { minLength: 2, maxLength: 60 },
+);
+// From 1 USD up: a swing of ten orders of magnitude would leave 1 + r with too few exact digits to compound back.
+const positiveEquity = fc.integer({ min: USD, max: 10_000_000 * USD });
+
+function expectSameRatio(actual: number | null, expected: number | null): void {
+  if (expected === null) expect(actual).toBeNull();
+  else expect(Math.abs((actual as number) - expected)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
+}
+
+describe('dailyReturns', () => {
+  it('measures the first day against the start equity and each next day against the day before', () => {
+    expect(dailyReturns([110 * USD, 99 * USD, 99 * USD], 100 * USD)).toEqual([0.1, -0.1, 0]);
+  });
+
+  it('gives no return for a day that starts at zero or negative equity', () => {
+    expect(dailyReturns([0, 50 * USD, 60 * USD], 100 * USD)).toEqual([-1, 0.2]);
+    expect(dailyReturns([10 * USD], 0)).toEqual([]);
+    expect(dailyReturns([], 100 * USD)).toEqual([]);
+  });
+
+  it('compounds back to the last day’s equity', () => {
+    fc.assert(
+      fc.property(positiveEquity, fc.array(positiveEquity, { minLength: 1, maxLength: 30 }), (start, days) => {
+        const growth = dailyReturns(days, start).reduce((product, r) => product * (1 + r), 1);
+        expect(growth / ((days.at(-1) as number) / start)).toBeCloseTo(1, 6);
+      }),
+    );
+  });
+});
+
+describe('sharpeRatio', () => {
+  it('annualizes mean over sample standard deviation with √365', () => {
+    // mean 0.005, sample variance 0.0005 / 3: 0.005 / √(0.0005/3) × √365 = √219 / 2.
+    expect(sharpeRatio([0.01, -0.01, 0.02, 0])).toBeCloseTo(Math.sqrt(219) / 2, 12);
+  });
+
+  it('is null with fewer than two returns or identical returns', () => {
+    expect(sharpeRatio([])).toBeNull();
+    expect(sharpeRatio([0.01])).toBeNull();
+    expect(sharpeRatio([0.1, 0.1, 0.1])).toBeNull();
+  });
+
+  it('does not change when every return is scaled by the same positive factor', () => {
+    fc.assert(
+      fc.property(dailyReturnsArb, fc.integer({ min: 1, max: 1_000 }), (returns, factor) => {
+        expectSameRatio(sharpeRatio(returns.map((r) => (r * factor) / 100)), sharpeRatio(returns));
+      }),
+    );
+  });
+});
+
+describe('sortinoRatio', () => {
+  it('divides by the root mean square of the losing days over all days', () => {
+    // Downside √(0.01² / 4) = 0.005, equal to the mean: the ratio is √365 itself.
+    expect(sortinoRatio([0.01, -0.01, 0.02, 0])).toBeCloseTo(Math.sqrt(365), 12);
+  });
+
+  it('is null with fewer than two returns or without a losing day', () => {
+    expect(sortinoRatio([-0.01])).toBeNull();
+    expect(sortinoRatio([0.01, 0.02, 0])).toBeNull();
+  });
+
+  it('does not change when every return is scaled by the same positive factor', () => {
+    fc.assert(
+      fc.property(dailyReturnsArb, fc.integer({ min: 1, max: 1_000 }), (returns, factor) => {
+        expectSameRatio(sortinoRatio(returns.map((r) => (r * factor) / 100)), sortinoRatio(returns));
+      }),
+    );
+  });
+});
+
+describe('DrawdownTracker', () => {
+  it('measures each fall from the running peak and keeps the worst', () => {
+    const tracker = new DrawdownTracker();
+    expect([tracker.drawdownFraction, tracker.maxDrawdownFraction]).toEqual([0, 0]);
+    const seen = [100, 120, 90, 110, 60, 130].map((usd) => {
+      tracker.observe(usd * USD);
+      return tracker.drawdownFraction;
+    });
+    expect(seen).toEqual([0, 0, 0.25, 10 / 120, 0.5, 0]);
+    expect(tracker.maxDrawdownFraction).toBe(0.5);
+  });
+
+  it('reports no drawdown while the peak is not positive, and more than all of it below zero', () => {
+    const tracker = new DrawdownTracker();
+    tracker.observe(-5 * USD);
+    tracker.observe(-10 * USD);
+    expect(tracker.maxDrawdownFraction).toBe(0);
+    tracker.observe(100 * USD);
+    tracker.observe(-50 * USD);
+    expect(tracker.drawdownFraction).toBe(1.5);
+  });
+
+  it('stays within [0, 1] for positive equity, zero at a new peak, the worst never below the current', () => {
+    fc.assert(
+      fc.property(fc.array(positiveEquity, { minLength: 1, maxLength: 100 }), (curve) => {
+        const tracker = new DrawdownTracker();
+        let peak = 0;
+        for (const equity of curve) {
+          tracker.observe(equity);
+          expect(tracker.drawdownFraction).toBeGreaterThanOrEqual(0);
+          expect(tracker.drawdownFraction).toBeLessThan(1);
+          expect(tracker.maxDrawdownFraction).toBeGreaterThanOrEqual(tracker.drawdownFraction);
+          if (equity >= peak) expect(tracker.drawdownFraction).toBe(0);
+          peak = Math.max(peak, equity);
+        }
+      }),
+    );
+  });
+});
+
+describe('drawdownFromPeak', () => {
+  it('is the fall from the peak as a fraction of it, and 0 for a peak at or below zero', () => {
+    expect(drawdownFromPeak(200 * USD, 150 * USD)).toBe(0.25);
+    expect(drawdownFromPeak(0, -10 * USD)).toBe(0);
+  });
+});
+
+describe('winRate', () => {
+  it('counts closing fills with positive net PnL; break-even is not a win', () => {
+    expect(winRate([5 * USD, -3 * USD, 0, 7 * USD])).toBe(0.5);
+  });
+
+  it('is null without any closing fill', () => {
+    expect(winRate([])).toBeNull();
+  });
+});

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { priceMicros } from '../../shared/exchange/binance-futures/wire.js';
+import { CANDLE_MINUTE as MINUTE, CandleSeries, parseCandlesCsv } from '../../shared/domain/candles.js';
 import { verifySignedQuery } from '../../shared/exchange/binance-futures/signing.js';
 import { feeMicros, microsToDecimal } from '../../shared/domain/money.js';
 import { ATOMS_PER_UNIT, atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../shared/domain/quantity.js';
@@ -17,39 +17,8 @@ import type { Side } from '../../shared/domain/vocabulary.js';
  *    them, or inject venue failures.
  */
 
-export interface Candle {
-  readonly openTime: number;
-  readonly openMicros: number;
-  readonly highMicros: number;
-  readonly lowMicros: number;
-  readonly closeMicros: number;
-  readonly volume: string;
-}
-
-const MINUTE = 60_000;
 /** Commission charged on every stand-in trade: Binance futures' 0.05% taker rate. */
 export const STANDIN_FEE_PPM = 500;
-
-/** Parses `open_time,open,high,low,close,volume` rows (open_time ISO 8601, UTC). */
-export function parseCandlesCsv(text: string): Candle[] {
-  const lines = text.split('\n');
-  const candles: Candle[] = [];
-  for (let i = 1; i < lines.length; i += 1) {
-    const line = lines[i];
-    if (!line) continue;
-    const [time, open, high, low, close, volume] = line.trim().split(',');
-    if (!time || !open || !high || !low || !close || volume === undefined) throw new Error(`malformed candle row ${i + 1}: ${line}`);
-    candles.push({
-      openTime: Date.parse(time.replace(' ', 'T')),
-      openMicros: priceMicros(open),
-      highMicros: priceMicros(high),
-      lowMicros: priceMicros(low),
-      closeMicros: priceMicros(close),
-      volume,
-    });
-  }
-  return candles;
-}
 
 /** Replay time: an anchor instant that runs `speed` times faster than the wall clock, or is set. */
 export class ReplayClock {
@@ -158,11 +127,11 @@ const FILTERS = (symbol: string) => ({
 });
 
 export async function startMarketStandIn(options: StandInOptions): Promise<MarketStandIn> {
-  const candles = new Map<string, Candle[]>();
-  for (const [symbol, file] of Object.entries(options.csvFiles)) candles.set(symbol, parseCandlesCsv(await readFile(file, 'utf8')));
-  const first = [...candles.values()][0]?.[0];
+  const candles = new Map<string, CandleSeries>();
+  for (const [symbol, file] of Object.entries(options.csvFiles)) candles.set(symbol, new CandleSeries(parseCandlesCsv(await readFile(file, 'utf8'))));
+  const first = [...candles.values()][0];
   if (!first) throw new Error('the stand-in needs at least one candle file');
-  const clock = new ReplayClock(options.start ?? first.openTime + MINUTE, options.speed ?? 1);
+  const clock = new ReplayClock(options.start ?? first.firstOpenTime + MINUTE, options.speed ?? 1);
   const orders = new Map<string, StandInOrder>();
   const trades: StandInTrade[] = [];
   const failures = new Map<string, InjectedFailure[]>();
@@ -179,18 +148,14 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   let nextId = 1_000;
   let holding = false;
 
-  /** Candles completed at or before `time`, and the index of the last one. */
-  function lastCompleted(symbol: string, time: number): { series: Candle[]; index: number } {
+  function seriesOf(symbol: string): CandleSeries {
     const series = candles.get(symbol);
-    if (!series || series.length === 0) throw Object.assign(new Error('unknown symbol'), { code: -1121 });
-    const start = series[0]?.openTime as number;
-    const index = Math.min(series.length - 1, Math.floor((time - start) / MINUTE) - 1);
-    return { series, index };
+    if (!series) throw Object.assign(new Error('unknown symbol'), { code: -1121 });
+    return series;
   }
 
   function priceAt(symbol: string, time = clock.now()): number {
-    const { series, index } = lastCompleted(symbol, time);
-    return (series[Math.max(0, index)] as Candle).closeMicros;
+    return seriesOf(symbol).priceAt(time);
   }
 
   function trade(order: StandInOrder, atoms: number, price: number): void {
@@ -347,8 +312,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
         const limit = Math.min(1_500, Number(params.get('limit') ?? 500));
         // Completed minutes only, never past the replay clock: no peeking at the future.
         const end = Math.min(Number(params.get('endTime') ?? Number.POSITIVE_INFINITY), clock.now());
-        const { series, index } = lastCompleted(symbol, end + 1);
-        const rows = series.slice(Math.max(0, index + 1 - limit), index + 1);
+        const rows = seriesOf(symbol).completedAt(end + 1, limit);
         return {
           status: 200,
           body: rows.map((c) => [c.openTime, microsToDecimal(c.openMicros), microsToDecimal(c.highMicros), microsToDecimal(c.lowMicros), microsToDecimal(c.closeMicros), c.volume, c.openTime + MINUTE - 1]),

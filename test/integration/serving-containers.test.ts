@@ -7,7 +7,7 @@ import { VertexPredictor } from '../../shared/vertex/predictor.js';
 import { type VertexStandIn, startVertexStandIn, staticTokenAuth } from '../../scripts/lib/vertex-standin.js';
 import { MARKET_CSV } from '../support/market.js';
 import { type ServingProcess, startServingContainer } from '../support/serving-containers.js';
-import { parseCandlesCsv } from '../../scripts/lib/market-standin.js';
+import { parseCandlesCsv } from '../../shared/domain/candles.js';
 import { readFile } from 'node:fs/promises';
 
 /**

@@ -11,11 +11,6 @@ const dailyReturnsArb = fc.array(
 // From 1 USD up: a swing of ten orders of magnitude would leave 1 + r with too few exact digits to compound back.
 const positiveEquity = fc.integer({ min: USD, max: 10_000_000 * USD });
 
-function expectSameRatio(actual: number | null, expected: number | null): void {
-  if (expected === null) expect(actual).toBeNull();
-  else expect(Math.abs((actual as number) - expected)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected)));
-}
-
 describe('dailyReturns', () => {
   it('measures the first day against the start equity and each next day against the day before', () => {
     expect(dailyReturns([110 * USD, 99 * USD, 99 * USD], 100 * USD)).toEqual([0.1, -0.1, 0]);
@@ -48,14 +43,6 @@ describe('sharpeRatio', () => {
     expect(sharpeRatio([0.01])).toBeNull();
     expect(sharpeRatio([0.1, 0.1, 0.1])).toBeNull();
   });
-
-  it('does not change when every return is scaled by the same positive factor', () => {
-    fc.assert(
-      fc.property(dailyReturnsArb, fc.integer({ min: 1, max: 1_000 }), (returns, factor) => {
-        expectSameRatio(sharpeRatio(returns.map((r) => (r * factor) / 100)), sharpeRatio(returns));
-      }),
-    );
-  });
 });
 
 describe('sortinoRatio', () => {
@@ -68,14 +55,22 @@ describe('sortinoRatio', () => {
     expect(sortinoRatio([-0.01])).toBeNull();
     expect(sortinoRatio([0.01, 0.02, 0])).toBeNull();
   });
+});
 
-  it('does not change when every return is scaled by the same positive factor', () => {
-    fc.assert(
-      fc.property(dailyReturnsArb, fc.integer({ min: 1, max: 1_000 }), (returns, factor) => {
-        expectSameRatio(sortinoRatio(returns.map((r) => (r * factor) / 100)), sortinoRatio(returns));
-      }),
-    );
-  });
+describe('sharpeRatio and sortinoRatio', () => {
+  it.each([sharpeRatio, sortinoRatio].map((ratio) => ({ name: ratio.name, ratio })))(
+    '$name does not change when every return is scaled by the same positive factor',
+    ({ ratio }) => {
+      fc.assert(
+        fc.property(dailyReturnsArb, fc.integer({ min: 1, max: 1_000 }), (returns, factor) => {
+          const scaled = ratio(returns.map((r) => (r * factor) / 100));
+          const unscaled = ratio(returns);
+          if (unscaled === null) expect(scaled).toBeNull();
+          else expect(Math.abs((scaled as number) - unscaled)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(unscaled)));
+        }),
+      );
+    },
+  );
 });
 
 describe('DrawdownTracker', () => {

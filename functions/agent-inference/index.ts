@@ -3,18 +3,11 @@ import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { AgentId } from '../../shared/domain/vocabulary.js';
-import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { listAgentProfiles } from '../../shared/firestore/agent-profiles.js';
-import { firestoreFor } from '../../shared/firestore/client.js';
-import { ledgersFromConfig } from '../../shared/firestore/ledger-repository.js';
-import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
-import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
 import { fieldErrors, refuseAllButPost, sendProblem } from '../../shared/http/problems.js';
-import { modelRegistry } from '../../shared/inference/registry.js';
 import { runAgent } from '../../shared/inference/run-agents.js';
+import { inferenceDepsFromConfig } from '../../shared/inference/runtime.js';
 import { log } from '../../shared/log.js';
-import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
-import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 
 /**
  * agent-inference (Cloud Scheduler, one job per agent or one for all): each agent's market
@@ -23,20 +16,8 @@ import { JsonPublisher } from '../../shared/pubsub/publisher.js';
  */
 
 const config = loadConfig(process.env, 'agent-inference');
-const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
-const deps = {
-  db,
-  market: new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL }),
-  margins: new MarginLedger(db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, ledgers: ledgersFromConfig(config) }),
-  trades: new TradeLedger(db),
-  publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
-  topics: config.topics,
-  modelFor: modelRegistry(config),
-  maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT,
-  minConfidence: config.MIN_SIGNAL_CONFIDENCE,
-  signalTtlSeconds: config.SIGNAL_TTL_SECONDS,
-  candles: config.AGENT_CANDLES,
-};
+const deps = inferenceDepsFromConfig(config);
+const { db } = deps;
 const Body = z.object({ agentId: AgentId.optional() }).strict();
 
 serveHttp(

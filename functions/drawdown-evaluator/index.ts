@@ -5,20 +5,14 @@ import { pushedMessage } from '../../shared/pubsub/push-envelope.js';
 import { loadConfig } from '../../shared/config.js';
 import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/invoker-auth.js';
 import { PORTFOLIO_SCOPE } from '../../shared/domain/vocabulary.js';
-import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
-import { firestoreFor } from '../../shared/firestore/client.js';
-import { type EvaluationResult, RiskBook } from '../../shared/firestore/risk-book.js';
 import { refuseAllButPost, sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
 import { metricWriterFromConfig } from '../../shared/monitoring/metric-writer.js';
 import { metricFamilies } from '../../shared/ops/metrics.js';
 import { readPortfolioView } from '../../shared/ops/portfolio-view.js';
-import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
-import { JsonPublisher } from '../../shared/pubsub/publisher.js';
-import { evaluateDrawdown } from '../../shared/risk/evaluate.js';
-import { FlattenBook } from '../../shared/firestore/flattens.js';
+import type { EvaluationResult } from '../../shared/firestore/risk-book.js';
+import { evaluateAndEnforce, evaluatorDepsFromConfig } from '../../shared/risk/runtime.js';
 import type { TradingDeps } from '../../shared/trading/deps.js';
-import { flattenOnHalts } from '../../shared/trading/flatten.js';
 import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 
 /**
@@ -29,22 +23,8 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
  */
 
 const config = loadConfig(process.env, 'drawdown-evaluator');
-const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
-const deps = {
-  db,
-  market: new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL }),
-  book: new RiskBook(db),
-  publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
-  topics: config.topics,
-  limits: {
-    utilizationWarnFraction: config.RISK_UTILIZATION_WARN_FRACTION,
-    portfolioDrawdownHaltFraction: config.RISK_PORTFOLIO_DRAWDOWN_HALT_FRACTION,
-    agentDrawdownHaltFraction: config.RISK_AGENT_DRAWDOWN_HALT_FRACTION,
-    agentDailyLossHaltFraction: config.RISK_AGENT_DAILY_LOSS_HALT_FRACTION,
-    resolveRatio: 0.9,
-  },
-  priceStalenessMs: config.RISK_PRICE_STALENESS_SECONDS * 1000,
-};
+const deps = evaluatorDepsFromConfig(config);
+const { db } = deps;
 
 const metrics = config.ENABLE_CLOUD_MONITORING ? metricWriterFromConfig(config) : undefined;
 // Built on first need: most evaluations halt nothing.
@@ -54,8 +34,7 @@ const trading = () => (tradingDeps ??= tradingDepsFromConfig(config));
 // Triggers arriving while an evaluation runs share the next one, instead of ten transactions
 // fighting over the same risk documents (and a minute already evaluated costs two reads).
 const evaluations = new GroupCommitter<string, undefined, EvaluationResult>(async (_key, triggers) => {
-  const result = await evaluateDrawdown(deps);
-  if (result.halted?.length) await flattenOnHalts(trading(), new FlattenBook(db), result.halted);
+  const result = await evaluateAndEnforce(deps, trading);
   if (result.evaluated && metrics) {
     // Metrics are for people and alert policies; their failure never fails the evaluation.
     await metrics.write(metricFamilies(await readPortfolioView(db))).catch((error: unknown) => log.warn('metrics not written', { error }));

@@ -5,12 +5,9 @@ import { log } from '../../shared/log.js';
 import { TradeSignal } from '../../shared/domain/messages.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { DeadLetterBox } from '../../shared/firestore/dead-letters.js';
-import { ledgersFromConfig } from '../../shared/firestore/ledger-repository.js';
-import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
-import { pubsubOnFirstUse } from '../../shared/pubsub/lazy-client.js';
-import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { pushHandler } from '../../shared/pubsub/push-handler.js';
 import { reserveAndPublish } from '../../shared/reservations/reserve-and-publish.js';
+import { reservationDepsFromConfig } from '../../shared/reservations/runtime.js';
 
 /**
  * margin-reservation (Pub/Sub push from `signals`): reserve margin or reject, in one Firestore
@@ -18,16 +15,7 @@ import { reserveAndPublish } from '../../shared/reservations/reserve-and-publish
  */
 
 const config = loadConfig(process.env, 'margin-reservation');
-const db = firestoreFor(config.GOOGLE_CLOUD_PROJECT);
-const deps = {
-  ledger: new MarginLedger(db, {
-    maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT,
-    ledgers: ledgersFromConfig(config),
-  }),
-  publisher: new JsonPublisher(pubsubOnFirstUse(config.GOOGLE_CLOUD_PROJECT)),
-  topics: config.topics,
-  redriveAfterMs: config.REDRIVE_AFTER_SECONDS * 1000,
-};
+const deps = reservationDepsFromConfig(config);
 
 serveHttp(
   'marginReservation',
@@ -35,7 +23,7 @@ serveHttp(
     invokerVerifierFromConfig(config),
     pushHandler({
       schema: TradeSignal,
-      deadLetters: new DeadLetterBox(db),
+      deadLetters: new DeadLetterBox(firestoreFor(config.GOOGLE_CLOUD_PROJECT)),
       handle: async (signal) => {
         const { record, decidedNow } = await reserveAndPublish(deps, signal);
         if (decidedNow) {

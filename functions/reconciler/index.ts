@@ -4,7 +4,7 @@ import { invokerVerifierFromConfig, requireInvoker } from '../../shared/http/inv
 import { refuseAllButPost, sendProblem } from '../../shared/http/problems.js';
 import { log } from '../../shared/log.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
-import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
+import { reconcileOptionsFromConfig, tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 
 /**
  * reconciler (Cloud Scheduler, every minute): applies fills and order ends the webhooks missed,
@@ -14,7 +14,7 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 
 const config = loadConfig(process.env, 'reconciler');
 const deps = tradingDepsFromConfig(config);
-const options = { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placingGraceMs: 120_000, openOrderTtlMs: config.ORDER_TTL_SECONDS * 1000 };
+const options = reconcileOptionsFromConfig(config);
 
 serveHttp(
   'reconciler',

@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../config.js';
-import type { Exchange } from '../domain/exchange.js';
+import type { Exchange, MarketData } from '../domain/exchange.js';
 import { BinanceFuturesClient } from './binance-futures/client.js';
 import { log } from '../log.js';
 import { PaperExchange } from './paper/paper-exchange.js';
@@ -51,13 +51,12 @@ export function venueAccounts(venue: Exchange['venue'], hasOwn: (agentId: string
 }
 
 /**
- * The venue orders go to: the paper exchange on market prices (ENABLE_PAPER_TRADING=true, the
+ * The venue orders go to: the paper exchange on `market`'s prices (ENABLE_PAPER_TRADING=true, the
  * default; every agent has its own paper book), or a Binance-compatible USDⓈ-M futures REST
  * venue with each agent's key from EXCHANGE_ACCOUNTS, else the shared EXCHANGE_API_KEY.
  */
-export function venueAccountsFor(config: Config, db: Firestore): VenueAccounts {
+export function venueAccountsFor(config: Config, db: Firestore, market: MarketData): VenueAccounts {
   if (config.ENABLE_PAPER_TRADING) {
-    const market = new BinanceFuturesClient({ baseUrl: config.MARKET_DATA_URL });
     return venueAccounts('paper', () => true, (accountId) => new PaperExchange(db, market, { slippageBps: config.PAPER_SLIPPAGE_BPS, takerFeePpm: config.PAPER_TAKER_FEE_PPM }, accountId));
   }
   const keys = config.EXCHANGE_ACCOUNTS;

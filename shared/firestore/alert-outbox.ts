@@ -1,7 +1,7 @@
 import type { Firestore, Transaction } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { AlertMessage } from '../domain/messages.js';
-import type { JsonPublisher } from '../pubsub/publisher.js';
+import type { MessagePublisher } from '../pubsub/publisher.js';
 import { COLLECTIONS } from './collections.js';
 import { documentId } from './document-id.js';
 
@@ -17,7 +17,7 @@ export function addToOutbox(db: Firestore, tx: Transaction, alert: AlertMessage)
 }
 
 /** Publishes every alert not yet published to `topic`; returns how many went out. */
-export async function flushOutbox(db: Firestore, publisher: JsonPublisher, topic: string): Promise<number> {
+export async function flushOutbox(db: Firestore, publisher: MessagePublisher, topic: string): Promise<number> {
   const snap = await db.collection(COLLECTIONS.alertOutbox).where('publishedAt', '==', null).get();
   for (const doc of snap.docs) {
     const { alert } = OutboxEntry.parse(doc.data());

@@ -25,8 +25,8 @@ export type LedgerRepositoryOptions = Pick<CoalescedDocumentOptions<MarginLedger
 export const DEFAULT_LEDGER_OPTIONS: LedgerRepositoryOptions = { maxBatch: MAX_JOBS_PER_COMMIT, pace: { burst: 4, ratePerSecond: 6 } };
 
 /** The process's repository, configured: what every function that touches a ledger uses. */
-export function ledgersFromConfig(config: Config): LedgerRepository {
-  return LedgerRepository.for(firestoreFor(config.GOOGLE_CLOUD_PROJECT), {
+export function ledgersFromConfig(config: Config, db: Firestore = firestoreFor(config.GOOGLE_CLOUD_PROJECT)): LedgerRepository {
+  return LedgerRepository.for(db, {
     maxBatch: config.GROUP_COMMIT_MAX_BATCH,
     pace: { burst: config.LEDGER_COMMIT_BURST, ratePerSecond: config.LEDGER_COMMITS_PER_SECOND },
   });

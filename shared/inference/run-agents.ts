@@ -14,7 +14,7 @@ import type { TradeLedger } from '../firestore/trade-ledger.js';
 import { publishSignal } from '../intake/publish-signal.js';
 import { log } from '../log.js';
 import { runInNewTrace } from '../tracing/active-trace.js';
-import type { JsonPublisher } from '../pubsub/publisher.js';
+import type { MessagePublisher } from '../pubsub/publisher.js';
 import type { GuardedDecision, GuardedModel } from './guarded-model.js';
 import type { MarketContext } from '../domain/agent-prompt.js';
 
@@ -23,7 +23,7 @@ export interface InferenceDeps {
   readonly market: MarketData;
   readonly margins: MarginLedger;
   readonly trades: TradeLedger;
-  readonly publisher: JsonPublisher;
+  readonly publisher: MessagePublisher;
   readonly topics: Config['topics'];
   /** The model that decides for an agent. */
   readonly modelFor: (agent: AgentProfile) => GuardedModel;

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { TradeSignal } from '../domain/messages.js';
-import type { JsonPublisher } from '../pubsub/publisher.js';
+import type { MessagePublisher } from '../pubsub/publisher.js';
 
 export class PublishTimeout extends Error {
   override readonly name = 'PublishTimeout';
@@ -12,7 +12,7 @@ export class PublishTimeout extends Error {
  * answer in time; the signalId makes a later duplicate harmless.
  */
 export async function publishSignal(
-  publisher: JsonPublisher,
+  publisher: MessagePublisher,
   topics: Config['topics'],
   signal: TradeSignal,
   timeoutMs: number,

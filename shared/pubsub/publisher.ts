@@ -9,12 +9,18 @@ export interface PublishOptions {
   readonly attributes?: Record<string, string>;
 }
 
+/** Where functions publish what follows from their work: Pub/Sub, or a replay's in-process queue. */
+export interface MessagePublisher {
+  /** Resolves with the message id once the message is stored. */
+  publish(topicName: string, message: unknown, options?: PublishOptions): Promise<string>;
+}
+
 /**
- * Publishes JSON messages and resolves once the broker has stored them. Batching waits at most
+ * Publishes JSON messages to Pub/Sub and resolves once the broker has stored them. Batching waits at most
  * 2 ms: every hop of a signal's path publishes once, so the window adds to its latency; under
  * load a batch still fills within it.
  */
-export class JsonPublisher {
+export class JsonPublisher implements MessagePublisher {
   private readonly topics = new Map<string, Topic>();
   private readonly connect: () => Promise<PubSub>;
 

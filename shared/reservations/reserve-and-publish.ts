@@ -2,12 +2,12 @@ import type { Config } from '../config.js';
 import { outcomeMessage } from '../domain/outcomes.js';
 import type { TradeSignal } from '../domain/messages.js';
 import type { MarginLedger, ReserveOutcome } from '../firestore/margin-ledger.js';
-import type { JsonPublisher } from '../pubsub/publisher.js';
+import type { MessagePublisher } from '../pubsub/publisher.js';
 import { RetryLater } from '../pubsub/push-handler.js';
 
 export interface ReservationDeps {
   readonly ledger: MarginLedger;
-  readonly publisher: JsonPublisher;
+  readonly publisher: MessagePublisher;
   readonly topics: Config['topics'];
   /**
    * How long an unpublished outcome belongs to the delivery that decided it. A redelivery that

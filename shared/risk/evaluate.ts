@@ -10,13 +10,13 @@ import { COLLECTIONS } from '../firestore/collections.js';
 import { LedgerRepository } from '../firestore/ledger-repository.js';
 import { type EvaluationResult, RiskBook } from '../firestore/risk-book.js';
 import { log } from '../log.js';
-import type { JsonPublisher } from '../pubsub/publisher.js';
+import type { MessagePublisher } from '../pubsub/publisher.js';
 
 export interface EvaluatorDeps {
   readonly db: Firestore;
   readonly market: MarketData;
   readonly book: RiskBook;
-  readonly publisher: JsonPublisher;
+  readonly publisher: MessagePublisher;
   readonly topics: Config['topics'];
   readonly limits: RiskLimits;
   /** A price older than this (wall clock) is stale: its holders may only reduce risk. */

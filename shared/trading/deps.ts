@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { VenueAccounts } from '../exchange/accounts.js';
 import type { MarginLedger } from '../firestore/margin-ledger.js';
 import type { TradeLedger } from '../firestore/trade-ledger.js';
-import type { JsonPublisher } from '../pubsub/publisher.js';
+import type { MessagePublisher } from '../pubsub/publisher.js';
 
 /** What order routing, webhooks and reconciliation work with. */
 export interface TradingDeps {
@@ -10,7 +10,7 @@ export interface TradingDeps {
   readonly accounts: VenueAccounts;
   readonly trades: TradeLedger;
   readonly margins: MarginLedger;
-  readonly publisher: JsonPublisher;
+  readonly publisher: MessagePublisher;
   readonly topics: Config['topics'];
   readonly clock?: () => Date;
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { MarketData } from '../domain/exchange.js';
 import type { MachineChoice, TrainingCaps, TrainingSchedule } from '../domain/training.js';
 import type { TrainingRuns } from '../firestore/training-runs.js';
-import type { JsonPublisher } from '../pubsub/publisher.js';
+import type { MessagePublisher } from '../pubsub/publisher.js';
 import type { ObjectStore } from '../storage/objects.js';
 import type { VertexControlPlane } from '../vertex/control-plane.js';
 
@@ -33,7 +33,7 @@ export interface TrainingDeps {
   readonly objects: ObjectStore;
   readonly vertex: VertexControlPlane;
   readonly market: MarketData;
-  readonly publisher: JsonPublisher;
+  readonly publisher: MessagePublisher;
   readonly topics: Config['topics'];
   readonly settings: TrainingSettings;
   readonly clock?: () => Date;

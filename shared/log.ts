@@ -40,9 +40,18 @@ export function logEntry(severity: Severity, message: string, fields: LogFields,
   return entry;
 }
 
+let sink = (line: string): void => {
+  process.stdout.write(line);
+};
+
+/** Sends log lines elsewhere than stdout (a replay keeps its terminal for progress). */
+export function writeLogsTo(write: (line: string) => void): void {
+  sink = write;
+}
+
 function write(severity: Severity, message: string, fields: LogFields): void {
   if (process.env.SAPPHIRE_QUIET_LOGS === 'true' && (severity === 'DEBUG' || severity === 'INFO')) return;
-  process.stdout.write(`${JSON.stringify(logEntry(severity, message, fields), errorReplacer)}\n`);
+  sink(`${JSON.stringify(logEntry(severity, message, fields), errorReplacer)}\n`);
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

@@ -6,6 +6,7 @@ import { verifySignedQuery } from '../../shared/exchange/binance-futures/signing
 import { feeMicros, microsToDecimal } from '../../shared/domain/money.js';
 import { ATOMS_PER_UNIT, atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../shared/domain/quantity.js';
 import type { Side } from '../../shared/domain/vocabulary.js';
+import { replayFilters } from '../../shared/replay/replay-market.js';
 
 /**
  * A local stand-in for a Binance USDⓈ-M futures venue, speaking the same REST endpoints, so the
@@ -116,15 +117,19 @@ export interface MarketStandIn {
   close(): Promise<void>;
 }
 
-const FILTERS = (symbol: string) => ({
-  symbol,
-  status: 'TRADING',
-  filters: [
-    { filterType: 'PRICE_FILTER', tickSize: '0.10', minPrice: '0.10', maxPrice: '1000000' },
-    { filterType: 'LOT_SIZE', stepSize: '0.001', minQty: '0.001', maxQty: '1000' },
-    { filterType: 'MIN_NOTIONAL', notional: '100' },
-  ],
-});
+/** exchangeInfo's entry for a symbol: the filters `npm run replay` trades under too. */
+function FILTERS(symbol: string) {
+  const filters = replayFilters(symbol);
+  return {
+    symbol,
+    status: 'TRADING',
+    filters: [
+      { filterType: 'PRICE_FILTER', tickSize: microsToDecimal(filters.tickSizeMicros), minPrice: '0.10', maxPrice: '1000000' },
+      { filterType: 'LOT_SIZE', stepSize: atomsToQuantity(filters.stepSizeAtoms), minQty: atomsToQuantity(filters.minQtyAtoms), maxQty: '1000' },
+      { filterType: 'MIN_NOTIONAL', notional: microsToDecimal(filters.minNotionalMicros) },
+    ],
+  };
+}
 
 export async function startMarketStandIn(options: StandInOptions): Promise<MarketStandIn> {
   const candles = new Map<string, CandleSeries>();

@@ -1,6 +1,7 @@
 /**
- * Performance statistics of an equity curve: daily returns, Sharpe and Sortino ratios, drawdown
- * and win rate. Equity is integer micro-USD; returns and ratios are plain fractions.
+ * Performance statistics of an equity curve: daily returns, Sharpe and Sortino ratios, and the
+ * win rate of closing trades (drawdown is the risk rules', shared/domain/risk.ts). Equity is
+ * integer micro-USD; returns and ratios are plain fractions.
  */
 
 /** Crypto trades every day of the year, so daily figures annualize with √365, not √252. */
@@ -48,34 +49,6 @@ function mean(values: readonly number[]): number {
 
 function ratio(meanReturn: number, deviation: number): number | null {
   return deviation > 0 ? (meanReturn / deviation) * ANNUALIZATION : null;
-}
-
-/** (peak − equity) / peak; 0 when the peak is not positive, where a fall from it means nothing. */
-export function drawdownFromPeak(peakMicros: number, equityMicros: number): number {
-  return peakMicros > 0 ? Math.max(0, (peakMicros - equityMicros) / peakMicros) : 0;
-}
-
-/** Follows an equity curve one observation at a time: running peak, current and worst drawdown. */
-export class DrawdownTracker {
-  #peakMicros = Number.NEGATIVE_INFINITY;
-  #drawdownFraction = 0;
-  #maxDrawdownFraction = 0;
-
-  observe(equityMicros: number): void {
-    this.#peakMicros = Math.max(this.#peakMicros, equityMicros);
-    this.#drawdownFraction = drawdownFromPeak(this.#peakMicros, equityMicros);
-    this.#maxDrawdownFraction = Math.max(this.#maxDrawdownFraction, this.#drawdownFraction);
-  }
-
-  /** Drawdown at the last observation; 0 before any. */
-  get drawdownFraction(): number {
-    return this.#drawdownFraction;
-  }
-
-  /** Worst drawdown observed so far; 0 before any. */
-  get maxDrawdownFraction(): number {
-    return this.#maxDrawdownFraction;
-  }
 }
 
 /** Share of closing fills that made money net of their fee; null without any closing fill. */

@@ -1,5 +1,5 @@
 import { USD } from '../../shared/domain/money.js';
-import { DrawdownTracker, winRate } from '../../shared/domain/performance.js';
+import { winRate } from '../../shared/domain/performance.js';
 import { PORTFOLIO_SCOPE } from '../../shared/domain/vocabulary.js';
 import type { AgentSeries, AgentStats, ReplaySummary, ReplayTrade } from '../../shared/replay/summary.js';
 
@@ -59,11 +59,7 @@ export function replaySummary(shape: SummaryShape = {}): ReplaySummary {
   trades.sort((a, b) => a.time - b.time);
 
   const portfolioEquityMicros = time.map((_, i) => agents.reduce((sum, a) => sum + (agentSeries[a]?.equityMicros[i] as number), 0));
-  const tracker = new DrawdownTracker();
-  const portfolioDrawdownFraction = portfolioEquityMicros.map((equity) => {
-    tracker.observe(equity);
-    return tracker.drawdownFraction;
-  });
+  const portfolioDrawdownFraction = drawdowns(portfolioEquityMicros);
   const allocationMicros = agents.length * ALLOCATION_MICROS;
   const baselineSymbol = symbols[0] as string;
   const baselinePrices = prices[baselineSymbol] as number[];
@@ -101,7 +97,7 @@ export function replaySummary(shape: SummaryShape = {}): ReplaySummary {
       startEquityMicros,
       endEquityMicros,
       returnFraction: (endEquityMicros - startEquityMicros) / startEquityMicros,
-      maxDrawdownFraction: tracker.maxDrawdownFraction,
+      maxDrawdownFraction: Math.max(0, ...portfolioDrawdownFraction),
       sharpe: 1.25,
       sortino: null,
       trades: trades.length,
@@ -180,10 +176,17 @@ function trade(
   };
 }
 
+/** Drawdown from the running peak at each point of an equity curve (a fixture's, not the risk rules'). */
+function drawdowns(equityMicros: readonly number[]): number[] {
+  let peak = 0;
+  return equityMicros.map((equity) => {
+    peak = Math.max(peak, equity);
+    return peak > 0 ? (peak - equity) / peak : 0;
+  });
+}
+
 function stats(series: AgentSeries, trades: ReplayTrade[]): AgentStats {
   const closing = trades.filter((t) => t.closing);
-  const tracker = new DrawdownTracker();
-  for (const equity of series.equityMicros) tracker.observe(equity);
   return {
     decisions: series.equityMicros.length,
     signals: trades.length,
@@ -193,7 +196,7 @@ function stats(series: AgentSeries, trades: ReplayTrade[]): AgentStats {
     realizedPnlMicros: closing.reduce((sum, t) => sum + t.realizedPnlMicros, 0),
     unrealizedPnlMicros: -1_234_567,
     feesMicros: trades.reduce((sum, t) => sum + t.feeMicros, 0),
-    maxDrawdownFraction: tracker.maxDrawdownFraction,
+    maxDrawdownFraction: Math.max(0, ...drawdowns(series.equityMicros)),
     sharpe: 0.8,
     sortino: 1.1,
     exposureFraction: 0.5,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { USD } from '../../../shared/domain/money.js';
-import { DrawdownTracker, dailyReturns, drawdownFromPeak, sharpeRatio, sortinoRatio, winRate } from '../../../shared/domain/performance.js';
+import { dailyReturns, sharpeRatio, sortinoRatio, winRate } from '../../../shared/domain/performance.js';
 
 /** Daily returns within ±20%, in whole basis points. */
 const dailyReturnsArb = fc.array(
@@ -71,53 +71,6 @@ describe('sharpeRatio and sortinoRatio', () => {
       );
     },
   );
-});
-
-describe('DrawdownTracker', () => {
-  it('measures each fall from the running peak and keeps the worst', () => {
-    const tracker = new DrawdownTracker();
-    expect([tracker.drawdownFraction, tracker.maxDrawdownFraction]).toEqual([0, 0]);
-    const seen = [100, 120, 90, 110, 60, 130].map((usd) => {
-      tracker.observe(usd * USD);
-      return tracker.drawdownFraction;
-    });
-    expect(seen).toEqual([0, 0, 0.25, 10 / 120, 0.5, 0]);
-    expect(tracker.maxDrawdownFraction).toBe(0.5);
-  });
-
-  it('reports no drawdown while the peak is not positive, and more than all of it below zero', () => {
-    const tracker = new DrawdownTracker();
-    tracker.observe(-5 * USD);
-    tracker.observe(-10 * USD);
-    expect(tracker.maxDrawdownFraction).toBe(0);
-    tracker.observe(100 * USD);
-    tracker.observe(-50 * USD);
-    expect(tracker.drawdownFraction).toBe(1.5);
-  });
-
-  it('stays within [0, 1] for positive equity, zero at a new peak, the worst never below the current', () => {
-    fc.assert(
-      fc.property(fc.array(positiveEquity, { minLength: 1, maxLength: 100 }), (curve) => {
-        const tracker = new DrawdownTracker();
-        let peak = 0;
-        for (const equity of curve) {
-          tracker.observe(equity);
-          expect(tracker.drawdownFraction).toBeGreaterThanOrEqual(0);
-          expect(tracker.drawdownFraction).toBeLessThan(1);
-          expect(tracker.maxDrawdownFraction).toBeGreaterThanOrEqual(tracker.drawdownFraction);
-          if (equity >= peak) expect(tracker.drawdownFraction).toBe(0);
-          peak = Math.max(peak, equity);
-        }
-      }),
-    );
-  });
-});
-
-describe('drawdownFromPeak', () => {
-  it('is the fall from the peak as a fraction of it, and 0 for a peak at or below zero', () => {
-    expect(drawdownFromPeak(200 * USD, 150 * USD)).toBe(0.25);
-    expect(drawdownFromPeak(0, -10 * USD)).toBe(0);
-  });
 });
 
 describe('winRate', () => {

@@ -8,7 +8,8 @@ import { FieldValue, type Firestore, Timestamp } from '@google-cloud/firestore';
  * serverTimestamp() is the clock at commit, create() of an existing document and update() of a
  * missing one fail with Firestore's codes, a transaction commits all of its writes or none and
  * aborts (ABORTED) when a document it read changed before its commit, queries skip documents
- * without the filtered field and come back in document-id order unless ordered otherwise.
+ * without the filtered field and come back in document-id order unless ordered otherwise (an
+ * inequality filter orders by its field first).
  * Auto ids are a counter, so runs are deterministic. Anything else fails loudly
  * (UnsupportedInMemory) rather than answering differently from Firestore.
  */
@@ -29,6 +30,7 @@ class StoreError extends Error {
 const ALREADY_EXISTS = 6;
 const NOT_FOUND = 5;
 const ABORTED = 10;
+const INVALID_ARGUMENT = 3;
 
 type Data = Record<string, unknown>;
 
@@ -58,12 +60,14 @@ const DELETE_FIELD = FieldValue.delete();
 function copyIn(value: unknown, now: () => Timestamp, path: string): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return Timestamp.fromDate(value);
-  if (value instanceof Timestamp) return value;
+  // Firestore keeps microseconds: finer nanoseconds are dropped.
+  if (value instanceof Timestamp) return value.nanoseconds % 1000 === 0 ? value : new Timestamp(value.seconds, value.nanoseconds - (value.nanoseconds % 1000));
   if (value instanceof FieldValue) {
     if (value.isEqual(SERVER_TIMESTAMP)) return now();
     throw new UnsupportedInMemory(`field value ${value.constructor.name} at ${path}`);
   }
-  if (Array.isArray(value)) return value.map((v, i) => copyIn(v, now, `${path}.${i}`));
+  // ignoreUndefinedProperties leaves undefined elements out of arrays too.
+  if (Array.isArray(value)) return value.filter((v) => v !== undefined).map((v, i) => copyIn(v, now, `${path}.${i}`));
   if (Buffer.isBuffer(value)) return Buffer.from(value);
   const out: Data = {};
   for (const [key, v] of Object.entries(value)) {
@@ -102,13 +106,27 @@ function typeRank(v: unknown): number {
   return 9;
 }
 
+/** Firestore orders strings by their UTF-8 bytes: by code point, where UTF-16 units put U+10000 and above before U+E000–U+FFFF. */
+function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i += 1) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const surrogateX = x >= 0xd800 && x <= 0xdfff;
+    if (surrogateX !== (y >= 0xd800 && y <= 0xdfff)) return surrogateX ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
 function compareValues(a: unknown, b: unknown): number {
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (ra !== rb) return ra - rb;
   if (a instanceof Timestamp && b instanceof Timestamp) return a.toMillis() - b.toMillis() || a.nanoseconds - b.nanoseconds;
   if (typeof a === 'number' || typeof a === 'boolean') return Number(a) - Number(b);
-  if (typeof a === 'string') return a < (b as string) ? -1 : a > (b as string) ? 1 : 0;
+  if (typeof a === 'string') return compareStrings(a, b as string);
   if (Array.isArray(a) && Array.isArray(b)) {
     for (let i = 0; i < Math.min(a.length, b.length); i += 1) {
       const c = compareValues(a[i], b[i]);
@@ -116,12 +134,24 @@ function compareValues(a: unknown, b: unknown): number {
     }
     return a.length - b.length;
   }
+  // Maps: key by key in key order, then the shorter first.
+  if (isMap(a) && isMap(b)) {
+    const keysA = Object.keys(a).sort(compareStrings);
+    const keysB = Object.keys(b).sort(compareStrings);
+    for (let i = 0; i < Math.min(keysA.length, keysB.length); i += 1) {
+      const c = compareStrings(keysA[i] as string, keysB[i] as string) || compareValues(a[keysA[i] as string], b[keysB[i] as string]);
+      if (c !== 0) return c;
+    }
+    return keysA.length - keysB.length;
+  }
   return JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0;
 }
 
 const equal = (a: unknown, b: unknown) => typeRank(a) === typeRank(b) && compareValues(a, b) === 0;
 
 type WhereOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not-in' | 'array-contains' | 'array-contains-any';
+
+const INEQUALITIES: ReadonlySet<WhereOp> = new Set<WhereOp>(['!=', '<', '<=', '>', '>=', 'not-in']);
 
 function matches(value: unknown, op: WhereOp, operand: unknown): boolean {
   if (value === undefined) return false;
@@ -138,10 +168,11 @@ function matches(value: unknown, op: WhereOp, operand: unknown): boolean {
       return typeRank(value) === typeRank(operand) && compareValues(value, operand) > 0;
     case '>=':
       return typeRank(value) === typeRank(operand) && compareValues(value, operand) >= 0;
+    // As the emulator answers: in never matches null, not-in with null in its list matches nothing.
     case 'in':
-      return (operand as unknown[]).some((o) => equal(value, o));
+      return value !== null && (operand as unknown[]).some((o) => equal(value, o));
     case 'not-in':
-      return value !== null && !(operand as unknown[]).some((o) => equal(value, o));
+      return value !== null && !(operand as unknown[]).includes(null) && !(operand as unknown[]).some((o) => equal(value, o));
     case 'array-contains':
       return Array.isArray(value) && value.some((v) => equal(v, operand));
     case 'array-contains-any':
@@ -203,7 +234,9 @@ class MemoryQuery {
 
   where(field: unknown, op: WhereOp, value: unknown): MemoryQuery {
     if (typeof field !== 'string') throw new UnsupportedInMemory('where() on a FieldPath or Filter');
-    return new MemoryQuery(this.store, this.path, { ...this.shape, filters: [...this.shape.filters, { field, op, value }] });
+    // Compared as stored: a Date operand as a Timestamp.
+    const operand = copyIn(value, () => Timestamp.now(), field);
+    return new MemoryQuery(this.store, this.path, { ...this.shape, filters: [...this.shape.filters, { field, op, value: operand }] });
   }
 
   orderBy(field: unknown, direction: 'asc' | 'desc' = 'asc'): MemoryQuery {
@@ -223,9 +256,15 @@ class MemoryQuery {
     return new MemoryQuerySnapshot(this.run());
   }
 
-  /** The matching documents, as Firestore orders them: by the orderBy fields, then by id. */
+  /**
+   * The matching documents, as Firestore orders them: by the orderBy fields, then by the fields of
+   * inequality filters not already ordered (by name, in the last orderBy's direction), then by id.
+   */
   run(): MemorySnapshot[] {
-    const { filters, orders, limit } = this.shape;
+    const { filters, limit } = this.shape;
+    const descending = this.shape.orders.at(-1)?.descending ?? false;
+    const inequalities = [...new Set(filters.filter((f) => INEQUALITIES.has(f.op)).map((f) => f.field))].sort(compareStrings);
+    const orders = [...this.shape.orders, ...inequalities.filter((field) => !this.shape.orders.some((o) => o.field === field)).map((field) => ({ field, descending }))];
     const found: [string, Data][] = [];
     for (const [id, doc] of this.store.documentsIn(this.path)) {
       if (filters.every((f) => matches(fieldOf(doc.data, f.field), f.op, f.value)) && orders.every((o) => fieldOf(doc.data, o.field) !== undefined)) {
@@ -238,8 +277,8 @@ class MemoryQuery {
         if (c !== 0) return o.descending ? -c : c;
       }
       // Ties (and unordered queries) by id, descending with the last orderBy as Firestore does.
-      const byId = ida < idb ? -1 : ida > idb ? 1 : 0;
-      return orders.at(-1)?.descending ? -byId : byId;
+      const byId = compareStrings(ida, idb);
+      return descending ? -byId : byId;
     });
     const limited = limit === undefined ? found : found.slice(0, limit);
     return limited.map(([id, data]) => new MemorySnapshot(new MemoryDocument(this.store, `${this.path}/${id}`), data));
@@ -249,6 +288,12 @@ class MemoryQuery {
 class MemoryCollection extends MemoryQuery {
   get id(): string {
     return this.path.slice(this.path.lastIndexOf('/') + 1);
+  }
+
+  /** The document a subcollection belongs to; null for a top-level collection. */
+  get parent(): MemoryDocument | null {
+    const at = this.path.lastIndexOf('/');
+    return at < 0 ? null : new MemoryDocument(this.store, this.path.slice(0, at));
   }
 
   doc(id?: string): MemoryDocument {
@@ -363,7 +408,8 @@ class MemoryTransaction extends MemoryWriteBatch {
   }
 
   private read(ref: MemoryDocument): MemorySnapshot {
-    if (this.writes.length > 0) throw new StoreError(3, 'Firestore transactions require all reads to be executed before all writes.');
+    // The client library refuses this itself, with a plain Error (no gRPC code).
+    if (this.writes.length > 0) throw new Error('Firestore transactions require all reads to be executed before all writes.');
     this.reads.set(ref.path, this.store.versionOf(ref.path));
     return this.store.snapshot(ref);
   }
@@ -465,6 +511,13 @@ export class MemoryFirestore {
       const { collection, id } = split(path);
       return this.collections.get(collection)?.get(id)?.data;
     };
+    // Firestore refuses a request that creates a document it also set or updated (unless deleted in between).
+    const present = new Set<string>();
+    for (const write of writes) {
+      if (write.kind === 'create' && present.has(write.ref.path)) throw new StoreError(INVALID_ARGUMENT, `Cannot write then create ${write.ref.path} in the same request`);
+      if (write.kind === 'delete') present.delete(write.ref.path);
+      else present.add(write.ref.path);
+    }
     for (const write of writes) {
       const path = write.ref.path;
       const before = current(path);
@@ -507,14 +560,19 @@ export class MemoryFirestore {
 
 const isMap = (v: unknown): v is Data => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Timestamp) && !(v instanceof FieldValue) && !(v instanceof Date) && !Buffer.isBuffer(v);
 
-/** `set(…, {merge: true})`: maps merge field by field, at every depth; FieldValue.delete() removes. */
+/**
+ * `set(…, {merge: true})`: maps merge field by field, at every depth; FieldValue.delete() removes.
+ * An empty map is a value (it replaces); a map that sets nothing (only deletes or undefined) makes no field.
+ */
 function mergedDeep(before: Data, changes: Data, now: Timestamp, path: string): Data {
   const out = copyOut(before);
   for (const [field, value] of Object.entries(changes)) {
     if (value === undefined) continue;
     if (value instanceof FieldValue && value.isEqual(DELETE_FIELD)) delete out[field];
-    else if (isMap(value) && isMap(out[field])) out[field] = mergedDeep(out[field], value, now, `${path}.${field}`);
-    else out[field] = copyIn(value, () => now, `${path}.${field}`);
+    else if (isMap(value) && Object.keys(value).length > 0) {
+      const inner = mergedDeep(isMap(out[field]) ? out[field] : {}, value, now, `${path}.${field}`);
+      if (isMap(out[field]) || Object.keys(inner).length > 0) out[field] = inner;
+    } else out[field] = copyIn(value, () => now, `${path}.${field}`);
   }
   return out;
 }
@@ -525,14 +583,18 @@ function merged(before: Data, changes: Data, now: Timestamp, path: string): Data
   for (const [field, value] of Object.entries(changes)) {
     if (value === undefined) continue;
     const parts = field.split('.');
+    if (value instanceof FieldValue && value.isEqual(DELETE_FIELD)) {
+      // Deleting a field that is not there changes nothing: no map is made (or replaced) on the way.
+      const parent = parts.slice(0, -1).reduce<unknown>((map, part) => (isMap(map) ? map[part] : undefined), out);
+      if (isMap(parent)) delete parent[parts.at(-1) as string];
+      continue;
+    }
     let target = out;
     for (const part of parts.slice(0, -1)) {
       const next = target[part];
-      target = (target[part] = next !== null && typeof next === 'object' && !Array.isArray(next) ? next : {}) as Data;
+      target = (target[part] = isMap(next) ? next : {}) as Data;
     }
-    const last = parts.at(-1) as string;
-    if (value instanceof FieldValue && value.isEqual(DELETE_FIELD)) delete target[last];
-    else target[last] = copyIn(value, () => now, `${path}.${field}`);
+    target[parts.at(-1) as string] = copyIn(value, () => now, `${path}.${field}`);
   }
   return out;
 }

@@ -257,11 +257,16 @@ const PAGE_SCRIPT = String.raw`
 
   const dollars = (v) => (v == null ? '—' : '$' + v.toLocaleString('en-US', { maximumFractionDigits: 2 }));
   const percent = (v) => (v == null ? '—' : +(v * 100).toFixed(2) + '%');
-  // Market time is UTC: ticks read "HH:MM", with the date where a day starts and on the first tick.
+  // Market time is UTC. Ticks a day or more apart read as dates (MM-DD, the year on the first);
+  // closer ones as "HH:MM", with the date where a day starts and on the first tick.
   const utc = (ts) => new Date(ts * 1000).toISOString();
   const TIME_AXIS = {
     size: 44,
-    values: (u, ticks) => ticks.map((t, i) => (i === 0 || utc(t).slice(11, 16) === '00:00' ? utc(t).slice(11, 16) + '\n' + utc(t).slice(0, 10) : utc(t).slice(11, 16))),
+    space: 64,
+    values: (u, ticks) =>
+      ticks.every((t) => utc(t).slice(11, 16) === '00:00')
+        ? ticks.map((t, i) => (i === 0 ? utc(t).slice(0, 10) : utc(t).slice(5, 10)))
+        : ticks.map((t, i) => (i === 0 || utc(t).slice(11, 16) === '00:00' ? utc(t).slice(11, 16) + '\n' + utc(t).slice(0, 10) : utc(t).slice(11, 16))),
   };
   const TIME_SERIES = { label: 'UTC', value: (u, v) => (v == null ? '—' : utc(v).slice(0, 16).replace('T', ' ')) };
   const MONEY = { axis: { size: 80, values: (u, ticks) => ticks.map(dollars) }, value: (u, v) => dollars(v) };

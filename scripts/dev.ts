@@ -3,7 +3,8 @@
  * scripts/lib/local-stack.ts), with Cloud Scheduler's jobs as timers. Ctrl-C stops all of it.
  */
 import { FUNCTIONS, describeTrigger, repeatMinutes } from '../triggers/manifest.js';
-import { LOCAL_DEFAULTS, MARKET_DIR, type LocalStack, startLocalStack } from './lib/local-stack.js';
+import { LOCAL_DEFAULTS, MARKET_DIR } from './lib/local-defaults.js';
+import { type LocalStack, startLocalStack } from './lib/local-stack.js';
 import { clearLocalEnv, writeLocalEnv } from './lib/local-env.js';
 import type { PushDeliveryMode } from './lib/provision.js';
 

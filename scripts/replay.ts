@@ -23,7 +23,7 @@ import { type DecisionRow, ReplayRecorder } from '../shared/replay/recorder.js';
 import { renderReport } from '../shared/replay/report-html.js';
 import type { ReplayTrade } from '../shared/replay/summary.js';
 import { csvLine } from '../shared/replay/csv.js';
-import { LOCAL_DEFAULTS, MARKET_DIR } from './lib/local-stack.js';
+import { LOCAL_DEFAULTS, MARKET_DIR } from './lib/local-defaults.js';
 
 const { values } = parseArgs({
   options: {

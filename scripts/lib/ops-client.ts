@@ -1,5 +1,5 @@
 import { useLocalEnv } from './local-env.js';
-import { LOCAL_DEFAULTS } from './local-stack.js';
+import { LOCAL_DEFAULTS } from './local-defaults.js';
 
 /**
  * Calls ops-api for the operator commands (npm run training, npm run agents): against the local

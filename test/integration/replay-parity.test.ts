@@ -9,7 +9,8 @@ import { readCandleFolder } from '../../shared/replay/candle-files.js';
 import { replay } from '../../shared/replay/engine.js';
 import { type DecisionRow, ReplayRecorder } from '../../shared/replay/recorder.js';
 import { FUNCTIONS, repeatMinutes } from '../../triggers/manifest.js';
-import { LOCAL_DEFAULTS, type LocalStack, MARKET_DIR, startLocalStack } from '../../scripts/lib/local-stack.js';
+import { LOCAL_DEFAULTS, MARKET_DIR } from '../../scripts/lib/local-defaults.js';
+import { type LocalStack, startLocalStack } from '../../scripts/lib/local-stack.js';
 import { freePort } from '../../scripts/lib/ports.js';
 
 /**

@@ -132,7 +132,7 @@ export class ReplayRecorder {
           this.ledger(write.id, write.data);
           break;
         case COLLECTIONS.riskSnapshots:
-          this.snapshots(write.data.snapshots as ScopeSnapshot[]);
+          this.snapshots(String(write.data.evaluatedAt), write.data.snapshots as ScopeSnapshot[]);
           break;
         case COLLECTIONS.tradingStateChanges:
           this.stateChange(write.data);
@@ -316,11 +316,11 @@ export class ReplayRecorder {
     if (closing) figures.closingNet.push(realized - fill.feeMicros);
   }
 
-  private snapshots(snapshots: readonly ScopeSnapshot[]): void {
+  private snapshots(evaluatedAt: string, snapshots: readonly ScopeSnapshot[]): void {
+    const day = dayOf(evaluatedAt);
     for (const snapshot of snapshots) {
       const figures = this.scopes.get(snapshot.scope) ?? { maxDrawdownFraction: 0, dayEnds: [] };
       this.scopes.set(snapshot.scope, figures);
-      const day = dayOf(new Date(Date.now()).toISOString());
       if (figures.day !== undefined && figures.day !== day && figures.latest) figures.dayEnds.push(figures.latest.equityMicros);
       figures.day = day;
       figures.latest = snapshot;

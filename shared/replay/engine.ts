@@ -81,7 +81,7 @@ export async function replay(run: ReplayRun): Promise<ReplayOutcome> {
   store.observe(run.recorder.observeCommit);
   const db = store.asFirestore();
   // Ledger commits are paced per wall-clock second in production; a replay has no wall clock.
-  LedgerRepository.for(db, { maxBatch: MAX_JOBS_PER_COMMIT });
+  const ledgers = LedgerRepository.for(db, { maxBatch: MAX_JOBS_PER_COMMIT });
   const bus = new ReplayBus();
   const io: RuntimeIo = { db, publisher: bus, market: new ReplayMarket(run.market) };
   const config = { ...run.config, ENABLE_VERTEX_AI: false, ENABLE_PAPER_TRADING: true } satisfies Config;
@@ -142,7 +142,7 @@ export async function replay(run: ReplayRun): Promise<ReplayOutcome> {
       await job.run();
       await bus.drain();
     }
-    run.recorder.endOfMinute(time);
+    await run.recorder.endOfMinute(time, () => ledgers.allLedgers());
     run.onMinute?.({ time, minutesDone: i + 1, minutes, messages: bus.published, documents: store.documentCount });
   }
   return { failedDeliveries: bus.failed, messages: bus.published, store };

@@ -1,4 +1,5 @@
 import type { AgentProfile } from '../domain/agents.js';
+import type { MarginLedgerState } from '../domain/ledger.js';
 import { AlertMessage, RiskEvent } from '../domain/messages.js';
 import { dailyReturns, sharpeRatio, sortinoRatio, winRate } from '../domain/performance.js';
 import { FLAT_POSITION, FillFacts, PositionState, applyFill, unrealizedPnlMicros } from '../domain/positions.js';
@@ -53,8 +54,6 @@ interface AgentFigures {
   readonly rejections: Record<string, number>;
   evaluatedMinutes: number;
   exposedMinutes: number;
-  inUseMicros: number;
-  reservedMicros: number;
   readonly series: AgentSeries;
 }
 
@@ -105,8 +104,6 @@ export class ReplayRecorder {
         rejections: {},
         evaluatedMinutes: 0,
         exposedMinutes: 0,
-        inUseMicros: 0,
-        reservedMicros: 0,
         series: { equityMicros: [], marginInUseMicros: [], utilizationFraction: [] },
       });
     }
@@ -127,9 +124,6 @@ export class ReplayRecorder {
           break;
         case COLLECTIONS.fills:
           fills.push(FillFacts.parse(write.data));
-          break;
-        case COLLECTIONS.marginLedgers:
-          this.ledger(write.id, write.data);
           break;
         case COLLECTIONS.riskSnapshots:
           this.snapshots(String(write.data.evaluatedAt), write.data.snapshots as ScopeSnapshot[]);
@@ -164,10 +158,14 @@ export class ReplayRecorder {
     }
   };
 
-  /** After each replayed minute: a point of every series when the minute is a sample. */
-  endOfMinute(time: number): void {
+  /**
+   * After each replayed minute: a point of every series when the minute is a sample. Margins
+   * come from `ledgers` (the ledger repository's read, which owns them), asked only then.
+   */
+  async endOfMinute(time: number, ledgers: () => Promise<ReadonlyMap<string, MarginLedgerState>>): Promise<void> {
     this.lastTime = time;
     if ((time - this.options.from) % (this.options.sampleMinutes * 60_000) !== 0) return;
+    const margins = await ledgers();
     this.time.push(time);
     const portfolio = this.scopes.get(PORTFOLIO_SCOPE)?.latest;
     this.portfolioEquity.push(portfolio?.equityMicros ?? this.allocationMicros);
@@ -180,8 +178,9 @@ export class ReplayRecorder {
       const figures = this.agents.get(agent.agentId) as AgentFigures;
       const latest = this.scopes.get(agent.agentId)?.latest;
       figures.series.equityMicros.push(latest?.equityMicros ?? agent.marginAllocationMicros);
-      figures.series.marginInUseMicros.push(figures.inUseMicros);
-      figures.series.utilizationFraction.push((figures.inUseMicros + figures.reservedMicros) / agent.marginAllocationMicros);
+      const ledger = margins.get(agent.agentId);
+      figures.series.marginInUseMicros.push(ledger?.inUseMicros ?? 0);
+      figures.series.utilizationFraction.push(((ledger?.inUseMicros ?? 0) + (ledger?.reservedMicros ?? 0)) / agent.marginAllocationMicros);
     }
   }
 
@@ -276,13 +275,6 @@ export class ReplayRecorder {
       freeMarginMicros: context?.freeMarginMicros ?? 0,
       reason: typeof data.reason === 'string' ? data.reason : '',
     });
-  }
-
-  private ledger(agentId: string, data: Record<string, unknown>): void {
-    const figures = this.agents.get(agentId);
-    if (!figures) return;
-    figures.inUseMicros = Number(data.inUseMicros ?? 0);
-    figures.reservedMicros = Number(data.reservedMicros ?? 0);
   }
 
   private trade(fill: FillFacts, writes: readonly ObservedWrite[]): void {

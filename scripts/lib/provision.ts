@@ -1,6 +1,7 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import { FUNCTIONS, HOLDING_SUBSCRIPTIONS, type PushTrigger, TOPICS, pushTriggers } from '../../triggers/manifest.js';
-import { PushRelay, type PushRelayStats } from './push-relay.js';
+import type { PushRelayStats } from './push-relay.js';
+import { startRelayThread } from './push-relay-thread.js';
 
 /**
  * Creates the topics and subscriptions of triggers/manifest.ts on a Pub/Sub emulator and
@@ -82,6 +83,6 @@ export async function provisionPubSub(
     }
   }
   if (mode === 'emulator') return { mode, stats: undefined, stop: async () => undefined };
-  const relay = PushRelay.start(pubsub, routes, { ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}) });
+  const relay = startRelayThread(pubsub.projectId, routes, { ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}) });
   return { mode, stats: relay.stats, stop: () => relay.stop() };
 }

@@ -25,6 +25,8 @@ export interface PushRelayOptions {
    * per subscription: a slow endpoint holds its own subscription's requests, no other's.
    */
   readonly maxInFlight?: number;
+  /** Where to count (sharedRelayStats, when another thread reads them); a plain object by default. */
+  readonly stats?: PushRelayStats;
 }
 
 export interface PushRelayStats {
@@ -36,6 +38,18 @@ export interface PushRelayStats {
   deadLettered: number;
   /** The most push requests in flight at once, all subscriptions together. */
   maxInFlight: number;
+}
+
+const STAT_FIELDS = ['attempts', 'acked', 'failures', 'deadLettered', 'maxInFlight'] as const;
+
+/** Relay counters in shared memory: the relay's thread writes them, the stack's thread reads them. */
+export function sharedRelayStats(buffer = new SharedArrayBuffer(STAT_FIELDS.length * Int32Array.BYTES_PER_ELEMENT)): PushRelayStats & { readonly buffer: SharedArrayBuffer } {
+  const cells = new Int32Array(buffer);
+  const stats = { buffer } as PushRelayStats & { buffer: SharedArrayBuffer };
+  STAT_FIELDS.forEach((field, i) => {
+    Object.defineProperty(stats, field, { enumerable: true, get: () => Atomics.load(cells, i), set: (value: number) => Atomics.store(cells, i, value) });
+  });
+  return stats;
 }
 
 /** Request slots of one subscription; a released slot passes straight to the longest waiter. */
@@ -57,7 +71,7 @@ class Slots {
 }
 
 export class PushRelay {
-  readonly stats: PushRelayStats = { attempts: 0, acked: 0, failures: 0, deadLettered: 0, maxInFlight: 0 };
+  readonly stats: PushRelayStats;
   /** Attempts per message id: the emulator does not count deliveries. */
   private readonly attempts = new Map<string, number>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -67,14 +81,18 @@ export class PushRelay {
   /** Kept-alive connections to the functions, as Pub/Sub's push keeps them. */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
+  private readonly subscriptions: Subscription[] = [];
+
   private constructor(
     private readonly pubsub: PubSub,
     private readonly maxInFlight: number,
-    private readonly subscriptions: Subscription[] = [],
-  ) {}
+    stats: PushRelayStats | undefined,
+  ) {
+    this.stats = stats ?? { attempts: 0, acked: 0, failures: 0, deadLettered: 0, maxInFlight: 0 };
+  }
 
   static start(pubsub: PubSub, routes: readonly RelayRoute[], options: PushRelayOptions = {}): PushRelay {
-    const relay = new PushRelay(pubsub, options.maxInFlight ?? 200);
+    const relay = new PushRelay(pubsub, options.maxInFlight ?? 200, options.stats);
     for (const route of routes) relay.listen(route);
     return relay;
   }

@@ -50,7 +50,7 @@ export class GroupCommitter<Key, Item, Result> {
         return;
       }
       this.queues.set(key, [{ item, resolve, reject }]);
-      void this.drain(key);
+      outsideRequestDomain(() => void this.drain(key));
     });
   }
 
@@ -81,5 +81,22 @@ export class GroupCommitter<Key, Item, Result> {
         for (const waiter of batch) waiter.reject(error);
       }
     }
+  }
+}
+
+/**
+ * Runs `start` outside the `domain` of the request that happens to call it. functions-framework
+ * runs each request in a domain, and every promise callback created within one enters and leaves
+ * it; a batch is shared work, so its transactions would pay that on every callback, and an error
+ * in it would be charged to one request.
+ */
+function outsideRequestDomain(start: () => void): void {
+  const active = (process as { domain?: { exit(): void; enter(): void } | null }).domain;
+  if (!active) return start();
+  active.exit();
+  try {
+    start();
+  } finally {
+    active.enter();
   }
 }

@@ -91,4 +91,31 @@ describe('GroupCommitter', () => {
     await committer.submit('k', 2);
     expect(paced).toBe(2);
   });
+
+  it("commits outside the domain of the request that started the batch, and leaves that request in its domain", async () => {
+    const { create } = await import('node:domain');
+    const activeDomain = () => (process as { domain?: unknown }).domain;
+    const seen: unknown[] = [];
+    const committer = new GroupCommitter<string, number, number>(
+      async (_key, items) => {
+        seen.push(activeDomain());
+        await Promise.resolve();
+        seen.push(activeDomain());
+        return items.map((n) => ({ ok: true, value: n * 2 }) as const);
+      },
+      { maxBatch: 10 },
+    );
+    const request = create();
+    const answered = await new Promise<{ result: number; domainAfterSubmit: unknown }>((resolve, reject) => {
+      request.on('error', reject);
+      request.run(() => {
+        const pending = committer.submit('a', 21);
+        const domainAfterSubmit = activeDomain();
+        void pending.then((result) => resolve({ result, domainAfterSubmit }), reject);
+      });
+    });
+    expect(answered).toEqual({ result: 42, domainAfterSubmit: request });
+    expect(seen).toEqual([undefined, undefined]);
+  });
 });
+

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import FakeTimers from '@sinonjs/fake-timers';
 import { loadConfig } from '../shared/config.js';
-import { CANDLE_MINUTE } from '../shared/domain/candles.js';
+import { CANDLE_MINUTE, type CandleSeries } from '../shared/domain/candles.js';
 import { DEFAULT_AGENTS } from '../shared/domain/agents.js';
 import { USD, microsToUsd } from '../shared/domain/money.js';
 import { writeLogsTo } from '../shared/log.js';
@@ -52,8 +52,6 @@ const wallSeconds = () => Number(process.hrtime.bigint() - startedAt) / 1e9;
 const dataDir = resolve(values.data ?? MARKET_DIR);
 const outDir = resolve(values.out ?? 'replay-report');
 const market = await readCandleFolder(dataDir).catch((error: Error) => fail(error.message));
-const firstSeries = [...market.series.values()][0];
-if (!firstSeries) fail(`no candles in ${dataDir}`);
 const dataFrom = Math.max(...[...market.series.values()].map((s) => s.firstOpenTime));
 const dataTo = Math.min(...[...market.series.values()].map((s) => s.endTime));
 const from = values.from ? instant(values.from, '--from') : dataFrom;
@@ -70,7 +68,13 @@ const untradable = agents.flatMap((a) => a.allowedSymbols).filter((s) => !market
 if (untradable.length > 0) process.stderr.write(`replay: no candles for ${[...new Set(untradable)].join(', ')}: agents skip those symbols\n`);
 
 // The functions' configuration, as `npm start` gives it; what the environment sets wins.
-const config = loadConfig({ ...LOCAL_DEFAULTS, ...process.env });
+const config = (() => {
+  try {
+    return loadConfig({ ...LOCAL_DEFAULTS, ...process.env });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+})();
 
 await mkdir(outDir, { recursive: true });
 const logFile = createWriteStream(join(outDir, 'replay.log'));
@@ -87,7 +91,7 @@ const sampleMinutes = Math.max(1, Math.ceil(minutes / 2_000));
 const clock = FakeTimers.withGlobal(globalThis).install({ now: from, toFake: ['Date'] });
 let tradeCount = 0;
 const recorder = new ReplayRecorder(
-  { from, to, sampleMinutes, agents, symbols, files: market.files, priceOf: (symbol, time) => (market.series.get(symbol) as NonNullable<typeof firstSeries>).priceAt(time) },
+  { from, to, sampleMinutes, agents, symbols, files: market.files, priceOf: (symbol, time) => (market.series.get(symbol) as CandleSeries).priceAt(time) },
   {
     decision: (row: DecisionRow) => decisions.write(csvLine([row.decidedFor, row.agentId, row.model, row.action, row.signalId, row.source, microsToUsd(row.freeMarginMicros), row.reason])),
     trade: (t: ReplayTrade) => {

@@ -24,6 +24,7 @@ import { renderReport } from '../shared/replay/report-html.js';
 import type { ReplayTrade } from '../shared/replay/summary.js';
 import { csvLine } from '../shared/replay/csv.js';
 import { LOCAL_DEFAULTS, MARKET_DIR } from './lib/local-defaults.js';
+import { fail as exitWith } from './lib/ops-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,10 +36,7 @@ const { values } = parseArgs({
   },
 });
 
-function fail(message: string): never {
-  process.stderr.write(`replay: ${message}\n`);
-  process.exit(2);
-}
+const fail = (message: string): never => exitWith(`replay: ${message}`);
 
 function instant(text: string, flag: string): number {
   const time = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);

@@ -14,6 +14,7 @@ import type { EvaluationResult } from '../../shared/firestore/risk-book.js';
 import { evaluateAndEnforce, evaluatorDepsFromConfig } from '../../shared/risk/runtime.js';
 import type { TradingDeps } from '../../shared/trading/deps.js';
 import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
+import { cloudIo } from '../../shared/runtime-io.js';
 
 /**
  * drawdown-evaluator: on Cloud Scheduler's minute tick and after every applied order update
@@ -23,13 +24,15 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
  */
 
 const config = loadConfig(process.env, 'drawdown-evaluator');
-const deps = evaluatorDepsFromConfig(config);
+// One set of clients for the evaluation and for the flattens it may start.
+const io = cloudIo(config);
+const deps = evaluatorDepsFromConfig(config, io);
 const { db } = deps;
 
 const metrics = config.ENABLE_CLOUD_MONITORING ? metricWriterFromConfig(config) : undefined;
 // Built on first need: most evaluations halt nothing.
 let tradingDeps: TradingDeps | undefined;
-const trading = () => (tradingDeps ??= tradingDepsFromConfig(config));
+const trading = () => (tradingDeps ??= tradingDepsFromConfig(config, io));
 
 // Triggers arriving while an evaluation runs share the next one, instead of ten transactions
 // fighting over the same risk documents (and a minute already evaluated costs two reads).

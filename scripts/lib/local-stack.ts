@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { DEFAULT_AGENTS } from '../../shared/domain/agents.js';
+import { symbolOfCandleFile } from '../../shared/domain/candles.js';
 import { seedAgentProfiles } from '../../shared/firestore/agent-profiles.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
@@ -67,8 +68,8 @@ function marketFiles(): Record<string, string> {
   if (!existsSync(MARKET_DIR)) return {};
   const files: Record<string, string> = {};
   for (const name of readdirSync(MARKET_DIR)) {
-    const match = /^([A-Z0-9]+)-1m-.*\.csv$/.exec(name);
-    if (match?.[1]) files[match[1]] = join(MARKET_DIR, name);
+    const symbol = name.endsWith('.csv') ? symbolOfCandleFile(name) : undefined;
+    if (symbol) files[symbol] = join(MARKET_DIR, name);
   }
   return files;
 }

@@ -6,31 +6,40 @@ import { FUNCTIONS, describeTrigger, repeatMinutes } from '../triggers/manifest.
 import { LOCAL_DEFAULTS, MARKET_DIR } from './lib/local-defaults.js';
 import { type LocalStack, startLocalStack } from './lib/local-stack.js';
 import { clearLocalEnv, writeLocalEnv } from './lib/local-env.js';
-import type { PushDeliveryMode } from './lib/provision.js';
-
-const BASE_PORT = Number(process.env.SAPPHIRE_PORT ?? 8080);
-/**
- * Replay start and speed: by default 2023-03-10 00:00 UTC (the day of the SVB failure, when the
- * agents have something to trade within seconds), one market minute per second.
- */
-const REPLAY_START = Date.parse(process.env.SAPPHIRE_REPLAY_START ?? '2023-03-10T00:00:00Z');
-const REPLAY_SPEED = Number(process.env.SAPPHIRE_REPLAY_SPEED ?? 60);
-/**
- * Locally, Cloud Scheduler's jobs are timers on the schedules of triggers/manifest.ts, run this
- * many times faster (the market replays faster too): by default agents think every 15 s instead
- * of every 5 minutes, and the evaluator and reconciler run every 3 s instead of every minute.
- */
-const SCHEDULE_SPEEDUP = Number(process.env.SAPPHIRE_SCHEDULE_SPEEDUP ?? 20);
-/** How push subscriptions reach the functions: the relay (Cloud Pub/Sub's semantics) or the emulator's own push. */
-const DELIVERIES: readonly PushDeliveryMode[] = ['relay', 'emulator'];
+import { localSettings } from './lib/local-settings.js';
+import { preflight } from './lib/preflight.js';
+import { readableLogLine } from './lib/readable-log.js';
+import { ConfigError } from '../shared/config.js';
+import { sendLogEntriesTo } from '../shared/log.js';
 
 const step = (n: number, total: number, text: string) => process.stderr.write(`[${n}/${total}] ${text}\n`);
 
-async function main(): Promise<void> {
-  const delivery = (process.env.SAPPHIRE_PUSH_DELIVERY ?? 'relay') as PushDeliveryMode;
-  if (!DELIVERIES.includes(delivery)) {
-    process.stderr.write(`SAPPHIRE_PUSH_DELIVERY must be one of ${DELIVERIES.join(', ')}, got ${JSON.stringify(delivery)}\n`);
+/**
+ * The settings (scripts/lib/local-settings.ts): by default the replay starts 2023-03-10 00:00 UTC
+ * (the day of the SVB failure, when the agents have something to trade within seconds) at one
+ * market minute per second, and Cloud Scheduler's jobs run 20 times faster than deployed (agents
+ * think every 15 s, the evaluator and reconciler run every 3 s).
+ */
+function settings() {
+  try {
+    return localSettings();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`npm start: ${error.message}\n`);
     process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = settings();
+  await preflight('start');
+  const delivery = config.SAPPHIRE_PUSH_DELIVERY;
+  if (config.SAPPHIRE_LOG_FORMAT === 'text') {
+    const colour = process.stdout.isTTY && process.stdout.hasColors();
+    sendLogEntriesTo((entry) => {
+      const line = readableLogLine(entry, config.SAPPHIRE_LOG_DETAIL, colour);
+      if (line !== undefined) process.stdout.write(`${line}\n`);
+    });
   }
   const timers: NodeJS.Timeout[] = [];
   let stack: LocalStack | undefined;
@@ -50,7 +59,7 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void shutdown(0)); // the terminal closed
 
   try {
-    stack = await startLocalStack({ basePort: BASE_PORT, delivery, replayStart: REPLAY_START, replaySpeed: REPLAY_SPEED, progress: step });
+    stack = await startLocalStack({ basePort: config.SAPPHIRE_PORT, delivery, replayStart: config.SAPPHIRE_REPLAY_START, replaySpeed: config.SAPPHIRE_REPLAY_SPEED, progress: step });
     if (stopping) return;
     const { projectId, emulators, endpoints, market, marketFiles } = stack;
     await writeLocalEnv({
@@ -70,7 +79,7 @@ async function main(): Promise<void> {
         const url = endpoints.get(spec.name) as string;
         const body = JSON.stringify(trigger.body ?? {});
         const run = () => void fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(() => undefined);
-        timers.push(setTimeout(run, 3_000), setInterval(run, (minutes * 60_000) / SCHEDULE_SPEEDUP));
+        timers.push(setTimeout(run, 3_000), setInterval(run, (minutes * 60_000) / config.SAPPHIRE_SCHEDULE_SPEEDUP));
       }
     }
 

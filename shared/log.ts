@@ -40,18 +40,28 @@ export function logEntry(severity: Severity, message: string, fields: LogFields,
   return entry;
 }
 
-let sink = (line: string): void => {
-  process.stdout.write(line);
+/** One entry as Cloud Logging reads it: a JSON object on one line. */
+export function jsonLogLine(entry: Record<string, unknown>): string {
+  return `${JSON.stringify(entry, errorReplacer)}\n`;
+}
+
+let sink = (entry: Record<string, unknown>): void => {
+  process.stdout.write(jsonLogLine(entry));
 };
 
 /** Sends log lines elsewhere than stdout (a replay keeps its terminal for progress). */
 export function writeLogsTo(write: (line: string) => void): void {
-  sink = write;
+  sink = (entry) => write(jsonLogLine(entry));
+}
+
+/** Hands every entry to `receive` instead (the local stack prints them for a person). */
+export function sendLogEntriesTo(receive: (entry: Record<string, unknown>) => void): void {
+  sink = receive;
 }
 
 function write(severity: Severity, message: string, fields: LogFields): void {
   if (process.env.SAPPHIRE_QUIET_LOGS === 'true' && (severity === 'DEBUG' || severity === 'INFO')) return;
-  sink(`${JSON.stringify(logEntry(severity, message, fields), errorReplacer)}\n`);
+  sink(logEntry(severity, message, fields));
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

@@ -1,22 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { sleep } from '../../shared/concurrency/retry.js';
 import { freePort } from './ports.js';
+import { FAKE_GCS_SERVER, ensureGoTool } from './tools.js';
 
 /**
  * A real Cloud Storage emulator for tests and the local stack: fsouza/fake-gcs-server, which
  * speaks the JSON and upload APIs that @google-cloud/storage uses. It is a Go program, built
- * once from the Go module proxy into .cache/bin (about a minute and a half on two cores) and
- * reused after that.
+ * once from the Go module proxy into .cache/bin (tools.ts) and reused after that.
  */
-
-export const FAKE_GCS_SERVER_VERSION = 'v1.56.1';
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN_DIR = join(ROOT, '.cache', 'bin');
-const BINARY = join(BIN_DIR, `fake-gcs-server-${FAKE_GCS_SERVER_VERSION}`);
 
 export interface GcsEmulator {
   /** http://127.0.0.1:port: the client's apiEndpoint (GCS_API_ENDPOINT). */
@@ -24,24 +15,8 @@ export interface GcsEmulator {
   stop(): Promise<void>;
 }
 
-/** The emulator's binary, built with `go install` on first use. */
-export async function ensureGcsEmulator(progress: (line: string) => void = () => undefined): Promise<string> {
-  if (existsSync(BINARY)) return BINARY;
-  await mkdir(BIN_DIR, { recursive: true });
-  progress(`building fake-gcs-server ${FAKE_GCS_SERVER_VERSION} from the Go module proxy into .cache/bin (once; about 90 s)…`);
-  const staging = join(BIN_DIR, 'staging');
-  const built = spawnSync('go', ['install', `github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}`], {
-    env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (built.status !== 0) throw new Error(`go install fake-gcs-server failed (exit ${built.status}); Go 1.22+ and the Go module proxy are needed`);
-  const { rename } = await import('node:fs/promises');
-  await rename(join(staging, 'fake-gcs-server'), BINARY);
-  return BINARY;
-}
-
 export async function startGcsEmulator(options: { readonly progress?: (line: string) => void } = {}): Promise<GcsEmulator> {
-  const binary = await ensureGcsEmulator(options.progress);
+  const binary = await ensureGoTool(FAKE_GCS_SERVER, options.progress);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(binary, ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-public-host', `127.0.0.1:${port}`, '-log-level', 'error'], {

@@ -25,7 +25,7 @@ afterAll(async () => {
 describe('npm start', () => {
   it('trades by itself within two minutes and stops cleanly', async () => {
     const base = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, SAPPHIRE_PORT: String(base), GOOGLE_CLOUD_PROJECT: 'sapphire-local-smoke', SAPPHIRE_QUIET_LOGS: 'false' };
+    const env: NodeJS.ProcessEnv = { ...process.env, SAPPHIRE_PORT: String(base), GOOGLE_CLOUD_PROJECT: 'sapphire-local-smoke', SAPPHIRE_QUIET_LOGS: 'false', SAPPHIRE_LOG_FORMAT: 'json' };
     delete env.FIRESTORE_EMULATOR_HOST;
     delete env.PUBSUB_EMULATOR_HOST;
     stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

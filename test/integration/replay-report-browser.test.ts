@@ -6,7 +6,7 @@ import { renderReport } from '../../shared/replay/report-html.js';
 import { checkReportInBrowser, screenshotReport } from '../support/report-browser.js';
 import { replaySummary } from '../support/replay-summary.js';
 
-/** report.html in Debian's chromium: offline, error-free, and drawing exactly the summary. */
+/** report.html in a real Chromium: offline, error-free, and drawing exactly the summary. */
 
 // Hostile text where the summary carries free text: an agent id and a halt reason.
 const summary = replaySummary({

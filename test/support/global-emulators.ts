@@ -1,5 +1,5 @@
 import { startEmulators, type EmulatorPair } from '../../scripts/lib/emulators.js';
-import { ensureGcsEmulator } from '../../scripts/lib/gcs-emulator.js';
+import { ensureTestTools } from '../../scripts/lib/tools.js';
 
 /**
  * Vitest global setup: one Firestore and one Pub/Sub emulator for the whole run. Test files
@@ -9,8 +9,8 @@ let emulators: EmulatorPair | undefined;
 
 export async function setup(): Promise<void> {
   const started = Date.now();
-  // Built once from the Go module proxy (about 90 s on a fresh machine), before any test's hooks time it.
-  await ensureGcsEmulator((line) => process.stdout.write(`${line}\n`));
+  // Fetched once (npm test's preflight already did), before any test's hooks time them.
+  await ensureTestTools((line) => process.stdout.write(`${line}\n`));
   emulators = await startEmulators({ projectId: 'sapphire-test' });
   Object.assign(process.env, emulators.env, {
     // No metadata server here: stop the client libraries from looking for one.

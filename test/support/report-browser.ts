@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Page, chromium } from 'playwright-core';
+import { ensureChromium } from '../../scripts/lib/tools.js';
 import type { ReplaySummary } from '../../shared/replay/summary.js';
 
 /**
- * report.html in a real browser: Debian's chromium driven by playwright-core (no browser download),
- * offline and with a fresh profile each time.
+ * report.html in a real browser: the Chromium of @sparticuz/chromium (scripts/lib/tools.ts), driven
+ * by playwright-core, offline and with a fresh profile each time.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -26,10 +26,12 @@ const VIEWPORT = { width: 1280, height: 900 };
 async function withReportPage<T>(htmlPath: string, use: (page: Page, url: string) => Promise<T>): Promise<T> {
   const profile = await mkdtemp(join(tmpdir(), 'sapphire-report-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: await ensureChromium(),
     args: ARGS,
     viewport: VIEWPORT,
     deviceScaleFactor: 1,
+    // A reader's locale, not the machine's: under LANG=C Chromium's default is en-US@posix, which Intl refuses.
+    locale: 'en-US',
   });
   try {
     const page = context.pages()[0] ?? (await context.newPage());

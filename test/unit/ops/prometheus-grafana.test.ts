@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { RejectionReason } from '../../../shared/domain/messages.js';
 import { EXPORTED_METRICS, limitTypeOf } from '../../../shared/ops/metrics.js';
+import { PROMTOOL, ensureGoTool } from '../../../scripts/lib/tools.js';
 
 /**
  * The Prometheus rules and the Grafana dashboard of terraform/monitoring/ against the metrics
@@ -159,13 +160,11 @@ const execFileAsync = promisify(execFile);
 
 async function promtool(...args: string[]): Promise<string> {
   try {
-    const { stdout, stderr } = await execFileAsync('promtool', args, { timeout: 30_000 });
+    // Built from the Go module proxy into .cache/bin on first use (npm test's preflight does it first).
+    const { stdout, stderr } = await execFileAsync(await ensureGoTool(PROMTOOL), args, { timeout: 30_000 });
     return stdout + stderr;
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
-    if (failure.code === 'ENOENT') {
-      throw new Error('promtool is not installed: apt-get install prometheus (the Debian package has it; .ci/run installs it)');
-    }
     throw new Error(`promtool ${args.join(' ')} failed:\n${failure.stdout ?? ''}${failure.stderr ?? failure.message}`);
   }
 }

@@ -1,25 +1,147 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 import { CANDLE_MINUTE as MINUTE, CandleSeries, parseCandlesCsv } from '../../shared/domain/candles.js';
-import { verifySignedQuery } from '../../shared/exchange/binance-futures/signing.js';
-import { feeMicros, microsToDecimal } from '../../shared/domain/money.js';
+import { DECIMAL_PATTERN } from '../../shared/domain/decimal.js';
+import { USD, ceilDiv, feeMicros, microsToDecimal, signedVenueUsdToMicros, usdToMicros } from '../../shared/domain/money.js';
 import { ATOMS_PER_UNIT, atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../shared/domain/quantity.js';
 import type { Side } from '../../shared/domain/vocabulary.js';
+import { verifySignedQuery } from '../../shared/exchange/binance-futures/signing.js';
 import { replayFilters } from '../../shared/replay/replay-market.js';
 
 /**
  * A local stand-in for a Binance USDⓈ-M futures venue, speaking the same REST endpoints, so the
- * real client code runs unchanged against it:
+ * real client code runs unchanged against it. It is as strict as Binance's documentation
+ * (developers.binance.com/docs/derivatives/usds-margined-futures/…), because a venue kinder than
+ * the real one hides bugs:
  *  - market data replayed from one-minute candle CSV files on a simulated clock;
- *  - signed trading endpoints that check the API key, the HMAC signature and the timestamp
- *    window, keep orders in memory, fill MARKET orders at the replayed price, and let a test
- *    hold new orders open (a venue that cannot fill at once), then fill, partially fill or cancel
- *    them, or inject venue failures.
+ *  - signed endpoints: an unknown API key is -2015, a missing or malformed one -2014, a bad HMAC -1022, a
+ *    timestamp outside recvWindow -1021; recvWindow above 60 000 ms is refused;
+ *  - request weight per IP (2400 a minute) and orders per account (300 per 10 s, 1200 a minute):
+ *    over the budget HTTP 429 with Retry-After and -1003 (-1015 for orders); an IP that keeps
+ *    sending while told to back off is banned, HTTP 418 with Retry-After;
+ *  - accounts with a USDT wallet, positions per symbol (one-way mode) and Binance's defaults of 20×
+ *    cross margin until set: margin for what an order opens is its notional over the leverage, and
+ *    an account that cannot pay it is refused -2019; closing releases margin in proportion; realized
+ *    PnL, commission and funding move the wallet and appear in /fapi/v1/income;
+ *  - orders: newClientOrderId unique among OPEN orders only (-4116), so re-sending the id of a
+ *    filled or canceled order places a second order; reduce-only orders that would not reduce are
+ *    -2022 and larger ones are cut to the position; LOT_SIZE, MARKET_LOT_SIZE, MIN_NOTIONAL,
+ *    PRICE_FILTER and PERCENT_PRICE are enforced; conditional types are -4120 (they moved to the
+ *    Algo Service on 2025-12-09); lowering leverage on an open isolated position is -4161 and
+ *    changing the margin type with a position -4048; a MARKET order larger than one book level
+ *    fills in several trades, each a tick further; a LIMIT order that does not cross the mark rests
+ *    until a test fills it;
+ *  - test hooks: hold new orders open, then fill, partially fill or cancel them; venue
+ *    liquidations, trades by hand and funding; and faults on demand (below).
+ *
+ * Faults, per path (optionally per method), each used by the next matching request:
+ *  - `refuse_before`: answers the given status and body without executing (what `failNext` queues);
+ *  - `rate_limited`: HTTP 429 or 418 with Retry-After and -1003, without executing;
+ *  - `execute_then_drop`: executes, then destroys the socket without answering;
+ *  - `execute_then_status`: executes, then answers an execution-unknown status: 503 with -1000
+ *    "Unknown error, please check your request or try again later.", or -1006 / -1007 (any status),
+ *    or a plain-text body;
+ *  - `execute_then_delay`: executes, then answers only after `delayMs` (past the client's timeout).
+ *
+ * Admin routes (unsigned, never rate limited, for tests and `npm start`):
+ *  - `POST /sapphire-admin/faults` with JSON `{ "path": "/fapi/v1/order", "method": "POST",
+ *    "kind": "execute_then_status", "status": 503, "count": 1 }` queues faults;
+ *  - `DELETE /sapphire-admin/faults` drops every queued fault;
+ *  - `GET /sapphire-admin/orders[?apiKey=…]` lists every venue order, with the key it was placed with.
  */
 
 /** Commission charged on every stand-in trade: Binance futures' 0.05% taker rate. */
 export const STANDIN_FEE_PPM = 500;
+
+/** Each account's wallet until a test sets it: large enough that only tests about balances run short. */
+const DEFAULT_BALANCE_MICROS = 1_000_000 * USD;
+/** What Binance sets a symbol to before the account chooses (Change Initial Leverage / Change Margin Type). */
+const DEFAULT_LEVERAGE = 20;
+const MAX_LEVERAGE = 125;
+/** recvWindow when none is sent ("it defaults to 5000"), and the largest accepted (see the signed-request checks). */
+const DEFAULT_RECV_WINDOW_MS = 5_000;
+const MAX_RECV_WINDOW_MS = 60_000;
+/** "timestamp < serverTime + 1000" (General Info, Timing Security). */
+const AHEAD_TOLERANCE_MS = 1_000;
+/** Lists without a time range answer the last seven days, and a range may not be longer. */
+const SEVEN_DAYS_MS = 7 * 24 * 3_600_000;
+/** Binance's rule for newClientOrderId (New Order). */
+const CLIENT_ORDER_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
+/** The order types that since 2025-12-09 only the Algo Service takes (change log 2025-11-06). */
+const CONDITIONAL_TYPES = new Set(['STOP', 'STOP_MARKET', 'TAKE_PROFIT', 'TAKE_PROFIT_MARKET', 'TRAILING_STOP_MARKET']);
+const TIME_IN_FORCE = new Set(['GTC', 'IOC', 'FOK', 'GTX', 'GTD']);
+/** BTCUSDT's first maintenance-margin tier (0.40%), for the liquidation price positionRisk reports. */
+const MAINTENANCE_MARGIN_PPM = 4_000;
+/** BTCUSDT's PERCENT_PRICE multipliers, in units of 1e-4 (multiplierDecimal 4). */
+const PERCENT_PRICE_UP = 10_500;
+const PERCENT_PRICE_DOWN = 9_500;
+const PERCENT_PRICE_SCALE = 10_000;
+/** BTCUSDT's LOT_SIZE and MARKET_LOT_SIZE maxima, and its PRICE_FILTER bounds. */
+const LIMIT_MAX_QTY_ATOMS = 1_000 * ATOMS_PER_UNIT;
+const MARKET_MAX_QTY_ATOMS = 120 * ATOMS_PER_UNIT;
+const MIN_PRICE_MICROS = 100_000;
+const MAX_PRICE_MICROS = 1_000_000 * USD;
+/** What a MARKET order takes from one price level of the book before it walks to the next. */
+const DEFAULT_BOOK_LEVEL_ATOMS = ATOMS_PER_UNIT;
+const ADMIN_PREFIX = '/sapphire-admin/';
+
+/** Binance USDⓈ-M error codes the stand-in answers with (Error Codes page). */
+const CODE = {
+  UNKNOWN: -1000,
+  DISCONNECTED: -1001,
+  TOO_MANY_REQUESTS: -1003,
+  UNEXPECTED_RESP: -1006,
+  TIMEOUT: -1007,
+  TOO_MANY_ORDERS: -1015,
+  INVALID_TIMESTAMP: -1021,
+  INVALID_SIGNATURE: -1022,
+  START_TIME_GREATER_THAN_END_TIME: -1023,
+  MANDATORY_PARAM_EMPTY_OR_MALFORMED: -1102,
+  BAD_PRECISION: -1111,
+  INVALID_TIF: -1115,
+  INVALID_ORDER_TYPE: -1116,
+  INVALID_SIDE: -1117,
+  BAD_INTERVAL: -1120,
+  BAD_SYMBOL: -1121,
+  MORE_THAN_XX_HOURS: -1127,
+  OPTIONAL_PARAMS_BAD_COMBO: -1128,
+  INVALID_PARAMETER: -1130,
+  INVALID_NEW_ORDER_RESP_TYPE: -1136,
+  CANCEL_REJECTED: -2011,
+  NO_SUCH_ORDER: -2013,
+  BAD_API_KEY_FMT: -2014,
+  REJECTED_MBX_KEY: -2015,
+  MARGIN_NOT_SUFFICIENT: -2019,
+  REDUCE_ONLY_REJECT: -2022,
+  MIN_LEVERAGE_RATIO: -2028,
+  PRICE_GREATER_THAN_MAX_PRICE: -4002,
+  QTY_LESS_THAN_ZERO: -4003,
+  QTY_LESS_THAN_MIN_QTY: -4004,
+  QTY_GREATER_THAN_MAX_QTY: -4005,
+  PRICE_LESS_THAN_MIN_PRICE: -4013,
+  PRICE_NOT_INCREASED_BY_TICK_SIZE: -4014,
+  INVALID_CL_ORD_ID_LEN: -4015,
+  PRICE_HIGHER_THAN_MULTIPLIER_UP: -4016,
+  PRICE_LOWER_THAN_MULTIPLIER_DOWN: -4024,
+  INVALID_LEVERAGE: -4028,
+  NO_NEED_TO_CHANGE_MARGIN_TYPE: -4046,
+  THERE_EXISTS_OPEN_ORDERS: -4047,
+  THERE_EXISTS_QUANTITY: -4048,
+  DUPLICATED_CLIENT_ORDER_ID: -4116,
+  STOP_ORDER_SWITCH_ALGO: -4120,
+  ISOLATED_LEVERAGE_REJECT_WITH_POSITION: -4161,
+  MIN_NOTIONAL: -4164,
+} as const;
+
+/** The messages of the codes that leave an order's execution unknown (Error Codes; General Info, HTTP 503). */
+const EXECUTION_UNKNOWN = {
+  [CODE.UNKNOWN]: 'Unknown error, please check your request or try again later.',
+  [CODE.UNEXPECTED_RESP]: 'An unexpected response was received from the message bus. Execution status unknown.',
+  [CODE.TIMEOUT]: 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.',
+} as const;
 
 /** Replay time: an anchor instant that runs `speed` times faster than the wall clock, or is set. */
 export class ReplayClock {
@@ -41,35 +163,146 @@ export class ReplayClock {
   }
 }
 
+/** Binance's rate limits (exchangeInfo `rateLimits`; General Info, LIMITS), configurable so tests can exhaust them. */
+export interface RateLimits {
+  /** REQUEST_WEIGHT per IP per minute. */
+  readonly weightPerMinute: number;
+  /** ORDERS per account per 10 seconds and per minute. */
+  readonly ordersPer10s: number;
+  readonly ordersPerMinute: number;
+  /** How long an IP that kept sending after a 429 is banned: Binance's bans start at 2 minutes. */
+  readonly banSeconds: number;
+}
+
+export const BINANCE_RATE_LIMITS: RateLimits = { weightPerMinute: 2_400, ordersPer10s: 300, ordersPerMinute: 1_200, banSeconds: 120 };
+
+const FaultSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('refuse_before'), status: z.number().int(), body: z.unknown().optional(), headers: z.record(z.string(), z.string()).optional() }),
+  z.object({ kind: z.literal('rate_limited'), status: z.union([z.literal(429), z.literal(418)]), retryAfterSeconds: z.number().int().positive() }),
+  z.object({ kind: z.literal('execute_then_drop') }),
+  z.object({
+    kind: z.literal('execute_then_status'),
+    status: z.number().int(),
+    code: z.union([z.literal(CODE.UNKNOWN), z.literal(CODE.UNEXPECTED_RESP), z.literal(CODE.TIMEOUT)]).optional(),
+    plainText: z.string().optional(),
+  }),
+  z.object({ kind: z.literal('execute_then_delay'), delayMs: z.number().int().positive() }),
+]);
+export type VenueFault = z.infer<typeof FaultSchema>;
+
+const FaultRequest = z.intersection(
+  z.object({ path: z.string().startsWith('/'), method: z.enum(['GET', 'POST', 'DELETE', 'PUT']).optional(), count: z.number().int().positive().default(1) }),
+  FaultSchema,
+);
+
+type OrderStatus = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'EXPIRED';
+
 interface StandInOrder {
-  orderId: number;
-  clientOrderId: string;
-  symbol: string;
-  side: Side;
-  status: 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'EXPIRED';
-  quantityAtoms: number;
+  readonly orderId: number;
+  readonly apiKey: string;
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly type: 'MARKET' | 'LIMIT';
+  readonly timeInForce: string;
+  status: OrderStatus;
+  readonly quantityAtoms: number;
   executedAtoms: number;
-  priceMicros: number;
-  reduceOnly: boolean;
-  time: number;
+  executedValueMicros: number;
+  /** The LIMIT price; 0 for MARKET. */
+  readonly limitPriceMicros: number;
+  /** The price when it was placed: what a held order fills at unless told otherwise. */
+  readonly placedAtMicros: number;
+  readonly reduceOnly: boolean;
+  readonly time: number;
   updateTime: number;
 }
 
 interface StandInTrade {
-  id: number;
-  orderId: number;
-  symbol: string;
-  side: Side;
-  priceMicros: number;
-  quantityAtoms: number;
-  commissionMicros: number;
-  time: number;
+  readonly id: number;
+  readonly orderId: number;
+  readonly apiKey: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly priceMicros: number;
+  readonly quantityAtoms: number;
+  readonly commissionMicros: number;
+  readonly realizedPnlMicros: number;
+  readonly time: number;
 }
 
-interface InjectedFailure {
+interface Income {
+  readonly apiKey: string;
+  readonly symbol: string;
+  readonly incomeType: 'FUNDING_FEE' | 'REALIZED_PNL' | 'COMMISSION';
+  /** Signed decimal USDT, as the venue writes it. */
+  readonly income: string;
+  readonly time: number;
+  readonly tranId: number;
+  readonly tradeId: string;
+}
+
+/** One symbol's position of an account (one-way mode); margin is the isolated wallet, or the cross initial margin. */
+interface Position {
+  atoms: number;
+  entryPriceMicros: number;
+  marginMicros: number;
+  updateTime: number;
+}
+
+/** Counts over fixed windows; a window opens with the first count after the previous one ended. */
+class FixedWindow {
+  private start = Number.NEGATIVE_INFINITY;
+  private count = 0;
+
+  constructor(private readonly lengthMs: number) {}
+
+  add(n: number, now: number): number {
+    if (now - this.start >= this.lengthMs) {
+      this.start = now;
+      this.count = 0;
+    }
+    this.count += n;
+    return this.count;
+  }
+
+  get endsAt(): number {
+    return this.start + this.lengthMs;
+  }
+}
+
+interface Account {
+  readonly secret: string;
+  walletMicros: number;
+  readonly positions: Map<string, Position>;
+  ordersPer10s: FixedWindow;
+  ordersPerMinute: FixedWindow;
+}
+
+interface IpBudget {
+  readonly weight: FixedWindow;
+  /** Told to wait until then (a 429); a request before it earns a ban. */
+  backOffUntil: number;
+  bannedUntil: number;
+}
+
+interface Answer {
   readonly status: number;
+  /** JSON, or plain text when a string. */
   readonly body: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+/** A request counted against a rate limit: the usage headers to answer with, and the refusal when over it. */
+interface Admission {
   readonly headers: Record<string, string>;
+  readonly refusal?: Answer;
+}
+
+interface SignedCall {
+  readonly params: URLSearchParams;
+  readonly apiKey: string;
+  readonly account: Account;
 }
 
 export interface StandInOptions {
@@ -83,7 +316,15 @@ export interface StandInOptions {
   readonly start?: number;
   readonly speed?: number;
   readonly port?: number;
+  /** Every account's starting wallet, micro-USD. */
+  readonly balanceMicros?: number;
+  readonly rateLimits?: Partial<RateLimits>;
+  /** The quantity one price level of the book holds (decimal); a larger MARKET order fills in several trades. */
+  readonly bookLevelQuantity?: string;
 }
+
+/** An order as the venue reports it (the /fapi/v1/order answer), with the key it was placed with. */
+export type VenueOrderRow = ReturnType<typeof orderJson> & { readonly apiKey: string };
 
 export interface MarketStandIn {
   readonly url: string;
@@ -95,18 +336,33 @@ export interface MarketStandIn {
   /** Leverage and margin type per account key and symbol, as the venue's setup calls left them; and every setup call in order. */
   readonly accountSettings: Map<string, { leverage?: number; marginType?: string }>;
   readonly setupCalls: string[];
-  /** The account key each order was placed with. */
+  /** The account key each order was placed with, by client order id (the latest order with that id). */
   readonly orderAccounts: Map<string, string>;
   /** While on, new orders rest open instead of filling at once. */
   holdOrders(on: boolean): void;
-  /** Fills `quantity` of a resting order at the price it was placed at (or `priceMicros`). */
+  /** Fills `quantity` of the open order with this client order id at the price it was placed at (or `priceMicros`). */
   fill(clientOrderId: string, quantity: string, priceMicros?: number): void;
   cancel(clientOrderId: string): void;
-  /** The next request to `path` gets this answer instead. */
+  /** The next request to `path` gets this answer instead, without executing. */
   failNext(path: string, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** Queues `fault` for the next `count` requests to `path` (of `method`, if given). */
+  injectFault(path: string, fault: VenueFault, options?: { readonly method?: string; readonly count?: number }): void;
+  clearFaults(): void;
+  /** Every order the venue holds, of all accounts or of one, in the order placed. */
+  venueOrders(apiKey?: string): VenueOrderRow[];
+  /** The venue's orders with this client order id, oldest first: several once the earlier ones are no longer open. */
+  ordersFor(clientOrderId: string, apiKey?: string): VenueOrderRow[];
+  /** Sets an account's wallet: decimal USDT, or micro-USD. */
+  setBalance(apiKey: string, usd: string | number): void;
+  /** An account's wallet and what it can still open positions with. */
+  balanceOf(apiKey: string): { readonly walletMicros: number; readonly availableMicros: number };
+  /** Changes the rate limits (the rest stay) and forgets what was counted so far. */
+  setRateLimits(limits: Partial<RateLimits>): void;
+  /** The quantity (decimal) one price level of the book holds. */
+  setBookLevel(quantity: string): void;
   /** The venue's liquidation engine closes the account's whole position in `symbol` at `priceMicros` (an autoclose-… order). */
   liquidateByVenue(apiKey: string, symbol: string, priceMicros: number): string;
-  /** A trade made by hand on the account (outside Sapphire): it moves the venue's position only. */
+  /** A MARKET trade made by hand on the account (outside Sapphire, a web_… order): it moves the venue's position. */
   tradeByHand(apiKey: string, symbol: string, signedQuantity: string): void;
   /** Books a funding payment (signed decimal USD) to the account with this key, at the replay's clock. */
   addFunding(apiKey: string, symbol: string, income: string): void;
@@ -117,18 +373,108 @@ export interface MarketStandIn {
   close(): Promise<void>;
 }
 
-/** exchangeInfo's entry for a symbol: the filters `npm run replay` trades under too. */
-function FILTERS(symbol: string) {
+/** exchangeInfo's entry for a symbol: the filters `npm run replay` trades under too, with Binance's BTCUSDT bounds. */
+function symbolInfo(symbol: string) {
   const filters = replayFilters(symbol);
   return {
     symbol,
+    pair: symbol,
+    contractType: 'PERPETUAL',
     status: 'TRADING',
     filters: [
-      { filterType: 'PRICE_FILTER', tickSize: microsToDecimal(filters.tickSizeMicros), minPrice: '0.10', maxPrice: '1000000' },
-      { filterType: 'LOT_SIZE', stepSize: atomsToQuantity(filters.stepSizeAtoms), minQty: atomsToQuantity(filters.minQtyAtoms), maxQty: '1000' },
+      { filterType: 'PRICE_FILTER', tickSize: microsToDecimal(filters.tickSizeMicros), minPrice: microsToDecimal(MIN_PRICE_MICROS), maxPrice: microsToDecimal(MAX_PRICE_MICROS) },
+      { filterType: 'LOT_SIZE', stepSize: atomsToQuantity(filters.stepSizeAtoms), minQty: atomsToQuantity(filters.minQtyAtoms), maxQty: atomsToQuantity(LIMIT_MAX_QTY_ATOMS) },
+      { filterType: 'MARKET_LOT_SIZE', stepSize: atomsToQuantity(filters.stepSizeAtoms), minQty: atomsToQuantity(filters.minQtyAtoms), maxQty: atomsToQuantity(MARKET_MAX_QTY_ATOMS) },
       { filterType: 'MIN_NOTIONAL', notional: microsToDecimal(filters.minNotionalMicros) },
+      {
+        filterType: 'PERCENT_PRICE',
+        multiplierUp: (PERCENT_PRICE_UP / PERCENT_PRICE_SCALE).toFixed(4),
+        multiplierDown: (PERCENT_PRICE_DOWN / PERCENT_PRICE_SCALE).toFixed(4),
+        multiplierDecimal: '4',
+      },
     ],
   };
+}
+
+const signedMicros = (micros: number): string => (micros < 0 ? `-${microsToDecimal(-micros)}` : microsToDecimal(micros));
+const signedAtoms = (atoms: number): string => (atoms < 0 ? `-${atomsToQuantity(-atoms)}` : atomsToQuantity(atoms));
+const isOpen = (o: StandInOrder) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
+const refuse = (status: number, code: number, msg: string): Answer => ({ status, body: { code, msg } });
+const mandatory = (name: string): Answer =>
+  refuse(400, CODE.MANDATORY_PARAM_EMPTY_OR_MALFORMED, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
+const invalidParameter = (name: string): Answer => refuse(400, CODE.INVALID_PARAMETER, `Data sent for parameter '${name}' is not valid.`);
+const retryAfter = (ms: number) => String(Math.max(1, Math.ceil(ms / 1_000)));
+const tooManyRequests = (limit: number): Answer =>
+  refuse(429, CODE.TOO_MANY_REQUESTS, `Too many requests; current limit is ${limit} requests per minute. Please use the websocket for live updates to avoid polling the API.`);
+const ipBanned = (until: number): Answer =>
+  refuse(418, CODE.TOO_MANY_REQUESTS, `Way too many requests; IP banned until ${until}. Please use the websocket for live updates to avoid bans.`);
+
+/** The order as /fapi/v1/order answers it. */
+function orderJson(o: StandInOrder) {
+  const avg = o.executedAtoms > 0 ? Number((BigInt(o.executedValueMicros) * BigInt(ATOMS_PER_UNIT)) / BigInt(o.executedAtoms)) : 0;
+  return {
+    orderId: o.orderId,
+    symbol: o.symbol,
+    status: o.status,
+    clientOrderId: o.clientOrderId,
+    price: microsToDecimal(o.limitPriceMicros),
+    avgPrice: microsToDecimal(avg),
+    origQty: atomsToQuantity(o.quantityAtoms),
+    executedQty: atomsToQuantity(o.executedAtoms),
+    cumQty: atomsToQuantity(o.executedAtoms),
+    cumQuote: microsToDecimal(o.executedValueMicros),
+    timeInForce: o.timeInForce,
+    type: o.type,
+    origType: o.type,
+    reduceOnly: o.reduceOnly,
+    closePosition: false,
+    side: o.side,
+    positionSide: 'BOTH',
+    stopPrice: '0',
+    workingType: 'CONTRACT_PRICE',
+    priceProtect: false,
+    priceMatch: 'NONE',
+    selfTradePreventionMode: 'EXPIRE_MAKER',
+    goodTillDate: 0,
+    time: o.time,
+    updateTime: o.updateTime,
+  };
+}
+
+/** Unrealized PnL of a position at `markMicros`, micro-USD (truncated toward zero). */
+function unrealizedMicros(p: Position, markMicros: number): number {
+  return Number((BigInt(markMicros - p.entryPriceMicros) * BigInt(p.atoms)) / BigInt(ATOMS_PER_UNIT));
+}
+
+/** Where the position's margin balance falls to the maintenance margin, as positionRisk reports it; 0 when never. */
+function liquidationPriceMicros(p: Position, marginBalanceMicros: number): number {
+  if (p.atoms === 0) return 0;
+  const held = BigInt(Math.abs(p.atoms));
+  const entryNotional = (held * BigInt(p.entryPriceMicros)) / BigInt(ATOMS_PER_UNIT);
+  const perUnit = BigInt(ATOMS_PER_UNIT) * 1_000_000n;
+  const price =
+    p.atoms > 0
+      ? ((entryNotional - BigInt(marginBalanceMicros)) * perUnit) / (held * BigInt(1_000_000 - MAINTENANCE_MARGIN_PPM))
+      : ((entryNotional + BigInt(marginBalanceMicros)) * perUnit) / (held * BigInt(1_000_000 + MAINTENANCE_MARGIN_PPM));
+  return price > 0n ? Number(price) : 0;
+}
+
+/** The time range a list answers: startTime and endTime (at most seven days apart), or the last seven days. */
+function timeWindow(params: URLSearchParams, now: number): { readonly from: number; readonly to: number } | Answer {
+  const start = params.has('startTime') ? Number(params.get('startTime')) : undefined;
+  const end = params.has('endTime') ? Number(params.get('endTime')) : undefined;
+  if (start !== undefined && end !== undefined) {
+    if (start > end) return refuse(400, CODE.START_TIME_GREATER_THAN_END_TIME, 'Start time is greater than end time.');
+    if (end - start > SEVEN_DAYS_MS) return refuse(400, CODE.MORE_THAN_XX_HOURS, 'More than 168 hours between startTime and endTime.');
+  }
+  // Only a lower bound without endTime: the replay clock may be set back, and nothing a venue holds is from the future.
+  if (start === undefined && end === undefined) return { from: now - SEVEN_DAYS_MS, to: Number.POSITIVE_INFINITY };
+  return { from: start ?? (end as number) - SEVEN_DAYS_MS, to: end ?? (start as number) + SEVEN_DAYS_MS };
+}
+
+function limitOf(params: URLSearchParams, fallback: number, max: number): number {
+  const limit = Number(params.get('limit') ?? fallback);
+  return Number.isInteger(limit) && limit > 0 ? Math.min(limit, max) : fallback;
 }
 
 export async function startMarketStandIn(options: StandInOptions): Promise<MarketStandIn> {
@@ -137,25 +483,37 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   const first = [...candles.values()][0];
   if (!first) throw new Error('the stand-in needs at least one candle file');
   const clock = new ReplayClock(options.start ?? first.firstOpenTime + MINUTE, options.speed ?? 1);
-  const orders = new Map<string, StandInOrder>();
+  let limits: RateLimits = { ...BINANCE_RATE_LIMITS, ...options.rateLimits };
+  let bookLevelAtoms = options.bookLevelQuantity ? quantityToAtoms(options.bookLevelQuantity) : DEFAULT_BOOK_LEVEL_ATOMS;
+  const newAccount = (secret: string): Account => ({
+    secret,
+    walletMicros: options.balanceMicros ?? DEFAULT_BALANCE_MICROS,
+    positions: new Map(),
+    ordersPer10s: new FixedWindow(10_000),
+    ordersPerMinute: new FixedWindow(MINUTE),
+  });
+  const accounts = new Map<string, Account>(
+    [[options.apiKey, options.apiSecret] as const, ...Object.entries(options.moreAccounts ?? {})].map(([key, secret]) => [key, newAccount(secret)]),
+  );
+  /** Every order the venue ever took, in the order placed. */
+  const orders: StandInOrder[] = [];
   const trades: StandInTrade[] = [];
-  const failures = new Map<string, InjectedFailure[]>();
-  const secrets = new Map([[options.apiKey, options.apiSecret], ...Object.entries(options.moreAccounts ?? {})]);
+  const incomes: Income[] = [];
+  const faults = new Map<string, { readonly method?: string; readonly fault: VenueFault }[]>();
+  const ipBudgets = new Map<string, IpBudget>();
   const accountSettings = new Map<string, { leverage?: number; marginType?: string }>();
   const setupCalls: string[] = [];
   const orderAccounts = new Map<string, string>();
-  /** Net position per account key and symbol, in atoms. */
-  const positions = new Map<string, number>();
-  const incomes: { apiKey: string; symbol: string; incomeType: string; income: string; asset: string; time: number; tranId: number; info: string }[] = [];
   const outages = new Map<string, number>();
-  let geoBlocked = false;
   const requests = new Map<string, number>();
-  let nextId = 1_000;
+  const delayed = new Set<NodeJS.Timeout>();
+  let geoBlocked = false;
   let holding = false;
+  let nextId = 1_000;
 
   function seriesOf(symbol: string): CandleSeries {
     const series = candles.get(symbol);
-    if (!series) throw Object.assign(new Error('unknown symbol'), { code: -1121 });
+    if (!series) throw Object.assign(new Error('unknown symbol'), { code: CODE.BAD_SYMBOL });
     return series;
   }
 
@@ -163,192 +521,688 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     return seriesOf(symbol).priceAt(time);
   }
 
-  function trade(order: StandInOrder, atoms: number, price: number): void {
-    const key = `${orderAccounts.get(order.clientOrderId) ?? options.apiKey}:${order.symbol}`;
-    positions.set(key, (positions.get(key) ?? 0) + (order.side === 'BUY' ? atoms : -atoms));
-    order.executedAtoms += atoms;
-    order.status = order.executedAtoms >= order.quantityAtoms ? 'FILLED' : 'PARTIALLY_FILLED';
-    order.updateTime = clock.now();
-    const commission = feeMicros(notionalOfAtoms(atoms, price), STANDIN_FEE_PPM);
-    trades.push({ id: nextId++, orderId: order.orderId, symbol: order.symbol, side: order.side, priceMicros: price, quantityAtoms: atoms, commissionMicros: commission, time: clock.now() });
+  function accountOf(apiKey: string): Account {
+    const account = accounts.get(apiKey);
+    if (!account) throw new Error(`no stand-in account ${apiKey}`);
+    return account;
   }
 
-  function orderJson(o: StandInOrder) {
-    const executedValue = trades.filter((t) => t.orderId === o.orderId).reduce((s, t) => s + notionalOfAtoms(t.quantityAtoms, t.priceMicros), 0);
-    const avg = o.executedAtoms > 0 ? Number((BigInt(executedValue) * BigInt(ATOMS_PER_UNIT)) / BigInt(o.executedAtoms)) : 0;
+  function settingsOf(apiKey: string, symbol: string): { readonly leverage: number; readonly isolated: boolean } {
+    const set = accountSettings.get(`${apiKey}:${symbol}`);
+    return { leverage: set?.leverage ?? DEFAULT_LEVERAGE, isolated: set?.marginType === 'ISOLATED' };
+  }
+
+  function positionOf(account: Account, symbol: string): Position {
+    let position = account.positions.get(symbol);
+    if (!position) {
+      position = { atoms: 0, entryPriceMicros: 0, marginMicros: 0, updateTime: 0 };
+      account.positions.set(symbol, position);
+    }
+    return position;
+  }
+
+  /** Wallet less the margin of positions and of open orders, plus cross positions' unrealized PnL. */
+  function availableMicros(apiKey: string): number {
+    const account = accountOf(apiKey);
+    let available = account.walletMicros;
+    for (const [symbol, p] of account.positions) {
+      available -= p.marginMicros;
+      if (p.atoms !== 0 && !settingsOf(apiKey, symbol).isolated) available += unrealizedMicros(p, priceAt(symbol));
+    }
+    for (const o of orders) {
+      if (o.apiKey !== apiKey || !isOpen(o) || o.reduceOnly) continue;
+      available -= ceilDiv(notionalOfAtoms(o.quantityAtoms - o.executedAtoms, o.limitPriceMicros || o.placedAtMicros), settingsOf(apiKey, o.symbol).leverage);
+    }
+    return available;
+  }
+
+  /** What of `atoms` on `side` would grow the position rather than close it. */
+  function openingAtoms(p: Position, side: Side, atoms: number): number {
+    const buying = side === 'BUY';
+    if (p.atoms === 0 || p.atoms > 0 === buying) return atoms;
+    return Math.max(0, atoms - Math.abs(p.atoms));
+  }
+
+  /** What a reduce-only order on `side` may still close: the position less the open reduce-only orders already closing it. */
+  function closableAtoms(apiKey: string, symbol: string, side: Side, except?: StandInOrder): number {
+    const p = positionOf(accountOf(apiKey), symbol);
+    if (p.atoms === 0 || p.atoms > 0 === (side === 'BUY')) return 0;
+    const resting = orders
+      .filter((o) => o !== except && o.apiKey === apiKey && o.symbol === symbol && o.side === side && o.reduceOnly && isOpen(o))
+      .reduce((sum, o) => sum + o.quantityAtoms - o.executedAtoms, 0);
+    return Math.max(0, Math.abs(p.atoms) - resting);
+  }
+
+  /** Moves the position by a trade: the closing part realizes PnL and releases margin in proportion, the rest opens at the price. */
+  function applyToPosition(apiKey: string, symbol: string, side: Side, atoms: number, price: number, time: number): number {
+    const account = accountOf(apiKey);
+    const p = positionOf(account, symbol);
+    const opening = openingAtoms(p, side, atoms);
+    const closing = atoms - opening;
+    let realized = 0;
+    if (closing > 0) {
+      const held = Math.abs(p.atoms);
+      const long = p.atoms > 0;
+      realized = Number((BigInt(price - p.entryPriceMicros) * BigInt(long ? closing : -closing)) / BigInt(ATOMS_PER_UNIT));
+      p.marginMicros -= closing === held ? p.marginMicros : Number((BigInt(p.marginMicros) * BigInt(closing)) / BigInt(held));
+      p.atoms += long ? -closing : closing;
+      if (p.atoms === 0) p.entryPriceMicros = 0;
+    }
+    if (opening > 0) {
+      const held = Math.abs(p.atoms);
+      p.entryPriceMicros = Number((BigInt(held) * BigInt(p.entryPriceMicros) + BigInt(opening) * BigInt(price)) / BigInt(held + opening));
+      p.marginMicros += ceilDiv(notionalOfAtoms(opening, price), settingsOf(apiKey, symbol).leverage);
+      p.atoms += side === 'BUY' ? opening : -opening;
+    }
+    p.updateTime = time;
+    account.walletMicros += realized;
+    return realized;
+  }
+
+  function trade(order: StandInOrder, atoms: number, price: number): void {
+    const time = clock.now();
+    const realized = applyToPosition(order.apiKey, order.symbol, order.side, atoms, price, time);
+    const notional = notionalOfAtoms(atoms, price);
+    const commission = feeMicros(notional, STANDIN_FEE_PPM);
+    accountOf(order.apiKey).walletMicros -= commission;
+    order.executedAtoms += atoms;
+    order.executedValueMicros += notional;
+    order.status = order.executedAtoms >= order.quantityAtoms ? 'FILLED' : 'PARTIALLY_FILLED';
+    order.updateTime = time;
+    const id = nextId++;
+    trades.push({ id, orderId: order.orderId, apiKey: order.apiKey, symbol: order.symbol, side: order.side, priceMicros: price, quantityAtoms: atoms, commissionMicros: commission, realizedPnlMicros: realized, time });
+    const income = { apiKey: order.apiKey, symbol: order.symbol, time, tradeId: String(id) };
+    if (realized !== 0) incomes.push({ ...income, incomeType: 'REALIZED_PNL', income: signedMicros(realized), tranId: nextId++ });
+    incomes.push({ ...income, incomeType: 'COMMISSION', income: signedMicros(-commission), tranId: nextId++ });
+  }
+
+  /** Takes the book at the mark: one level at a time, each a tick worse, so a large order fills in several trades. */
+  function fillAtMarket(order: StandInOrder): void {
+    const mark = priceAt(order.symbol);
+    const tick = replayFilters(order.symbol).tickSizeMicros;
+    let remaining = order.quantityAtoms - order.executedAtoms;
+    for (let level = 0; remaining > 0; level += 1) {
+      const atoms = Math.min(remaining, bookLevelAtoms);
+      trade(order, atoms, order.side === 'BUY' ? mark + level * tick : mark - level * tick);
+      remaining -= atoms;
+    }
+  }
+
+  function newOrderRecord(fields: Omit<StandInOrder, 'orderId' | 'status' | 'executedAtoms' | 'executedValueMicros' | 'time' | 'updateTime'>): StandInOrder {
+    const order: StandInOrder = { ...fields, orderId: nextId++, status: 'NEW', executedAtoms: 0, executedValueMicros: 0, time: clock.now(), updateTime: clock.now() };
+    orders.push(order);
+    orderAccounts.set(order.clientOrderId, order.apiKey);
+    return order;
+  }
+
+  /** The latest order with this client order id: the open one, if any, since an id is unique among open orders. */
+  function latestWithClientId(clientOrderId: string, keep: (o: StandInOrder) => boolean): StandInOrder | undefined {
+    return orders.findLast((o) => o.clientOrderId === clientOrderId && keep(o));
+  }
+
+  /** The order a query or cancel names: by orderId (then checked against origClientOrderId), else by client order id. */
+  function namedOrder(call: SignedCall, symbol: string): StandInOrder | undefined {
+    const orderId = call.params.get('orderId');
+    const clientId = call.params.get('origClientOrderId');
+    const ours = (o: StandInOrder) => o.apiKey === call.apiKey && o.symbol === symbol;
+    if (orderId) {
+      const found = orders.find((o) => ours(o) && String(o.orderId) === orderId);
+      return found && (!clientId || found.clientOrderId === clientId) ? found : undefined;
+    }
+    return clientId ? latestWithClientId(clientId, ours) : undefined;
+  }
+
+  /** LOT_SIZE / MARKET_LOT_SIZE (Filters; Error Codes 40xx): the quantity in atoms, or the refusal. */
+  function checkQuantity(symbol: string, type: 'MARKET' | 'LIMIT', text: string): number | Answer {
+    if (text.startsWith('-')) return refuse(400, CODE.QTY_LESS_THAN_ZERO, 'Quantity less than or equal to zero.');
+    if (!DECIMAL_PATTERN.test(text)) return mandatory('quantity');
+    const filters = replayFilters(symbol);
+    let atoms: number;
+    try {
+      atoms = quantityToAtoms(text);
+    } catch {
+      return refuse(400, CODE.BAD_PRECISION, 'Precision is over the maximum defined for this asset.');
+    }
+    if (atoms === 0) return refuse(400, CODE.QTY_LESS_THAN_ZERO, 'Quantity less than or equal to zero.');
+    // Steps are powers of ten: a quantity off the step has more decimals than the symbol's precision.
+    if (atoms % filters.stepSizeAtoms !== 0) return refuse(400, CODE.BAD_PRECISION, 'Precision is over the maximum defined for this asset.');
+    if (atoms < filters.minQtyAtoms) return refuse(400, CODE.QTY_LESS_THAN_MIN_QTY, 'Quantity less than min quantity.');
+    if (atoms > (type === 'MARKET' ? MARKET_MAX_QTY_ATOMS : LIMIT_MAX_QTY_ATOMS)) return refuse(400, CODE.QTY_GREATER_THAN_MAX_QTY, 'Quantity greater than max quantity.');
+    return atoms;
+  }
+
+  /** PRICE_FILTER and PERCENT_PRICE (against the mark) for a priced order: the price in micro-USD, or the refusal. */
+  function checkPrice(symbol: string, side: Side, text: string): number | Answer {
+    if (!DECIMAL_PATTERN.test(text)) return mandatory('price');
+    let price: number;
+    try {
+      price = usdToMicros(text);
+    } catch {
+      return refuse(400, CODE.BAD_PRECISION, 'Precision is over the maximum defined for this asset.');
+    }
+    if (price < MIN_PRICE_MICROS) return refuse(400, CODE.PRICE_LESS_THAN_MIN_PRICE, 'Price less than min price.');
+    if (price > MAX_PRICE_MICROS) return refuse(400, CODE.PRICE_GREATER_THAN_MAX_PRICE, 'Price greater than max price.');
+    if ((price - MIN_PRICE_MICROS) % replayFilters(symbol).tickSizeMicros !== 0) return refuse(400, CODE.PRICE_NOT_INCREASED_BY_TICK_SIZE, 'Price not increased by tick size.');
+    const mark = BigInt(priceAt(symbol));
+    if (side === 'BUY' && BigInt(price) * BigInt(PERCENT_PRICE_SCALE) > mark * BigInt(PERCENT_PRICE_UP)) {
+      return refuse(400, CODE.PRICE_HIGHER_THAN_MULTIPLIER_UP, 'Price is higher than mark price multiplier cap.');
+    }
+    if (side === 'SELL' && BigInt(price) * BigInt(PERCENT_PRICE_SCALE) < mark * BigInt(PERCENT_PRICE_DOWN)) {
+      return refuse(400, CODE.PRICE_LOWER_THAN_MULTIPLIER_DOWN, 'Price is lower than mark price multiplier floor.');
+    }
+    return price;
+  }
+
+  /** The account's order rate limits (ORDERS, per account): over either, HTTP 429 and -1015. */
+  function countOrder(account: Account): Admission {
+    const now = Date.now();
+    const in10s = account.ordersPer10s.add(1, now);
+    const inMinute = account.ordersPerMinute.add(1, now);
+    const headers = { 'X-MBX-ORDER-COUNT-10S': String(in10s), 'X-MBX-ORDER-COUNT-1M': String(inMinute) };
+    const over =
+      in10s > limits.ordersPer10s
+        ? { limit: limits.ordersPer10s, per: '10 SECOND', window: account.ordersPer10s }
+        : inMinute > limits.ordersPerMinute
+          ? { limit: limits.ordersPerMinute, per: '1 MINUTE', window: account.ordersPerMinute }
+          : undefined;
+    if (!over) return { headers };
+    const refusal = refuse(429, CODE.TOO_MANY_ORDERS, `Too many new orders; current limit is ${over.limit} orders per ${over.per}.`);
+    return { headers, refusal: { ...refusal, headers: { ...headers, 'Retry-After': retryAfter(over.window.endsAt - now) } } };
+  }
+
+  /** POST /fapi/v1/order (New Order): counted against the account's ORDERS limits, then placed. */
+  function newOrder(call: SignedCall): Answer {
+    const counted = countOrder(call.account);
+    if (counted.refusal) return counted.refusal;
+    const answer = placeOrder(call);
+    return { ...answer, headers: { ...counted.headers, ...answer.headers } };
+  }
+
+  /** The parameters, the filters, the id, reduce-only and margin, in that order; then the order executes unless held. */
+  function placeOrder({ params, apiKey }: SignedCall): Answer {
+    for (const name of ['symbol', 'side', 'type']) if (!params.get(name)) return mandatory(name);
+    const symbol = params.get('symbol') as string;
+    if (!candles.has(symbol)) return refuse(400, CODE.BAD_SYMBOL, 'Invalid symbol.');
+    const side = params.get('side');
+    if (side !== 'BUY' && side !== 'SELL') return refuse(400, CODE.INVALID_SIDE, 'Invalid side.');
+    const type = params.get('type') as string;
+    if (CONDITIONAL_TYPES.has(type)) return refuse(400, CODE.STOP_ORDER_SWITCH_ALGO, 'Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.');
+    if (type !== 'MARKET' && type !== 'LIMIT') return refuse(400, CODE.INVALID_ORDER_TYPE, 'Invalid orderType.');
+    const reduceOnlyText = params.get('reduceOnly') ?? 'false';
+    if (reduceOnlyText !== 'true' && reduceOnlyText !== 'false') return invalidParameter('reduceOnly');
+    const reduceOnly = reduceOnlyText === 'true';
+    const respType = params.get('newOrderRespType') ?? 'ACK';
+    if (respType !== 'ACK' && respType !== 'RESULT') return refuse(400, CODE.INVALID_NEW_ORDER_RESP_TYPE, 'Invalid newOrderRespType.');
+    const clientOrderId = params.get('newClientOrderId') ?? randomBytes(16).toString('base64url').slice(0, 22);
+    if (!CLIENT_ORDER_ID.test(clientOrderId)) return refuse(400, CODE.INVALID_CL_ORD_ID_LEN, 'Client order id is not valid.');
+    const quantityText = params.get('quantity');
+    if (!quantityText) return mandatory('quantity');
+    const quantity = checkQuantity(symbol, type, quantityText);
+    if (typeof quantity !== 'number') return quantity;
+    let limitPriceMicros = 0;
+    let timeInForce = 'GTC';
+    if (type === 'LIMIT') {
+      timeInForce = params.get('timeInForce') ?? '';
+      if (!timeInForce) return mandatory('timeInForce');
+      if (!TIME_IN_FORCE.has(timeInForce)) return refuse(400, CODE.INVALID_TIF, 'Invalid timeInForce.');
+      const priceText = params.get('price');
+      if (!priceText) return mandatory('price');
+      const price = checkPrice(symbol, side, priceText);
+      if (typeof price !== 'number') return price;
+      limitPriceMicros = price;
+    }
+    // Unique among OPEN orders only: the id of a filled, canceled or expired order may be used again.
+    if (orders.some((o) => o.apiKey === apiKey && o.clientOrderId === clientOrderId && isOpen(o))) {
+      return refuse(400, CODE.DUPLICATED_CLIENT_ORDER_ID, 'clientOrderId is duplicated');
+    }
+    const mark = priceAt(symbol);
+    let atoms = quantity;
+    if (reduceOnly) {
+      // One-way mode: nothing to reduce on this side is a refusal; more than the position is cut to it.
+      const closable = closableAtoms(apiKey, symbol, side);
+      if (closable === 0) return refuse(400, CODE.REDUCE_ONLY_REJECT, 'ReduceOnly Order is rejected.');
+      atoms = Math.min(atoms, closable);
+    } else {
+      const minNotional = replayFilters(symbol).minNotionalMicros;
+      if (notionalOfAtoms(atoms, limitPriceMicros || mark) < minNotional) {
+        return refuse(400, CODE.MIN_NOTIONAL, `Order's notional must be no smaller than ${microsToDecimal(minNotional)} (unless you choose reduce only).`);
+      }
+      const opening = openingAtoms(positionOf(accountOf(apiKey), symbol), side, atoms);
+      const margin = ceilDiv(notionalOfAtoms(opening, limitPriceMicros || mark), settingsOf(apiKey, symbol).leverage);
+      if (margin > availableMicros(apiKey)) return refuse(400, CODE.MARGIN_NOT_SUFFICIENT, 'Margin is insufficient.');
+    }
+    const order = newOrderRecord({ apiKey, clientOrderId, symbol, side, type, timeInForce, quantityAtoms: atoms, limitPriceMicros, placedAtMicros: mark, reduceOnly });
+    // ACK answers before the matching engine has seen the order: NEW, nothing executed.
+    const acknowledged = orderJson(order);
+    const marketable = type === 'MARKET' || (side === 'BUY' ? limitPriceMicros >= mark : limitPriceMicros <= mark);
+    if (!holding && marketable) fillAtMarket(order);
+    else if (!holding && (timeInForce === 'IOC' || timeInForce === 'FOK')) order.status = 'EXPIRED';
+    return { status: 200, body: respType === 'RESULT' ? orderJson(order) : acknowledged };
+  }
+
+  /** GET /fapi/v1/order (Query Order): this account's order on this symbol, the latest with a reused client order id. */
+  function queryOrder(call: SignedCall): Answer {
+    const symbol = call.params.get('symbol');
+    if (!symbol) return mandatory('symbol');
+    if (!call.params.get('orderId') && !call.params.get('origClientOrderId')) {
+      return refuse(400, CODE.MANDATORY_PARAM_EMPTY_OR_MALFORMED, "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!");
+    }
+    const order = namedOrder(call, symbol);
+    return order ? { status: 200, body: orderJson(order) } : refuse(400, CODE.NO_SUCH_ORDER, 'Order does not exist.');
+  }
+
+  /** DELETE /fapi/v1/order (Cancel Order): only an open order; anything else is "Unknown order sent." */
+  function cancelOrder(call: SignedCall): Answer {
+    const symbol = call.params.get('symbol');
+    if (!symbol) return mandatory('symbol');
+    const order = namedOrder(call, symbol);
+    if (!order || !isOpen(order)) return refuse(400, CODE.CANCEL_REJECTED, 'Unknown order sent.');
+    order.status = 'CANCELED';
+    order.updateTime = clock.now();
+    return { status: 200, body: orderJson(order) };
+  }
+
+  /** GET /fapi/v1/allOrders: from orderId up, or the most recent in the time range; limit 500, at most 1000. */
+  function allOrders({ params, apiKey }: SignedCall): Answer {
+    const symbol = params.get('symbol');
+    if (!symbol) return mandatory('symbol');
+    const window = timeWindow(params, clock.now());
+    if ('status' in window) return window;
+    const limit = limitOf(params, 500, 1_000);
+    const fromId = params.has('orderId') ? Number(params.get('orderId')) : undefined;
+    const rows = orders.filter((o) => o.apiKey === apiKey && o.symbol === symbol && (fromId === undefined ? o.time >= window.from && o.time <= window.to : o.orderId >= fromId));
+    return { status: 200, body: (fromId === undefined ? rows.slice(-limit) : rows.slice(0, limit)).map(orderJson) };
+  }
+
+  /** GET /fapi/v1/userTrades (Account Trade List): this account's trades; fromId or a time range, limit 500, at most 1000. */
+  function userTrades({ params, apiKey }: SignedCall): Answer {
+    const symbol = params.get('symbol');
+    if (!symbol) return mandatory('symbol');
+    const fromId = params.has('fromId') ? Number(params.get('fromId')) : undefined;
+    if (fromId !== undefined && (params.has('startTime') || params.has('endTime'))) {
+      return refuse(400, CODE.OPTIONAL_PARAMS_BAD_COMBO, 'Combination of optional parameters invalid.');
+    }
+    const window = timeWindow(params, clock.now());
+    if ('status' in window) return window;
+    const limit = limitOf(params, 500, 1_000);
+    const orderId = params.get('orderId');
+    const rows = trades.filter(
+      (t) =>
+        t.apiKey === apiKey &&
+        t.symbol === symbol &&
+        (orderId === null || String(t.orderId) === orderId) &&
+        (fromId === undefined ? t.time >= window.from && t.time <= window.to : t.id >= fromId),
+    );
+    const page = fromId !== undefined || params.has('startTime') ? rows.slice(0, limit) : rows.slice(-limit);
     return {
-      orderId: o.orderId,
-      clientOrderId: o.clientOrderId,
-      symbol: o.symbol,
-      side: o.side,
-      type: 'MARKET',
-      status: o.status,
-      origQty: atomsToQuantity(o.quantityAtoms),
-      executedQty: atomsToQuantity(o.executedAtoms),
-      price: '0',
-      avgPrice: microsToDecimal(avg),
-      reduceOnly: o.reduceOnly,
-      time: o.time,
-      updateTime: o.updateTime,
+      status: 200,
+      body: page.map((t) => ({
+        id: t.id,
+        orderId: t.orderId,
+        symbol: t.symbol,
+        side: t.side,
+        positionSide: 'BOTH',
+        buyer: t.side === 'BUY',
+        maker: false,
+        price: microsToDecimal(t.priceMicros),
+        qty: atomsToQuantity(t.quantityAtoms),
+        quoteQty: microsToDecimal(notionalOfAtoms(t.quantityAtoms, t.priceMicros)),
+        realizedPnl: signedMicros(t.realizedPnlMicros),
+        commission: microsToDecimal(t.commissionMicros),
+        commissionAsset: 'USDT',
+        time: t.time,
+      })),
     };
   }
 
-  const venueError = (status: number, code: number, msg: string) => ({ status, body: { code, msg } });
-
-  function handleSigned(method: string, path: string, params: URLSearchParams, apiKey: string): { status: number; body: unknown } {
-    const symbol = params.get('symbol') ?? '';
-    const clientId = params.get('origClientOrderId') ?? params.get('newClientOrderId') ?? '';
-    if (method === 'GET' && path === '/fapi/v2/positionRisk') {
-      const rows = [...positions].filter(([key]) => key.startsWith(`${apiKey}:`));
-      return {
-        status: 200,
-        body: rows.map(([key, atoms]) => ({ symbol: key.slice(apiKey.length + 1), positionAmt: `${atoms < 0 ? '-' : ''}${atomsToQuantity(Math.abs(atoms))}`, marginType: 'isolated' })),
-      };
-    }
-    if (method === 'GET' && path === '/fapi/v1/income') {
-      const since = Number(params.get('startTime') ?? 0);
-      return { status: 200, body: incomes.filter((i) => i.apiKey === apiKey && i.time >= since).map(({ apiKey: _key, ...row }) => row) };
-    }
-    if (method === 'POST' && (path === '/fapi/v1/leverage' || path === '/fapi/v1/marginType')) {
-      if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
-      const key = `${apiKey}:${symbol}`;
-      const settings = accountSettings.get(key) ?? {};
-      setupCalls.push(`${path.slice('/fapi/v1/'.length)} ${key}`);
-      if (path === '/fapi/v1/leverage') {
-        const leverage = Number(params.get('leverage'));
-        if (!Number.isInteger(leverage) || leverage < 1 || leverage > 125) return venueError(400, -4028, 'Leverage is not valid');
-        accountSettings.set(key, { ...settings, leverage });
-        return { status: 200, body: { symbol, leverage, maxNotionalValue: '1000000' } };
-      }
-      const marginType = params.get('marginType');
-      if (settings.marginType === marginType) return venueError(400, -4046, 'No need to change margin type.');
-      accountSettings.set(key, { ...settings, marginType: marginType ?? undefined });
-      return { status: 200, body: { code: 200, msg: 'success' } };
-    }
-    if (method === 'POST' && path === '/fapi/v1/order') {
-      if (orders.has(clientId)) return venueError(400, -4116, 'ClientOrderId is duplicated.');
-      if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
-      const order: StandInOrder = {
-        orderId: nextId++,
-        clientOrderId: clientId,
-        symbol,
-        side: params.get('side') === 'SELL' ? 'SELL' : 'BUY',
-        status: 'NEW',
-        quantityAtoms: quantityToAtoms(params.get('quantity') ?? '0'),
-        executedAtoms: 0,
-        priceMicros: priceAt(symbol),
-        reduceOnly: params.get('reduceOnly') === 'true',
-        time: clock.now(),
-        updateTime: clock.now(),
-      };
-      orders.set(clientId, order);
-      orderAccounts.set(clientId, apiKey);
-      if (!holding) trade(order, order.quantityAtoms, order.priceMicros);
-      return { status: 200, body: orderJson(order) };
-    }
-    if (path === '/fapi/v1/order') {
-      const order = orders.get(clientId);
-      if (!order) return venueError(400, -2013, 'Order does not exist.');
-      if (method === 'DELETE') {
-        if (order.status !== 'NEW' && order.status !== 'PARTIALLY_FILLED') return venueError(400, -2011, 'Unknown order sent.');
-        order.status = 'CANCELED';
-        order.updateTime = clock.now();
-      }
-      return { status: 200, body: orderJson(order) };
-    }
-    const since = Number(params.get('startTime') ?? 0);
-    if (path === '/fapi/v1/allOrders') {
-      return { status: 200, body: [...orders.values()].filter((o) => o.symbol === symbol && o.updateTime >= since && orderAccounts.get(o.clientOrderId) === apiKey).map(orderJson) };
-    }
-    if (path === '/fapi/v1/userTrades') {
-      return {
-        status: 200,
-        body: trades
-          .filter((t) => t.symbol === symbol && t.time >= since && (!params.has('orderId') || String(t.orderId) === params.get('orderId')))
-          .map((t) => ({
-            id: t.id,
-            orderId: t.orderId,
-            symbol: t.symbol,
-            side: t.side,
-            price: microsToDecimal(t.priceMicros),
-            qty: atomsToQuantity(t.quantityAtoms),
-            commission: microsToDecimal(t.commissionMicros),
-            commissionAsset: 'USDT',
-            time: t.time,
-          })),
-      };
-    }
-    return venueError(404, -1000, 'unknown endpoint');
+  /** GET /fapi/v1/income (Get Income History): this account's income; limit 100, at most 1000, paged by `page`. */
+  function income({ params, apiKey }: SignedCall): Answer {
+    const window = timeWindow(params, clock.now());
+    if ('status' in window) return window;
+    const limit = limitOf(params, 100, 1_000);
+    const page = Math.max(1, Number(params.get('page') ?? 1) || 1);
+    const symbol = params.get('symbol');
+    const type = params.get('incomeType');
+    const rows = incomes.filter((i) => i.apiKey === apiKey && (!symbol || i.symbol === symbol) && (!type || i.incomeType === type) && i.time >= window.from && i.time <= window.to);
+    // From startTime forwards; without one, the most recent first pages back.
+    const slice = params.has('startTime') ? rows.slice((page - 1) * limit, page * limit) : rows.slice(Math.max(0, rows.length - page * limit), rows.length - (page - 1) * limit);
+    return { status: 200, body: slice.map(({ apiKey: _key, ...row }) => ({ ...row, asset: 'USDT', info: row.incomeType })) };
   }
 
-  function handle(req: IncomingMessage): { status: number; body: unknown; headers?: Record<string, string> } {
-    const url = new URL(req.url ?? '/', 'http://stand-in');
-    const method = req.method ?? 'GET';
-    const key = `${method} ${url.pathname}`;
-    requests.set(key, (requests.get(key) ?? 0) + 1);
-    if (geoBlocked) {
-      return { status: 451, body: { code: 0, msg: "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms." } };
-    }
-    const injected = failures.get(url.pathname)?.shift();
-    if (injected) return injected;
-    const down = outages.get(url.pathname);
-    if (down !== undefined) return venueError(down, -1001, 'Internal error; unable to process your request. Please try again.');
-    const params = url.searchParams;
-    switch (url.pathname) {
-      case '/fapi/v1/time':
-        return { status: 200, body: { serverTime: Date.now() } };
-      case '/fapi/v1/exchangeInfo':
-        return { status: 200, body: { timezone: 'UTC', serverTime: Date.now(), symbols: [...candles.keys()].map(FILTERS) } };
-      case '/fapi/v1/ticker/price': {
-        const symbol = params.get('symbol') ?? '';
-        if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
-        return { status: 200, body: { symbol, price: microsToDecimal(priceAt(symbol)), time: clock.now() } };
-      }
-      case '/fapi/v1/premiumIndex': {
-        // The replay has trades only: the mark is the last close, as close as a mark gets.
-        const symbol = params.get('symbol') ?? '';
-        if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
-        const mark = microsToDecimal(priceAt(symbol));
-        return { status: 200, body: { symbol, markPrice: mark, indexPrice: mark, lastFundingRate: '0.00010000', nextFundingTime: clock.now() + 8 * 3_600_000, time: clock.now() } };
-      }
-      case '/fapi/v1/klines': {
-        const symbol = params.get('symbol') ?? '';
-        if (!candles.has(symbol)) return venueError(400, -1121, 'Invalid symbol.');
-        const limit = Math.min(1_500, Number(params.get('limit') ?? 500));
-        // Completed minutes only, never past the replay clock: no peeking at the future.
-        const end = Math.min(Number(params.get('endTime') ?? Number.POSITIVE_INFINITY), clock.now());
-        const rows = seriesOf(symbol).completedAt(end + 1, limit);
+  /** GET /fapi/v2/positionRisk (Position Information V2): one row per symbol, one-way mode, numbers as strings. */
+  function positionRisk({ params, apiKey, account }: SignedCall): Answer {
+    const only = params.get('symbol');
+    if (only && !candles.has(only)) return refuse(400, CODE.BAD_SYMBOL, 'Invalid symbol.');
+    const isolatedMargins = [...account.positions].filter(([symbol]) => settingsOf(apiKey, symbol).isolated).reduce((sum, [, p]) => sum + p.marginMicros, 0);
+    const rows = [...candles.keys()]
+      .filter((symbol) => !only || symbol === only)
+      .map((symbol) => {
+        const p = positionOf(account, symbol);
+        const { leverage, isolated } = settingsOf(apiKey, symbol);
+        const mark = priceAt(symbol);
+        const unrealized = p.atoms === 0 ? 0 : unrealizedMicros(p, mark);
+        const notional = Number((BigInt(p.atoms) * BigInt(mark)) / BigInt(ATOMS_PER_UNIT));
         return {
-          status: 200,
-          body: rows.map((c) => [c.openTime, microsToDecimal(c.openMicros), microsToDecimal(c.highMicros), microsToDecimal(c.lowMicros), microsToDecimal(c.closeMicros), c.volume, c.openTime + MINUTE - 1]),
+          symbol,
+          positionAmt: signedAtoms(p.atoms),
+          entryPrice: microsToDecimal(p.entryPriceMicros),
+          markPrice: microsToDecimal(mark),
+          unRealizedProfit: signedMicros(unrealized),
+          liquidationPrice: microsToDecimal(liquidationPriceMicros(p, isolated ? p.marginMicros : account.walletMicros - isolatedMargins)),
+          leverage: String(leverage),
+          maxNotionalValue: '1000000',
+          marginType: isolated ? 'isolated' : 'cross',
+          isolatedMargin: signedMicros(isolated ? p.marginMicros + unrealized : 0),
+          isolatedWallet: microsToDecimal(isolated ? p.marginMicros : 0),
+          isAutoAddMargin: 'false',
+          positionSide: 'BOTH',
+          notional: signedMicros(notional),
+          updateTime: p.updateTime,
         };
+      });
+    return { status: 200, body: rows };
+  }
+
+  /** POST /fapi/v1/leverage (Change Initial Leverage): 1 to 125; never lower on an open isolated position. */
+  function changeLeverage({ params, apiKey, account }: SignedCall): Answer {
+    const symbol = params.get('symbol') ?? '';
+    if (!candles.has(symbol)) return refuse(400, CODE.BAD_SYMBOL, 'Invalid symbol.');
+    const key = `${apiKey}:${symbol}`;
+    setupCalls.push(`leverage ${key}`);
+    const leverage = Number(params.get('leverage'));
+    if (!Number.isInteger(leverage) || leverage < 1 || leverage > MAX_LEVERAGE) return refuse(400, CODE.INVALID_LEVERAGE, `Leverage ${params.get('leverage')} is not valid`);
+    const current = settingsOf(apiKey, symbol);
+    const p = positionOf(account, symbol);
+    if (p.atoms !== 0 && leverage < current.leverage) {
+      if (current.isolated) return refuse(400, CODE.ISOLATED_LEVERAGE_REJECT_WITH_POSITION, 'Leverage reduction is not supported in Isolated Margin Mode with open positions');
+      // Cross: the position's margin grows to the new leverage, if the account can pay it.
+      const needed = ceilDiv(notionalOfAtoms(Math.abs(p.atoms), p.entryPriceMicros), leverage);
+      if (needed - p.marginMicros > availableMicros(apiKey)) return refuse(400, CODE.MIN_LEVERAGE_RATIO, 'Leverage is smaller than permitted: insufficient margin balance.');
+      p.marginMicros = needed;
+    }
+    accountSettings.set(key, { ...accountSettings.get(key), leverage });
+    return { status: 200, body: { symbol, leverage, maxNotionalValue: '1000000' } };
+  }
+
+  /** POST /fapi/v1/marginType (Change Margin Type): not to the same type, nor with open orders or a position. */
+  function changeMarginType({ params, apiKey, account }: SignedCall): Answer {
+    const symbol = params.get('symbol') ?? '';
+    if (!candles.has(symbol)) return refuse(400, CODE.BAD_SYMBOL, 'Invalid symbol.');
+    const key = `${apiKey}:${symbol}`;
+    setupCalls.push(`marginType ${key}`);
+    const marginType = params.get('marginType');
+    if (marginType !== 'ISOLATED' && marginType !== 'CROSSED') return invalidParameter('marginType');
+    if ((settingsOf(apiKey, symbol).isolated ? 'ISOLATED' : 'CROSSED') === marginType) return refuse(400, CODE.NO_NEED_TO_CHANGE_MARGIN_TYPE, 'No need to change margin type.');
+    if (orders.some((o) => o.apiKey === apiKey && o.symbol === symbol && isOpen(o))) {
+      return refuse(400, CODE.THERE_EXISTS_OPEN_ORDERS, 'Margin type cannot be changed if there exists open orders.');
+    }
+    if (positionOf(account, symbol).atoms !== 0) return refuse(400, CODE.THERE_EXISTS_QUANTITY, 'Margin type cannot be changed if there exists position.');
+    accountSettings.set(key, { ...accountSettings.get(key), marginType });
+    return { status: 200, body: { code: 200, msg: 'success' } };
+  }
+
+  const signedRoutes: Record<string, (call: SignedCall) => Answer> = {
+    'POST /fapi/v1/order': newOrder,
+    'GET /fapi/v1/order': queryOrder,
+    'DELETE /fapi/v1/order': cancelOrder,
+    'GET /fapi/v1/allOrders': allOrders,
+    'GET /fapi/v1/userTrades': userTrades,
+    'GET /fapi/v1/income': income,
+    'GET /fapi/v2/positionRisk': positionRisk,
+    'POST /fapi/v1/leverage': changeLeverage,
+    'POST /fapi/v1/marginType': changeMarginType,
+  };
+
+  const tickerOf = (symbol: string) => ({ symbol, price: microsToDecimal(priceAt(symbol)), time: clock.now() });
+  // The replay has trades only: the mark is the last close, as close as a mark gets.
+  const premiumIndexOf = (symbol: string) => {
+    const mark = microsToDecimal(priceAt(symbol));
+    return { symbol, markPrice: mark, indexPrice: mark, lastFundingRate: '0.00010000', nextFundingTime: clock.now() + 8 * 3_600_000, time: clock.now() };
+  };
+  /** A market-data answer for one symbol (`symbol`), or for all when none is named. */
+  const perSymbol = (params: URLSearchParams, answer: (symbol: string) => unknown): Answer => {
+    const symbol = params.get('symbol');
+    if (symbol === null) return { status: 200, body: [...candles.keys()].map(answer) };
+    return candles.has(symbol) ? { status: 200, body: answer(symbol) } : refuse(400, CODE.BAD_SYMBOL, 'Invalid symbol.');
+  };
+
+  const publicRoutes: Record<string, (params: URLSearchParams) => Answer> = {
+    'GET /fapi/v1/time': () => ({ status: 200, body: { serverTime: Date.now() } }),
+    'GET /fapi/v1/exchangeInfo': () => ({
+      status: 200,
+      body: {
+        timezone: 'UTC',
+        serverTime: Date.now(),
+        rateLimits: [
+          { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: limits.weightPerMinute },
+          { rateLimitType: 'ORDERS', interval: 'MINUTE', intervalNum: 1, limit: limits.ordersPerMinute },
+          { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: limits.ordersPer10s },
+        ],
+        exchangeFilters: [],
+        symbols: [...candles.keys()].map(symbolInfo),
+      },
+    }),
+    'GET /fapi/v1/ticker/price': (params) => perSymbol(params, tickerOf),
+    'GET /fapi/v1/premiumIndex': (params) => perSymbol(params, premiumIndexOf),
+    'GET /fapi/v1/klines': (params) => {
+      const symbol = params.get('symbol');
+      if (!symbol) return mandatory('symbol');
+      if (!candles.has(symbol)) return refuse(400, CODE.BAD_SYMBOL, 'Invalid symbol.');
+      // The replay holds one-minute candles only: any other interval would be answered wrongly.
+      if (params.get('interval') !== '1m') return refuse(400, CODE.BAD_INTERVAL, 'Invalid interval.');
+      const limit = limitOf(params, 500, 1_500);
+      // Completed minutes only, never past the replay clock: no peeking at the future.
+      const end = Math.min(Number(params.get('endTime') ?? Number.POSITIVE_INFINITY), clock.now());
+      const rows = seriesOf(symbol).completedAt(end + 1, limit);
+      return {
+        status: 200,
+        body: rows.map((c) => [c.openTime, microsToDecimal(c.openMicros), microsToDecimal(c.highMicros), microsToDecimal(c.lowMicros), microsToDecimal(c.closeMicros), c.volume, c.openTime + MINUTE - 1]),
+      };
+    },
+  };
+
+  /** Each route's IP weight ("Request Weight" on its page); placing an order weighs 0 and counts against the account's ORDERS. */
+  function weightOf(route: string, params: URLSearchParams): number {
+    switch (route) {
+      case 'GET /fapi/v1/klines': {
+        const limit = limitOf(params, 500, 1_500);
+        return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1_000 ? 5 : 10;
       }
+      case 'GET /fapi/v1/ticker/price':
+        return params.has('symbol') ? 1 : 2;
+      case 'GET /fapi/v1/premiumIndex':
+        return params.has('symbol') ? 1 : 10;
+      case 'POST /fapi/v1/order':
+        return 0;
+      case 'GET /fapi/v1/allOrders':
+      case 'GET /fapi/v1/userTrades':
+      case 'GET /fapi/v2/positionRisk':
+        return 5;
+      case 'GET /fapi/v1/income':
+        return 30;
+      default:
+        return 1;
     }
-    const query = url.search.slice(1);
+  }
+
+  /** The IP's weight budget: over it 429 with Retry-After; a request before Retry-After has passed is banned with 418. */
+  function admitByWeight(ip: string, weight: number): Admission {
+    const now = Date.now();
+    let budget = ipBudgets.get(ip);
+    if (!budget) {
+      budget = { weight: new FixedWindow(MINUTE), backOffUntil: 0, bannedUntil: 0 };
+      ipBudgets.set(ip, budget);
+    }
+    if (now < budget.backOffUntil && now >= budget.bannedUntil) budget.bannedUntil = now + limits.banSeconds * 1_000;
+    if (now < budget.bannedUntil) {
+      return { headers: {}, refusal: { ...ipBanned(budget.bannedUntil), headers: { 'Retry-After': retryAfter(budget.bannedUntil - now) } } };
+    }
+    const used = budget.weight.add(weight, now);
+    const headers = { 'X-MBX-USED-WEIGHT-1M': String(used) };
+    if (used <= limits.weightPerMinute) return { headers };
+    budget.backOffUntil = budget.weight.endsAt;
+    return { headers, refusal: { ...tooManyRequests(limits.weightPerMinute), headers: { ...headers, 'Retry-After': retryAfter(budget.backOffUntil - now) } } };
+  }
+
+  /**
+   * The signed-request checks (General Info, Endpoint Security and Timing Security): the API key
+   * (-2014 when absent or not a key at all, -2015 when no account has it), the HMAC over query and
+   * body (-1022), and timestamp within recvWindow (-1021). The USDⓈ-M pages set no maximum
+   * recvWindow; the stand-in holds to Binance's 60 000 ms elsewhere (Spot) as the stricter reading.
+   */
+  function authenticate(req: IncomingMessage, totalParams: string, params: URLSearchParams): { readonly apiKey: string; readonly account: Account } | Answer {
     const apiKey = String(req.headers['x-mbx-apikey'] ?? '');
-    const secret = secrets.get(apiKey);
-    if (secret === undefined) return venueError(401, -2014, 'API-key format invalid.');
-    if (!verifySignedQuery(query, secret)) return venueError(400, -1022, 'Signature for this request is not valid.');
-    const timestamp = Number(params.get('timestamp'));
-    const recvWindow = Number(params.get('recvWindow') ?? 5_000);
-    if (!Number.isFinite(timestamp) || timestamp > Date.now() + 1_000 || Date.now() - timestamp > recvWindow) {
-      return venueError(400, -1021, "Timestamp for this request is outside of the recvWindow.");
+    if (!/^[\x21-\x7e]{1,128}$/.test(apiKey)) return refuse(401, CODE.BAD_API_KEY_FMT, 'API-key format invalid.');
+    const account = accounts.get(apiKey);
+    if (!account) return refuse(401, CODE.REJECTED_MBX_KEY, 'Invalid API-key, IP, or permissions for action.');
+    if (!verifySignedQuery(totalParams, account.secret)) return refuse(400, CODE.INVALID_SIGNATURE, 'Signature for this request is not valid.');
+    const timestampText = params.get('timestamp');
+    if (!timestampText) return mandatory('timestamp');
+    const recvWindow = Number(params.get('recvWindow') ?? DEFAULT_RECV_WINDOW_MS);
+    if (!Number.isInteger(recvWindow) || recvWindow <= 0 || recvWindow > MAX_RECV_WINDOW_MS) return invalidParameter('recvWindow');
+    const timestamp = Number(timestampText);
+    const serverTime = Date.now();
+    if (!Number.isFinite(timestamp) || timestamp >= serverTime + AHEAD_TOLERANCE_MS) {
+      return refuse(400, CODE.INVALID_TIMESTAMP, "Timestamp for this request was 1000ms ahead of the server's time.");
     }
-    return handleSigned(method, url.pathname, params, apiKey);
+    if (serverTime - timestamp > recvWindow) return refuse(400, CODE.INVALID_TIMESTAMP, 'Timestamp for this request is outside of the recvWindow.');
+    return { apiKey, account };
+  }
+
+  function nextFault(path: string, method: string): VenueFault | undefined {
+    const queue = faults.get(path);
+    const index = queue?.findIndex((f) => f.method === undefined || f.method === method) ?? -1;
+    return index < 0 ? undefined : queue?.splice(index, 1)[0]?.fault;
+  }
+
+  function injectFault(path: string, fault: VenueFault, { method, count = 1 }: { readonly method?: string; readonly count?: number } = {}): void {
+    const queue = faults.get(path) ?? [];
+    for (let i = 0; i < count; i += 1) queue.push({ method, fault });
+    faults.set(path, queue);
+  }
+
+  /** The answer to a venue request, before any fault that comes after execution. */
+  function execute(req: IncomingMessage, url: URL, body: string): Answer {
+    const method = req.method ?? 'GET';
+    const route = `${method} ${url.pathname}`;
+    // Parameters may also come in a form body; the query string wins where both have one (General Info).
+    const params = new URLSearchParams(body);
+    for (const [name, value] of url.searchParams) params.set(name, value);
+    const publicRoute = publicRoutes[route];
+    if (publicRoute) return publicRoute(params);
+    const signedRoute = signedRoutes[route];
+    if (!signedRoute) return refuse(404, CODE.UNKNOWN, 'unknown endpoint');
+    const caller = authenticate(req, url.search.slice(1) + body, params);
+    if ('status' in caller) return caller;
+    return signedRoute({ params, ...caller });
+  }
+
+  /** The venue: geo-block, rate limits, faults before and after execution, outages. */
+  function serveVenue(req: IncomingMessage, res: ServerResponse, url: URL, body: string): void {
+    const method = req.method ?? 'GET';
+    const route = `${method} ${url.pathname}`;
+    requests.set(route, (requests.get(route) ?? 0) + 1);
+    if (geoBlocked) {
+      write(res, { status: 451, body: { code: 0, msg: "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms." } });
+      return;
+    }
+    const admitted = admitByWeight(req.socket.remoteAddress ?? '', weightOf(route, url.searchParams));
+    if (admitted.refusal) {
+      write(res, admitted.refusal);
+      return;
+    }
+    const fault = nextFault(url.pathname, method);
+    if (fault?.kind === 'refuse_before') {
+      write(res, { status: fault.status, body: fault.body ?? {}, headers: fault.headers });
+      return;
+    }
+    if (fault?.kind === 'rate_limited') {
+      const refusal = fault.status === 429 ? tooManyRequests(limits.weightPerMinute) : ipBanned(Date.now() + fault.retryAfterSeconds * 1_000);
+      write(res, { ...refusal, headers: { 'Retry-After': String(fault.retryAfterSeconds) } });
+      return;
+    }
+    const down = outages.get(url.pathname);
+    if (down !== undefined) {
+      write(res, refuse(down, CODE.DISCONNECTED, 'Internal error; unable to process your request. Please try again.'));
+      return;
+    }
+    let answer: Answer;
+    try {
+      answer = execute(req, url, body);
+    } catch (error) {
+      answer = refuse(400, (error as { code?: number }).code ?? CODE.UNKNOWN, (error as Error).message);
+    }
+    answer = { ...answer, headers: { ...admitted.headers, ...answer.headers } };
+    switch (fault?.kind) {
+      case 'execute_then_drop':
+        req.socket.destroy();
+        return;
+      case 'execute_then_status': {
+        const code = fault.code ?? (fault.status === 503 ? CODE.UNKNOWN : CODE.TIMEOUT);
+        write(res, { status: fault.status, body: fault.plainText ?? { code, msg: EXECUTION_UNKNOWN[code] } });
+        return;
+      }
+      case 'execute_then_delay': {
+        const timer = setTimeout(() => {
+          delayed.delete(timer);
+          write(res, answer);
+        }, fault.delayMs);
+        delayed.add(timer);
+        return;
+      }
+      default:
+        write(res, answer);
+    }
+  }
+
+  function serveAdmin(method: string, url: URL, body: string): Answer {
+    const route = `${method} ${url.pathname.slice(ADMIN_PREFIX.length - 1)}`;
+    if (route === 'POST /faults') {
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        return { status: 400, body: { error: 'the body must be JSON' } };
+      }
+      const parsed = FaultRequest.safeParse(json);
+      if (!parsed.success) return { status: 400, body: { error: 'not a fault', issues: parsed.error.issues } };
+      const { path, method: faultMethod, count, ...fault } = parsed.data;
+      injectFault(path, fault as VenueFault, { method: faultMethod, count });
+      return { status: 200, body: { path, queued: faults.get(path)?.length ?? 0 } };
+    }
+    if (route === 'DELETE /faults') {
+      faults.clear();
+      return { status: 200, body: { cleared: true } };
+    }
+    if (route === 'GET /orders') return { status: 200, body: venueOrders(url.searchParams.get('apiKey') ?? undefined) };
+    return { status: 404, body: { error: `no admin route ${route}` } };
+  }
+
+  function write(res: ServerResponse, answer: Answer): void {
+    if (res.destroyed || res.writableEnded) return;
+    const text = typeof answer.body === 'string';
+    res.writeHead(answer.status, { 'content-type': text ? 'text/plain' : 'application/json', ...answer.headers });
+    res.end(text ? answer.body : JSON.stringify(answer.body));
+  }
+
+  function venueOrders(apiKey?: string): VenueOrderRow[] {
+    return orders.filter((o) => apiKey === undefined || o.apiKey === apiKey).map((o) => ({ ...orderJson(o), apiKey: o.apiKey }));
+  }
+
+  function openOrderWithClientId(clientOrderId: string): StandInOrder {
+    const order = latestWithClientId(clientOrderId, isOpen);
+    if (!order) throw new Error(`no open stand-in order ${clientOrderId}`);
+    return order;
   }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      let answer: { status: number; body: unknown; headers?: Record<string, string> };
-      try {
-        answer = handle(req);
-      } catch (error) {
-        const code = (error as { code?: number }).code ?? -1000;
-        answer = venueError(400, code, (error as Error).message);
-      }
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(JSON.stringify(answer.body));
+      const url = new URL(req.url ?? '/', 'http://stand-in');
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (url.pathname.startsWith(ADMIN_PREFIX)) write(res, serveAdmin(req.method ?? 'GET', url, body));
+      else serveVenue(req, res, url, body);
     });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
@@ -366,45 +1220,86 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       holding = on;
     },
     fill(clientOrderId, quantity, price) {
-      const order = orders.get(clientOrderId);
-      if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
-      trade(order, quantityToAtoms(quantity), price ?? order.priceMicros);
+      const order = openOrderWithClientId(clientOrderId);
+      // A reduce-only order never turns into a position the other way: with nothing left to close it expires.
+      const atoms = order.reduceOnly ? Math.min(quantityToAtoms(quantity), closableAtoms(order.apiKey, order.symbol, order.side, order)) : quantityToAtoms(quantity);
+      if (atoms > 0) trade(order, atoms, price ?? order.placedAtMicros);
+      else {
+        order.status = 'EXPIRED';
+        order.updateTime = clock.now();
+      }
     },
     cancel(clientOrderId) {
-      const order = orders.get(clientOrderId);
-      if (!order) throw new Error(`no stand-in order ${clientOrderId}`);
+      const order = openOrderWithClientId(clientOrderId);
       order.status = 'CANCELED';
       order.updateTime = clock.now();
     },
+    failNext(path, status, body = {}, headers = {}) {
+      injectFault(path, { kind: 'refuse_before', status, body, headers });
+    },
+    injectFault,
+    clearFaults() {
+      faults.clear();
+    },
+    venueOrders,
+    ordersFor(clientOrderId, apiKey) {
+      return venueOrders(apiKey).filter((o) => o.clientOrderId === clientOrderId);
+    },
+    setBalance(apiKey, usd) {
+      accountOf(apiKey).walletMicros = typeof usd === 'number' ? usd : usdToMicros(usd);
+    },
+    balanceOf(apiKey) {
+      return { walletMicros: accountOf(apiKey).walletMicros, availableMicros: availableMicros(apiKey) };
+    },
+    setRateLimits(changed) {
+      limits = { ...limits, ...changed };
+      ipBudgets.clear();
+      for (const account of accounts.values()) {
+        account.ordersPer10s = new FixedWindow(10_000);
+        account.ordersPerMinute = new FixedWindow(MINUTE);
+      }
+    },
+    setBookLevel(quantity) {
+      bookLevelAtoms = quantityToAtoms(quantity);
+    },
     liquidateByVenue(apiKey, symbol, price) {
-      const held = positions.get(`${apiKey}:${symbol}`) ?? 0;
+      const held = positionOf(accountOf(apiKey), symbol).atoms;
       if (held === 0) throw new Error(`nothing held in ${symbol} on ${apiKey}`);
-      const clientOrderId = `autoclose-${nextId}`;
-      const order: StandInOrder = {
-        orderId: nextId++,
-        clientOrderId,
+      const order = newOrderRecord({
+        apiKey,
+        clientOrderId: `autoclose-${nextId}`,
         symbol,
         side: held > 0 ? 'SELL' : 'BUY',
-        status: 'NEW',
+        type: 'LIMIT',
+        timeInForce: 'IOC',
         quantityAtoms: Math.abs(held),
-        executedAtoms: 0,
-        priceMicros: price,
+        limitPriceMicros: price,
+        placedAtMicros: price,
         reduceOnly: true,
-        time: clock.now(),
-        updateTime: clock.now(),
-      };
-      orders.set(clientOrderId, order);
-      orderAccounts.set(clientOrderId, apiKey);
+      });
       trade(order, order.quantityAtoms, price);
-      return clientOrderId;
+      return order.clientOrderId;
     },
     tradeByHand(apiKey, symbol, signedQuantity) {
       const negative = signedQuantity.startsWith('-');
-      const atoms = quantityToAtoms(negative ? signedQuantity.slice(1) : signedQuantity);
-      positions.set(`${apiKey}:${symbol}`, (positions.get(`${apiKey}:${symbol}`) ?? 0) + (negative ? -atoms : atoms));
+      const mark = priceAt(symbol);
+      const order = newOrderRecord({
+        apiKey,
+        clientOrderId: `web_${randomBytes(12).toString('base64url')}`,
+        symbol,
+        side: negative ? 'SELL' : 'BUY',
+        type: 'MARKET',
+        timeInForce: 'GTC',
+        quantityAtoms: quantityToAtoms(negative ? signedQuantity.slice(1) : signedQuantity),
+        limitPriceMicros: 0,
+        placedAtMicros: mark,
+        reduceOnly: false,
+      });
+      trade(order, order.quantityAtoms, mark);
     },
-    addFunding(apiKey, symbol, income) {
-      incomes.push({ apiKey, symbol, incomeType: 'FUNDING_FEE', income, asset: 'USDT', time: clock.now(), tranId: nextId++, info: 'FUNDING_FEE' });
+    addFunding(apiKey, symbol, amount) {
+      accountOf(apiKey).walletMicros += signedVenueUsdToMicros(amount);
+      incomes.push({ apiKey, symbol, incomeType: 'FUNDING_FEE', income: amount, time: clock.now(), tranId: nextId++, tradeId: '' });
     },
     geoBlock(on) {
       geoBlocked = on;
@@ -413,9 +1308,12 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       if (status === undefined) outages.delete(path);
       else outages.set(path, status);
     },
-    failNext(path, status, body = {}, headers = {}) {
-      failures.set(path, [...(failures.get(path) ?? []), { status, body, headers }]);
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of delayed) clearTimeout(timer);
+        delayed.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

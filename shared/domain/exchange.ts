@@ -145,6 +145,8 @@ export const ExchangeRejectReason = z.enum([
   'auth_failed',
   'timestamp_out_of_window',
   'exchange_unavailable',
+  /** The venue may have executed the order (a lost or late answer, 5xx, -1006, -1007): ask it before sending anything again. */
+  'status_unknown',
   'rejected',
 ]);
 export type ExchangeRejectReason = z.infer<typeof ExchangeRejectReason>;

@@ -17,7 +17,7 @@ import { signedVenueUsdToMicros } from '../../domain/money.js';
 import { retryWithBackoff, sleep } from '../../concurrency/retry.js';
 import { canonicalDecimal } from '../../domain/decimal.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
-import { venueError } from './errors.js';
+import { EXECUTION_STATUS_UNKNOWN_CODES, venueError } from './errors.js';
 import { type QueryParams, buildSignedQuery, encodeQuery } from './signing.js';
 import {
   ExchangeInfo,
@@ -61,6 +61,24 @@ class VenueBusy extends ExchangeError {
   }
 }
 
+/**
+ * A placement whose outcome the venue did not tell: the connection dropped or timed out after the
+ * request went out, or the venue answered 5xx, -1006 or -1007. The order may exist; only asking
+ * the venue says. Never retried blindly: a MARKET order is FILLED at once, and Binance keeps a
+ * client order id unique among open orders only, so the same id sent again is a second order.
+ */
+class PlacementStatusUnknown extends ExchangeError {
+  constructor(message: string) {
+    super('status_unknown', message, true);
+  }
+}
+
+/** The longest wait between two tries of one call. */
+const MAX_RETRY_DELAY_MS = 10_000;
+
+/** How many times one placeOrder call sends an order the venue has twice said it does not have. */
+const MAX_SENDS = 2;
+
 /** Binance's answer to setting the margin type a symbol already has. */
 const NO_NEED_TO_CHANGE_MARGIN_TYPE = -4046;
 
@@ -72,6 +90,8 @@ interface Call {
   readonly path: string;
   readonly params?: QueryParams;
   readonly signed?: boolean;
+  /** A new order: a failure after the request left may have executed it (PlacementStatusUnknown). */
+  readonly places?: boolean;
 }
 
 export class BinanceFuturesClient implements Exchange {
@@ -154,29 +174,54 @@ export class BinanceFuturesClient implements Exchange {
     }
     await this.checkFilters(order);
     await this.prepareSymbol(order.symbol, order.leverage);
-    try {
-      const body = await this.call({
-        method: 'POST',
-        path: '/fapi/v1/order',
-        signed: true,
-        params: {
-          symbol: order.symbol,
-          side: order.side,
-          type: order.type,
-          quantity: order.quantity,
-          reduceOnly: order.reduceOnly ? 'true' : undefined,
-          newClientOrderId: order.clientOrderId,
-          newOrderRespType: 'RESULT',
-        },
-      });
-      return toExchangeOrder(VenueOrder.parse(body));
-    } catch (error) {
-      // The first attempt landed (a retry after a lost answer): the order exists, use it.
-      if (error instanceof ExchangeError && error.reason === 'duplicate_order') {
-        const existing = await this.getOrder(order.symbol, order.clientOrderId);
-        if (existing) return existing;
+    for (let send = 1; ; send += 1) {
+      const sentAt = this.now();
+      try {
+        const body = await this.call({
+          method: 'POST',
+          path: '/fapi/v1/order',
+          signed: true,
+          places: true,
+          params: {
+            symbol: order.symbol,
+            side: order.side,
+            type: order.type,
+            quantity: order.quantity,
+            reduceOnly: order.reduceOnly ? 'true' : undefined,
+            newClientOrderId: order.clientOrderId,
+            newOrderRespType: 'RESULT',
+          },
+        });
+        return toExchangeOrder(VenueOrder.parse(body));
+      } catch (error) {
+        // An open order already has this id: it is this order, from an earlier send.
+        if (error instanceof ExchangeError && error.reason === 'duplicate_order') {
+          const existing = await this.getOrder(order.symbol, order.clientOrderId);
+          if (existing) return existing;
+        }
+        if (!(error instanceof PlacementStatusUnknown)) throw error;
+        const found = await this.findAfterUnknown(order, sentAt, error);
+        if (found) return found;
+        if (send >= MAX_SENDS) throw error;
       }
-      throw error;
+    }
+  }
+
+  /**
+   * After an unknown answer, the order as the venue has it; undefined only once the venue has
+   * said twice that it does not exist, the second time after the lost request's recvWindow had
+   * passed (the venue refuses a request older than that, so the lost one can no longer land).
+   * Any failure to ask is still unknown: the caller must not treat the order as refused.
+   */
+  private async findAfterUnknown(order: PlaceOrderRequest, sentAt: number, unknown: PlacementStatusUnknown): Promise<ExchangeOrder | undefined> {
+    try {
+      const first = await this.getOrder(order.symbol, order.clientOrderId);
+      if (first) return first;
+      const settle = sentAt + this.recvWindowMs() - this.now();
+      if (settle > 0) await this.sleep(settle);
+      return await this.getOrder(order.symbol, order.clientOrderId);
+    } catch (error) {
+      throw new PlacementStatusUnknown(`${unknown.message}; asking the venue failed too: ${(error as Error).message}`);
     }
   }
 
@@ -282,11 +327,16 @@ export class BinanceFuturesClient implements Exchange {
     return retryWithBackoff(() => this.attempt(call), {
       attempts: (this.options.maxRetries ?? 4) + 1,
       baseDelayMs: 250,
-      maxDelayMs: 10_000,
+      maxDelayMs: MAX_RETRY_DELAY_MS,
       jitter: 'equal',
       sleep: this.sleep,
       retryOn: (error) => {
-        if (error instanceof VenueBusy) return error.retryAfterMs !== undefined ? { delayMs: error.retryAfterMs } : true;
+        if (error instanceof VenueBusy) {
+          // A wait longer than our longest backoff (an IP ban, 418) is not slept through here:
+          // sending again before it ends only extends the ban. The caller's redelivery comes later.
+          if (error.retryAfterMs !== undefined) return error.retryAfterMs <= MAX_RETRY_DELAY_MS ? { delayMs: error.retryAfterMs } : false;
+          return true;
+        }
         if (error instanceof ExchangeError && error.reason === 'timestamp_out_of_window' && !resynced) {
           // Our clock drifted from the venue's: measure the offset again and retry at once.
           resynced = true;
@@ -300,16 +350,19 @@ export class BinanceFuturesClient implements Exchange {
 
   private async attempt(call: Call): Promise<unknown> {
     let response: Response;
+    let text: string;
     try {
       response = await fetch(await this.url(call), {
         method: call.method,
         headers: call.signed && this.options.apiKey ? { 'X-MBX-APIKEY': this.options.apiKey } : {},
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
+      text = await response.text();
     } catch (error) {
-      throw new VenueBusy('exchange_unavailable', `venue unreachable: ${(error as Error).message}`);
+      // Refused before a connection opened, nothing was sent; anything later (a reset, a timeout) may have executed.
+      if (call.places && !neverSent(error)) throw new PlacementStatusUnknown(`no answer to the order: ${describe(error)}`);
+      throw new VenueBusy('exchange_unavailable', `venue unreachable: ${describe(error)}`);
     }
-    const text = await response.text();
     if (response.ok) return JSON.parse(text) as unknown;
     if (response.status === 451 || (response.status === 403 && !call.signed)) {
       // CloudFront's answer to a restricted location: no retry helps, the deployment must move.
@@ -319,6 +372,10 @@ export class BinanceFuturesClient implements Exchange {
         false,
       );
     }
+    const parsed = VenueError.safeParse(safeJson(text));
+    if (call.places && (response.status >= 500 || (parsed.success && EXECUTION_STATUS_UNKNOWN_CODES.has(parsed.data.code)))) {
+      throw new PlacementStatusUnknown(`the venue answered ${response.status}${parsed.success ? ` ${parsed.data.code} ${parsed.data.msg}` : ''}: execution status unknown`);
+    }
     if (response.status === 429 || response.status === 418 || response.status >= 500) {
       const retryAfterSeconds = Number(response.headers.get('retry-after'));
       throw new VenueBusy(
@@ -327,7 +384,6 @@ export class BinanceFuturesClient implements Exchange {
         Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? retryAfterSeconds * 1000 : undefined,
       );
     }
-    const parsed = VenueError.safeParse(safeJson(text));
     throw parsed.success ? venueError(parsed.data.code, parsed.data.msg, response.status) : new ExchangeError('rejected', `venue answered ${response.status}`, false);
   }
 
@@ -339,8 +395,12 @@ export class BinanceFuturesClient implements Exchange {
     }
     if (!this.options.apiKey || !this.options.apiSecret) throw new ExchangeError('auth_failed', 'no API key configured for signed calls', false);
     const offset = await this.serverClockOffset();
-    const params = { ...call.params, recvWindow: this.options.recvWindowMs ?? 5_000, timestamp: Math.round(this.now() + offset) };
+    const params = { ...call.params, recvWindow: this.recvWindowMs(), timestamp: Math.round(this.now() + offset) };
     return `${base}?${buildSignedQuery(params, this.options.apiSecret)}`;
+  }
+
+  private recvWindowMs(): number {
+    return this.options.recvWindowMs ?? 5_000;
   }
 
   /** Server time minus ours, measured at the request's midpoint; refreshed after a -1021. */
@@ -352,6 +412,17 @@ export class BinanceFuturesClient implements Exchange {
     }
     return this.clockOffsetMs;
   }
+}
+
+/** A connection refused (or a name that did not resolve) means the request never left. */
+function neverSent(error: unknown): boolean {
+  const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
 }
 
 function safeJson(text: string): unknown {

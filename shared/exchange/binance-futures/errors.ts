@@ -20,6 +20,12 @@ const REASON_BY_CODE: Record<number, ExchangeRejectReason> = {
   [-1022]: 'auth_failed',
 };
 
+/**
+ * Binance: "the execution status is UNKNOWN and could have been a success" — -1006 (an unexpected
+ * answer from the message bus) and -1007 (a timeout waiting for the backend), like any 5XX.
+ */
+export const EXECUTION_STATUS_UNKNOWN_CODES: ReadonlySet<number> = new Set([-1006, -1007]);
+
 export function venueError(code: number, message: string, httpStatus: number): ExchangeError {
   let reason = REASON_BY_CODE[code] ?? 'rejected';
   // -1013 is the generic filter failure; its message says which filter.

@@ -59,6 +59,11 @@ export type LedgerEvent =
   | { readonly kind: 'fill'; readonly symbol: string; readonly effect: LedgerEffect; readonly positionOpen: boolean }
   /** An order's end: what it will never fill returns, and it stops holding its symbol. */
   | { readonly kind: 'close'; readonly symbol: string; readonly releasedMicros: number; readonly heldSymbol: boolean }
+  /**
+   * An execution the venue made for an order Sapphire had already ended (its margin returned):
+   * the margin its fill consumes is held again, whatever the allocation — the venue is the truth.
+   */
+  | { readonly kind: 'adopt'; readonly marginMicros: number }
   /** A fee charged apart from a fill (fills carry their own). */
   | { readonly kind: 'fee'; readonly feeMicros: number }
   /** A funding payment: positive received, negative paid. */
@@ -174,6 +179,10 @@ export function applyLedgerEvent(ledger: MarginLedgerState, event: LedgerEvent):
         },
         event,
       );
+    case 'adopt':
+      requireAmount(event.marginMicros, 'adopted margin');
+      if (event.marginMicros < 0) throw new LedgerError(`adopting ${event.marginMicros} micros: refused`);
+      return checked({ ...ledger, reservedMicros: ledger.reservedMicros + event.marginMicros }, event);
     case 'fee':
       requireAmount(event.feeMicros, 'fee');
       if (event.feeMicros < 0) throw new LedgerError(`a fee cannot be negative (${event.feeMicros})`);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgentProfile } from './agents.js';
 import { type MarginLedgerState, applyLedgerEvent, freeMarginMicros, heldSymbols } from './ledger.js';
-import { MAX_SIGNAL_NOTIONAL_MICROS, RejectionReason, type TradeSignal, boundedNotionalMicros, orderIdForSignal } from './messages.js';
+import { MAX_SIGNAL_NOTIONAL_MICROS, RejectionReason, SignalSize, type TradeSignal, boundedNotionalMicros, orderIdForSignal, signalTermsDigest } from './messages.js';
 import { USD, ceilDiv, microsToUsd } from './money.js';
 import { AgentId, Leverage, MicroUsd, Side, Symbol } from './vocabulary.js';
 
@@ -25,6 +25,12 @@ export const ReservationRecord = z.object({
   symbol: Symbol,
   side: Side,
   reduceOnly: z.boolean(),
+  /** The signal's size as it asked: its order's terms come from here, not from a later delivery. */
+  size: SignalSize,
+  /** The signal's expiry, which its order carries. */
+  expiresAt: z.string(),
+  /** signalTermsDigest of the signal decided: a redelivery with other terms is a conflict. */
+  termsDigest: z.string(),
   status: ReservationStatus,
   reason: RejectionReason.optional(),
   detail: z.string().optional(),
@@ -137,6 +143,9 @@ function recordFor(signal: TradeSignal, decision: ReservationDecision, now: Date
     symbol: signal.symbol,
     side: signal.side,
     reduceOnly: signal.reduceOnly,
+    size: signal.size,
+    expiresAt: signal.expiresAt,
+    termsDigest: signalTermsDigest(signal),
     leverage: signal.leverage,
     notionalMicros: decision.notionalMicros,
     decidedAt: now.toISOString(),

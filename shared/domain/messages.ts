@@ -105,6 +105,8 @@ export const OrderRequest = z
     notionalMicros: MicroUsd,
     marginMicros: MicroUsd,
     createdAt: IsoTime,
+    /** The signal's expiry: the order is never placed after it. */
+    expiresAt: IsoTime,
   })
   .strict();
 export type OrderRequest = z.infer<typeof OrderRequest>;
@@ -197,6 +199,16 @@ export type AlertMessage = z.infer<typeof AlertMessage>;
  * The order id is a pure function of the signal id, so every retry of every step names the
  * same order. 'sph-' + 32 hex characters = 36, the longest client order id Binance accepts.
  */
+/**
+ * A digest of what a signal asks to trade: agent, symbol, side, size, leverage, reduce-only. A
+ * redelivery of the same signalId must carry the same; one that does not is a conflict, refused.
+ * (Confidence, source and the timestamps are not terms: a producer's resend may restamp them.)
+ */
+export function signalTermsDigest(signal: Pick<TradeSignal, 'agentId' | 'symbol' | 'side' | 'size' | 'leverage' | 'reduceOnly'>): string {
+  const terms = [signal.agentId, signal.symbol, signal.side, JSON.stringify(signal.size, Object.keys(signal.size).sort()), signal.leverage, signal.reduceOnly];
+  return createHash('sha256').update(JSON.stringify(terms)).digest('hex').slice(0, 32);
+}
+
 export function orderIdForSignal(signalId: string): string {
   return `sph-${createHash('sha256').update(signalId).digest('hex').slice(0, 32)}`;
 }

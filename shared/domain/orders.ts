@@ -36,8 +36,22 @@ export const OrderRecord = z.object({
   placedAt: z.string().optional(),
   placementLatencyMs: z.number().int().nonnegative().optional(),
   venueLatencyMs: z.number().int().nonnegative().optional(),
+  /** Its signal's expiry: never placed after it. None for orders the venue made. */
+  expiresAt: z.string().optional(),
+  /**
+   * Placements begun: each may have reached the venue, so once it is above 0 the venue is asked
+   * about the order before it is sent again.
+   */
+  placementAttempts: z.number().int().nonnegative().default(0),
+  /** Who may place the order now, until when: one placement in flight per order across instances. */
+  placementLease: z.object({ holder: z.string(), until: z.string() }).optional(),
 });
 export type OrderRecord = z.infer<typeof OrderRecord>;
+
+/** Whether a placement lease taken by someone else still holds at `now`. */
+export function leaseHeldByOther(order: OrderRecord, holder: string, now: Date): boolean {
+  return order.placementLease !== undefined && order.placementLease.holder !== holder && Date.parse(order.placementLease.until) > now.getTime();
+}
 
 /** A fill's latency: from its order's creation (before it went to the venue) to the fill's booking at `appliedAt`. */
 export function fillLatencyMs(order: OrderRecord, appliedAt: Date): number {

@@ -1,5 +1,5 @@
 import type { ReservationRecord } from './margin.js';
-import type { OrderRequest, RiskEvent, TradeSignal } from './messages.js';
+import type { OrderRequest, RiskEvent } from './messages.js';
 
 /** What a recorded reservation outcome tells the rest of the system. */
 export type OutcomeMessage =
@@ -7,24 +7,26 @@ export type OutcomeMessage =
   | { readonly topic: 'riskEvents'; readonly message: RiskEvent }
   | { readonly topic: 'none' };
 
-export function outcomeMessage(signal: TradeSignal, record: ReservationRecord): OutcomeMessage {
+/** Built from the stored outcome alone: a redelivery of the signal never changes what its order is. */
+export function outcomeMessage(record: ReservationRecord): OutcomeMessage {
   switch (record.status) {
     case 'reserved':
       return {
         topic: 'orders',
         message: {
           orderId: record.orderId as string,
-          signalId: signal.signalId,
-          agentId: signal.agentId,
-          symbol: signal.symbol,
-          side: signal.side,
+          signalId: record.signalId,
+          agentId: record.agentId,
+          symbol: record.symbol,
+          side: record.side,
           type: 'MARKET',
-          size: signal.size,
-          leverage: signal.leverage,
-          reduceOnly: signal.reduceOnly,
+          size: record.size,
+          leverage: record.leverage,
+          reduceOnly: record.reduceOnly,
           notionalMicros: record.notionalMicros,
           marginMicros: record.marginMicros,
           createdAt: record.decidedAt,
+          expiresAt: record.expiresAt,
         },
       };
     case 'rejected':
@@ -32,10 +34,10 @@ export function outcomeMessage(signal: TradeSignal, record: ReservationRecord): 
         topic: 'riskEvents',
         message: {
           type: 'signal_rejected',
-          eventId: `rejected:${signal.signalId}`.slice(0, 128),
-          signalId: signal.signalId,
-          agentId: signal.agentId,
-          symbol: signal.symbol,
+          eventId: `rejected:${record.signalId}`.slice(0, 128),
+          signalId: record.signalId,
+          agentId: record.agentId,
+          symbol: record.symbol,
           reason: record.reason ?? 'unknown_agent',
           detail: record.detail ?? '',
           occurredAt: record.decidedAt,

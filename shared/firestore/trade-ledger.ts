@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type LedgerEffect, type MarginLedgerState, applyLedgerEvent } from '../domain/ledger.js';
 import { ReservationRecord } from '../domain/margin.js';
 import type { OrderRequest } from '../domain/messages.js';
-import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus, fillLatencyMs } from '../domain/orders.js';
+import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus, fillLatencyMs, leaseHeldByOther } from '../domain/orders.js';
 import type { HeldPosition } from '../domain/flatten.js';
 import type { Side } from '../domain/vocabulary.js';
 import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, averageEntryMicros, fillSortKey, foldFills } from '../domain/positions.js';
@@ -20,17 +20,34 @@ import { runTransaction } from './transactions.js';
  * (orderId, tradeId) for fills and by order for its terminal event.
  */
 
-/** How an order goes to its venue: a market order of this many atoms. */
+/** How an order goes to its venue: a market order of this many atoms, placed by `lease.holder`. */
 export interface OrderPlan {
   readonly venue: string;
   readonly quantityAtoms: number;
+  readonly lease: PlacementLease;
 }
+
+/** The right to place one order, held by one delivery until `until`. */
+export interface PlacementLease {
+  readonly holder: string;
+  readonly until: Date;
+}
+
+export type LeaseResult =
+  /** `askFirst`: an earlier placement may have reached the venue. */
+  | { readonly kind: 'leased'; readonly order: OrderRecord; readonly askFirst: boolean }
+  /** Another delivery is placing it now. */
+  | { readonly kind: 'busy'; readonly until: string }
+  /** The venue has acknowledged it, or it has ended: nothing to place. */
+  | { readonly kind: 'settled'; readonly order: OrderRecord }
+  | { readonly kind: 'missing' };
 
 export type ClaimResult =
   | { readonly claimed: true; readonly order: OrderRecord }
   | { readonly claimed: false; readonly reason: string };
 
-export type ApplyOutcome = 'applied' | 'duplicate' | 'replayed' | 'unknown_order';
+/** `refused`: a fill beyond its order's quantity, never booked. */
+export type ApplyOutcome = 'applied' | 'duplicate' | 'replayed' | 'unknown_order' | 'refused';
 
 export interface ApplyResult {
   readonly outcome: ApplyOutcome;
@@ -38,6 +55,9 @@ export interface ApplyResult {
   readonly position?: PositionState;
   /** The fill's latency as recorded with it, when this application booked a fill. */
   readonly fillLatencyMs?: number;
+  /** A fill the venue made after Sapphire had ended its order, booked with its margin held again. */
+  readonly lateExecution?: true;
+  readonly refusal?: string;
 }
 
 /** A stored fill: the facts, and where they belong. */
@@ -99,6 +119,7 @@ export class TradeLedger {
         filledAtoms: 0,
         feesMicros: 0,
         releasedMicros: 0,
+        placementAttempts: 0,
         reason: 'made by the venue',
         createdAt: now,
         updatedAt: now,
@@ -139,12 +160,41 @@ export class TradeLedger {
           releasedMicros: 0,
           createdAt: now,
           updatedAt: now,
+          expiresAt: request.expiresAt,
+          // The claiming delivery places it next: that placement counts from here.
+          placementAttempts: 1,
+          placementLease: { holder: plan.lease.holder, until: plan.lease.until.toISOString() },
         };
         const next = applyLedgerEvent(ledger, { kind: 'claim', marginMicros: reservation.marginMicros });
         stage.set(reservationRef, { ...reservation, status: 'ordered' });
         await stage.create(orderRef, order);
         return { value: next, result: { claimed: true, order } };
       },
+    });
+  }
+
+  /**
+   * Takes the placement of an order still `placing` for `lease.holder`, unless another delivery
+   * holds it: one placement in flight per order, across instances and redeliveries. Counts the
+   * placement begun, so a later one asks the venue first.
+   */
+  leasePlacement(orderId: string, lease: PlacementLease): Promise<LeaseResult> {
+    const ref = this.orderRef(orderId);
+    return runTransaction(this.db, async (tx): Promise<LeaseResult> => {
+      const snap = await tx.get(ref);
+      if (!snap.exists) return { kind: 'missing' };
+      const order = OrderRecord.parse(snap.data());
+      if (order.status !== 'placing') return { kind: 'settled', order };
+      const now = this.clock();
+      if (leaseHeldByOther(order, lease.holder, now)) return { kind: 'busy', until: order.placementLease?.until ?? now.toISOString() };
+      const leased: OrderRecord = {
+        ...order,
+        placementAttempts: order.placementAttempts + 1,
+        placementLease: { holder: lease.holder, until: lease.until.toISOString() },
+        updatedAt: now.toISOString(),
+      };
+      tx.set(ref, leased);
+      return { kind: 'leased', order: leased, askFirst: order.placementAttempts > 0 };
     });
   }
 
@@ -217,6 +267,11 @@ export class TradeLedger {
         let changed = false;
         let bookedFillLatencyMs: number | undefined;
 
+        if (facts.exchangeOrderId && order.exchangeOrderId && facts.exchangeOrderId !== order.exchangeOrderId) {
+          // One client order id, one venue order: facts of another venue order are not this order's.
+          const refusal = `facts of venue order ${facts.exchangeOrderId} for order ${order.orderId}, which is venue order ${order.exchangeOrderId}`;
+          return { value: ledger, result: { outcome: 'refused', order, refusal } };
+        }
         if (facts.exchangeOrderId && !order.exchangeOrderId) {
           order = { ...order, exchangeOrderId: facts.exchangeOrderId };
           changed = true;
@@ -225,7 +280,14 @@ export class TradeLedger {
           order = { ...order, placedAt: this.clock().toISOString(), ...facts.placement };
           changed = true;
         }
+        let lateExecution = false;
         if (facts.fill && fillRef && !(await stage.get(fillRef))) {
+          // The venue cannot fill more than was ordered: such a fill is someone else's, or corrupt.
+          if (order.filledAtoms + facts.fill.quantityAtoms > order.quantityAtoms) {
+            const refusal = `fill ${facts.fill.tradeId} of ${facts.fill.quantityAtoms} atoms would take order ${order.orderId} past its ${order.quantityAtoms} (${order.filledAtoms} filled)`;
+            return { value: ledger, result: { outcome: 'refused', order, refusal } };
+          }
+          lateExecution = order.terminalStatus !== undefined && order.filledAtoms + facts.fill.quantityAtoms > (order.finalFilledAtoms ?? 0);
           const fill: FillFacts = {
             orderId: order.orderId,
             tradeId: facts.fill.tradeId,
@@ -239,8 +301,11 @@ export class TradeLedger {
           };
           const step = await this.foldIn(stage, order, position, fill);
           position = step.position;
+          // Sapphire had ended the order and returned its margin; the venue executed it anyway.
+          if (lateExecution) ledger = applyLedgerEvent(ledger, { kind: 'adopt', marginMicros: Math.max(0, -step.effect.reservedDeltaMicros) });
           ledger = applyLedgerEvent(ledger, { kind: 'fill', symbol: order.symbol, effect: step.effect, positionOpen: position.quantityAtoms !== 0 });
           order = { ...order, filledAtoms: order.filledAtoms + fill.quantityAtoms, feesMicros: order.feesMicros + fill.feeMicros };
+          if (lateExecution) order = { ...order, finalFilledAtoms: order.filledAtoms, reason: `${order.reason ?? 'ended'}; executed by the venue after that: adopted` };
           const appliedAt = this.clock();
           bookedFillLatencyMs = fillLatencyMs(order, appliedAt);
           await stage.create(fillRef, {
@@ -263,13 +328,24 @@ export class TradeLedger {
         }
         if (changed) {
           order = { ...order, status: deriveStatus(order), updatedAt: this.clock().toISOString() };
+          if (order.status !== 'placing' && order.placementLease) {
+            // The venue has it, or it has ended: nothing is left to place, so no one holds the placement.
+            const { placementLease: _done, ...rest } = order;
+            order = rest;
+          }
           stage.set(orderRef, order);
           stage.set(positionRef, { ...position, agentId: order.agentId, symbol: order.symbol });
         }
         if (eventRef) await stage.create(eventRef, { orderId: facts.orderId, factsDigest, receivedAt: this.clock().toISOString() });
         return {
           value: ledger,
-          result: { outcome: changed ? 'applied' : 'duplicate', order, position, ...(bookedFillLatencyMs === undefined ? {} : { fillLatencyMs: bookedFillLatencyMs }) },
+          result: {
+            outcome: changed ? 'applied' : 'duplicate',
+            order,
+            position,
+            ...(bookedFillLatencyMs === undefined ? {} : { fillLatencyMs: bookedFillLatencyMs }),
+            ...(lateExecution ? { lateExecution: true as const } : {}),
+          },
         };
       },
     };

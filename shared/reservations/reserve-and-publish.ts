@@ -1,9 +1,10 @@
 import type { Config } from '../config.js';
 import { outcomeMessage } from '../domain/outcomes.js';
-import type { TradeSignal } from '../domain/messages.js';
+import { type TradeSignal, signalTermsDigest } from '../domain/messages.js';
 import type { MarginLedger, ReserveOutcome } from '../firestore/margin-ledger.js';
 import type { MessagePublisher } from '../pubsub/publisher.js';
 import { RetryLater } from '../pubsub/push-handler.js';
+import { log } from '../log.js';
 
 export interface ReservationDeps {
   readonly ledger: MarginLedger;
@@ -23,15 +24,21 @@ export interface ReservationDeps {
  * an OrderRequest to `orders` or a RiskEvent to `risk-events`, each exactly once in normal
  * operation and at least once if an instance dies between commit and publish.
  */
-export async function reserveAndPublish(deps: ReservationDeps, signal: TradeSignal): Promise<ReserveOutcome> {
+export async function reserveAndPublish(deps: ReservationDeps, signal: TradeSignal): Promise<ReserveOutcome & { readonly conflict?: true }> {
   const outcome = await deps.ledger.reserveMargin(signal);
   const { record } = outcome;
+  const received = signalTermsDigest(signal);
+  if (!outcome.decidedNow && record.termsDigest !== received) {
+    // The id was decided on other terms: this delivery is refused and changes nothing.
+    log.warn('signal conflict', { signalId: signal.signalId, agentId: signal.agentId, reason: 'signal_conflict', decidedDigest: record.termsDigest, receivedDigest: received, source: signal.source });
+    return { ...outcome, conflict: true };
+  }
   if (record.publishedAt) return outcome;
   const now = (deps.clock ?? (() => new Date()))();
   if (!outcome.decidedNow && now.getTime() - Date.parse(record.decidedAt) < deps.redriveAfterMs) {
     throw new RetryLater(`outcome of ${signal.signalId} is being published by the delivery that decided it`);
   }
-  const next = outcomeMessage(signal, record);
+  const next = outcomeMessage(record);
   if (next.topic !== 'none') {
     await deps.publisher.publish(deps.topics[next.topic], next.message, {
       attributes: { signalId: signal.signalId, agentId: signal.agentId },

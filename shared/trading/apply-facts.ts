@@ -11,6 +11,13 @@ import { type TradingDeps, now } from './deps.js';
  */
 export async function applyAndPublish(deps: TradingDeps, facts: VenueFacts, eventKey?: string, known?: OrderRecord): Promise<ApplyResult> {
   const result = await deps.trades.applyVenueFacts(facts, eventKey, known);
+  if (result.outcome === 'refused') {
+    // Never booked; an error, which the guardrail policies alert on.
+    log.error('venue fact refused', { orderId: facts.orderId, tradeId: facts.fill?.tradeId, refusal: result.refusal });
+  }
+  if (result.lateExecution && result.order) {
+    log.error('late execution adopted', { orderId: result.order.orderId, agentId: result.order.agentId, symbol: result.order.symbol, tradeId: facts.fill?.tradeId });
+  }
   if (result.outcome === 'applied' && result.order && result.position) {
     const { order, position } = result;
     const message: OrderUpdateApplied = {

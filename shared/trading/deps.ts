@@ -13,7 +13,15 @@ export interface TradingDeps {
   readonly publisher: MessagePublisher;
   readonly topics: Config['topics'];
   readonly clock?: () => Date;
+  /**
+   * How long one delivery holds an order's placement (default PLACEMENT_LEASE_MS): longer than a
+   * placement with its retries and the asking after an unknown answer take.
+   */
+  readonly placementLeaseMs?: number;
 }
+
+/** The venue client's retries (about 20 s at most) and its asking after an unknown answer, with room. */
+export const PLACEMENT_LEASE_MS = 90_000;
 
 export function now(deps: TradingDeps): Date {
   return deps.clock ? deps.clock() : new Date();

@@ -11,12 +11,16 @@ import { changeTradingState, tradingStateOf } from '../firestore/trading-states.
 import { log } from '../log.js';
 import { applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
+import { type OrderRecord, leaseHeldByOther } from '../domain/orders.js';
 import { cancelAtVenue, syncOrderFromVenue } from './route-order.js';
 
 export interface ReconcileOptions {
   /** A reservation older than this that never became an order is released. */
   readonly reservationTtlMs: number;
-  /** An order still `placing` after this long, unknown to the venue, never reached it. */
+  /**
+   * An order still `placing` after this long, unknown to the venue, never reached it — for orders
+   * without an expiry; one with an expiry is ended only once it can no longer be placed.
+   */
   readonly placingGraceMs: number;
   /** A market order still open at the venue after this long is stuck: it is canceled. */
   readonly openOrderTtlMs: number;
@@ -33,6 +37,33 @@ export interface ReconcileReport {
   readonly positionMismatches: readonly string[];
   /** Orders the venue made by itself (liquidations, ADL) booked in this run. */
   readonly liquidations: number;
+  /** Orders and agents whose step failed: logged as errors and skipped; the rest of the run went on. */
+  readonly failures: readonly string[];
+}
+
+/**
+ * Runs one order's or one agent's step; a failure is logged (an error, which the guardrail
+ * policies alert on) and recorded, and never stops the steps of the others.
+ */
+async function isolated<T>(failures: string[], what: string, fields: Record<string, unknown>, step: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await step();
+  } catch (error) {
+    failures.push(what);
+    log.error('reconciliation step failed; the others go on', { ...fields, step: what, error });
+    return undefined;
+  }
+}
+
+/**
+ * Whether an order still `placing` that the venue does not know can be ended: no delivery holds
+ * its placement, and none may place it any longer (its signal has expired), so a late execution
+ * cannot follow the end.
+ */
+function neverPlaceable(order: OrderRecord, at: Date, placingGraceMs: number): boolean {
+  if (order.status !== 'placing' || leaseHeldByOther(order, '', at)) return false;
+  if (order.expiresAt === undefined) return at.getTime() - Date.parse(order.createdAt) > placingGraceMs;
+  return at.getTime() > Date.parse(order.expiresAt);
 }
 
 const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
@@ -50,22 +81,25 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
   let factsApplied = 0;
   let ordersNeverPlaced = 0;
   let ordersExpired = 0;
+  const failures: string[] = [];
   const open = await deps.trades.openOrders();
   for (const order of open) {
-    const age = started.getTime() - Date.parse(order.createdAt);
-    const synced = await syncOrderFromVenue(deps, order);
-    if (synced !== undefined) {
-      factsApplied += synced.applied;
-      if (OPEN_AT_VENUE.has(synced.venueOrder.status) && age > options.openOrderTtlMs && (await cancelAtVenue(deps, order, 'expired'))) ordersExpired += 1;
-      continue;
-    }
-    if (order.status === 'placing' && age > options.placingGraceMs) {
-      const result = await applyAndPublish(deps, {
-        orderId: order.orderId,
-        terminal: { status: 'rejected', finalFilledAtoms: 0, reason: 'never reached the venue' },
-      });
-      if (result.outcome === 'applied') ordersNeverPlaced += 1;
-    }
+    await isolated(failures, `order ${order.orderId}`, { orderId: order.orderId, agentId: order.agentId }, async () => {
+      const age = started.getTime() - Date.parse(order.createdAt);
+      const synced = await syncOrderFromVenue(deps, order);
+      if (synced !== undefined) {
+        factsApplied += synced.applied;
+        if (OPEN_AT_VENUE.has(synced.venueOrder.status) && age > options.openOrderTtlMs && (await cancelAtVenue(deps, order, 'expired'))) ordersExpired += 1;
+        return;
+      }
+      if (neverPlaceable(order, started, options.placingGraceMs)) {
+        const result = await applyAndPublish(deps, {
+          orderId: order.orderId,
+          terminal: { status: 'rejected', finalFilledAtoms: 0, reason: 'never reached the venue' },
+        });
+        if (result.outcome === 'applied') ordersNeverPlaced += 1;
+      }
+    });
   }
 
   let reservationsReleased = 0;
@@ -76,11 +110,11 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
   }
   // The account-level steps all work per agent: the profiles are read once for them.
   const agentIds = (await listAgentProfiles(deps.trades.db)).map((p) => p.agentId);
-  const fundingApplied = await applyFunding(deps, agentIds);
-  await liquidatePaperPositions(deps, agentIds);
-  const liquidations = await adoptVenueMadeOrders(deps, agentIds, started);
-  const positionMismatches = await checkVenuePositions(deps, agentIds, started);
-  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied, positionMismatches, liquidations };
+  const fundingApplied = await applyFunding(deps, agentIds, failures);
+  await liquidatePaperPositions(deps, agentIds, failures);
+  const liquidations = await adoptVenueMadeOrders(deps, agentIds, started, failures);
+  const positionMismatches = await checkVenuePositions(deps, agentIds, started, failures);
+  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied, positionMismatches, liquidations, failures };
   log.info('reconciled', { ...report });
   return report;
 }
@@ -93,21 +127,23 @@ const INCOME_OVERLAP_MS = 3_600_000;
  * (re-reading the history books nothing twice). A shared account's funding cannot be told apart
  * by agent: it is logged, not booked.
  */
-async function applyFunding(deps: TradingDeps, agentIds: readonly string[]): Promise<number> {
+async function applyFunding(deps: TradingDeps, agentIds: readonly string[], failures: string[]): Promise<number> {
   const db = deps.trades.db;
   let applied = 0;
   for (const agentId of agentIds) {
     const account = deps.accounts.accountFor(agentId);
     if (account.shared) continue;
-    const cursorRef = db.collection(COLLECTIONS.incomeCursors).doc(documentId(account.accountId));
-    const readUpTo = (await cursorRef.get()).get('readUpTo') as number | undefined;
-    const since = readUpTo === undefined ? undefined : readUpTo - INCOME_OVERLAP_MS;
-    const incomes = await account.exchange.fundingSince(since);
-    for (const income of incomes) {
-      if ((await deps.margins.applyFunding(agentId, account.accountId, income)) === 'applied') applied += 1;
-    }
-    // Only what was seen moves the cursor (venue time, a replay's locally): no income, no move.
-    if (incomes.length > 0) await cursorRef.set({ readUpTo: Math.max(readUpTo ?? 0, ...incomes.map((i) => i.time)) });
+    await isolated(failures, `funding of ${agentId}`, { agentId }, async () => {
+      const cursorRef = db.collection(COLLECTIONS.incomeCursors).doc(documentId(account.accountId));
+      const readUpTo = (await cursorRef.get()).get('readUpTo') as number | undefined;
+      const since = readUpTo === undefined ? undefined : readUpTo - INCOME_OVERLAP_MS;
+      const incomes = await account.exchange.fundingSince(since);
+      for (const income of incomes) {
+        if ((await deps.margins.applyFunding(agentId, account.accountId, income)) === 'applied') applied += 1;
+      }
+      // Only what was seen moves the cursor (venue time, a replay's locally): no income, no move.
+      if (incomes.length > 0) await cursorRef.set({ readUpTo: Math.max(readUpTo ?? 0, ...incomes.map((i) => i.time)) });
+    });
   }
   return applied;
 }
@@ -118,39 +154,41 @@ async function applyFunding(deps: TradingDeps, agentIds: readonly string[]): Pro
  * reduce-only until an operator has put it right (flatten, or fix the venue) and resumes it.
  * Symbols with an order in flight are left for the next run: their fill may not be applied yet.
  */
-async function checkVenuePositions(deps: TradingDeps, agentIds: readonly string[], at: Date): Promise<string[]> {
+async function checkVenuePositions(deps: TradingDeps, agentIds: readonly string[], at: Date, failures: string[]): Promise<string[]> {
   const db = deps.trades.db;
   const inFlight = new Set((await deps.trades.openOrders()).map((o) => `${o.agentId}|${o.symbol}`));
   const mismatched: string[] = [];
   for (const agentId of agentIds) {
     const account = deps.accounts.accountFor(agentId);
     if (account.shared) continue;
-    const [venue, ours] = await Promise.all([account.exchange.positions(), deps.trades.openPositionsOf([agentId])]);
-    const venueOf = new Map(venue.map((p) => [p.symbol, p.quantityAtoms]));
-    const oursOf = new Map(ours.map((p) => [p.symbol, p.quantityAtoms]));
-    const differences = [...new Set([...venueOf.keys(), ...oursOf.keys()])]
-      .filter((symbol) => !inFlight.has(`${agentId}|${symbol}`) && (venueOf.get(symbol) ?? 0) !== (oursOf.get(symbol) ?? 0))
-      .sort()
-      .map((symbol) => `${symbol} venue ${venueOf.get(symbol) ?? 0} atoms, Sapphire ${oursOf.get(symbol) ?? 0}`);
-    if (differences.length === 0) continue;
-    mismatched.push(agentId);
-    const state = await tradingStateOf(db, agentId);
-    if (state && state.state !== 'active') continue; // already held; the first detection alerted
-    const reason = `position_mismatch: ${differences.join('; ')}`;
-    await changeTradingState(db, { scope: agentId, state: 'reducing', reason, changedBy: 'reconciler', at });
-    const alert: AlertMessage = {
-      episodeId: `position_mismatch:${agentId}@${at.toISOString()}`,
-      transition: 'open',
-      key: `position_mismatch:${agentId}`,
-      limitType: 'position_mismatch',
-      scope: agentId,
-      severity: 'critical',
-      message: `${agentId} positions differ from its venue account (${differences.join('; ')}): reduce-only until an operator resolves it`,
-      source: 'reconciler',
-      openedAt: at.toISOString(),
-    };
-    await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
-    log.error('venue positions differ', { agentId, differences });
+    await isolated(failures, `positions of ${agentId}`, { agentId }, async () => {
+      const [venue, ours] = await Promise.all([account.exchange.positions(), deps.trades.openPositionsOf([agentId])]);
+      const venueOf = new Map(venue.map((p) => [p.symbol, p.quantityAtoms]));
+      const oursOf = new Map(ours.map((p) => [p.symbol, p.quantityAtoms]));
+      const differences = [...new Set([...venueOf.keys(), ...oursOf.keys()])]
+        .filter((symbol) => !inFlight.has(`${agentId}|${symbol}`) && (venueOf.get(symbol) ?? 0) !== (oursOf.get(symbol) ?? 0))
+        .sort()
+        .map((symbol) => `${symbol} venue ${venueOf.get(symbol) ?? 0} atoms, Sapphire ${oursOf.get(symbol) ?? 0}`);
+      if (differences.length === 0) return;
+      mismatched.push(agentId);
+      const state = await tradingStateOf(db, agentId);
+      if (state && state.state !== 'active') return; // already held; the first detection alerted
+      const reason = `position_mismatch: ${differences.join('; ')}`;
+      await changeTradingState(db, { scope: agentId, state: 'reducing', reason, changedBy: 'reconciler', at });
+      const alert: AlertMessage = {
+        episodeId: `position_mismatch:${agentId}@${at.toISOString()}`,
+        transition: 'open',
+        key: `position_mismatch:${agentId}`,
+        limitType: 'position_mismatch',
+        scope: agentId,
+        severity: 'critical',
+        message: `${agentId} positions differ from its venue account (${differences.join('; ')}): reduce-only until an operator resolves it`,
+        source: 'reconciler',
+        openedAt: at.toISOString(),
+      };
+      await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
+      log.error('venue positions differ', { agentId, differences });
+    });
   }
   return mismatched;
 }
@@ -162,17 +200,19 @@ async function checkVenuePositions(deps: TradingDeps, agentIds: readonly string[
  * venue's (adoptVenueMadeOrders). The order id follows from the position's state, so a retried
  * run liquidates once.
  */
-async function liquidatePaperPositions(deps: TradingDeps, agentIds: readonly string[]): Promise<number> {
+async function liquidatePaperPositions(deps: TradingDeps, agentIds: readonly string[], failures: string[]): Promise<number> {
   if (deps.accounts.venue !== 'paper') return 0;
   let liquidated = 0;
   for (const held of await deps.trades.openPositionsOf(agentIds)) {
     const exchange = deps.accounts.accountFor(held.agentId).exchange;
     if (!(exchange instanceof PaperExchange)) continue;
-    const position = await deps.trades.position(held.agentId, held.symbol);
-    if (!isLiquidated(position, (await exchange.markPrice(held.symbol)).priceMicros)) continue;
-    const orderId = `autoclose-${createHash('sha256').update(`${held.agentId}|${held.symbol}|${position.lastFillKey}`).digest('hex').slice(0, 25)}`;
-    await exchange.liquidate(held.symbol, orderId, bankruptcyPriceMicros(position));
-    liquidated += 1;
+    await isolated(failures, `liquidation check of ${held.agentId} ${held.symbol}`, { agentId: held.agentId, symbol: held.symbol }, async () => {
+      const position = await deps.trades.position(held.agentId, held.symbol);
+      if (!isLiquidated(position, (await exchange.markPrice(held.symbol)).priceMicros)) return;
+      const orderId = `autoclose-${createHash('sha256').update(`${held.agentId}|${held.symbol}|${position.lastFillKey}`).digest('hex').slice(0, 25)}`;
+      await exchange.liquidate(held.symbol, orderId, bankruptcyPriceMicros(position));
+      liquidated += 1;
+    });
   }
   return liquidated;
 }
@@ -183,37 +223,39 @@ async function liquidatePaperPositions(deps: TradingDeps, agentIds: readonly str
  * ledger like any fill, with a critical alert the first time. Looked for in the symbols the
  * agent holds, where only they can happen.
  */
-async function adoptVenueMadeOrders(deps: TradingDeps, agentIds: readonly string[], at: Date): Promise<number> {
+async function adoptVenueMadeOrders(deps: TradingDeps, agentIds: readonly string[], at: Date, failures: string[]): Promise<number> {
   let adopted = 0;
   for (const held of await deps.trades.openPositionsOf(agentIds)) {
     const account = deps.accounts.accountFor(held.agentId);
     if (account.shared) continue;
-    for (const made of await account.exchange.venueMadeOrders(held.symbol)) {
-      const { order, adopted: now } = await deps.trades.adoptVenueOrder({
-        orderId: made.clientOrderId,
-        agentId: held.agentId,
-        symbol: made.symbol,
-        side: made.side,
-        quantityAtoms: quantityToAtoms(made.quantity),
-        venue: deps.accounts.venue,
-      });
-      await syncOrderFromVenue(deps, order, made);
-      if (!now) continue;
-      adopted += 1;
-      const alert: AlertMessage = {
-        episodeId: `liquidation:${made.clientOrderId}`,
-        transition: 'open',
-        key: `liquidation:${held.agentId}:${held.symbol}`,
-        limitType: 'liquidation',
-        scope: held.agentId,
-        severity: 'critical',
-        message: `${held.agentId} ${held.symbol} ${held.quantityAtoms > 0 ? 'long' : 'short'} closed by the venue (${made.clientOrderId}, ${made.executedQuantity} at ${microsToUsd(made.avgPriceMicros ?? 0)} USD)`,
-        source: 'reconciler',
-        openedAt: at.toISOString(),
-      };
-      await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
-      log.error('position closed by the venue', { agentId: held.agentId, symbol: held.symbol, orderId: made.clientOrderId });
-    }
+    await isolated(failures, `venue-made orders of ${held.agentId} ${held.symbol}`, { agentId: held.agentId, symbol: held.symbol }, async () => {
+      for (const made of await account.exchange.venueMadeOrders(held.symbol)) {
+        const { order, adopted: now } = await deps.trades.adoptVenueOrder({
+          orderId: made.clientOrderId,
+          agentId: held.agentId,
+          symbol: made.symbol,
+          side: made.side,
+          quantityAtoms: quantityToAtoms(made.quantity),
+          venue: deps.accounts.venue,
+        });
+        await syncOrderFromVenue(deps, order, made);
+        if (!now) continue;
+        adopted += 1;
+        const alert: AlertMessage = {
+          episodeId: `liquidation:${made.clientOrderId}`,
+          transition: 'open',
+          key: `liquidation:${held.agentId}:${held.symbol}`,
+          limitType: 'liquidation',
+          scope: held.agentId,
+          severity: 'critical',
+          message: `${held.agentId} ${held.symbol} ${held.quantityAtoms > 0 ? 'long' : 'short'} closed by the venue (${made.clientOrderId}, ${made.executedQuantity} at ${microsToUsd(made.avgPriceMicros ?? 0)} USD)`,
+          source: 'reconciler',
+          openedAt: at.toISOString(),
+        };
+        await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
+        log.error('position closed by the venue', { agentId: held.agentId, symbol: held.symbol, orderId: made.clientOrderId });
+      }
+    });
   }
   return adopted;
 }

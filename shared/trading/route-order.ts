@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ExchangeError, type ExchangeOrder } from '../domain/exchange.js';
 import type { OrderRequest, RiskEvent } from '../domain/messages.js';
 import { planOrderQuantity } from '../domain/order-plan.js';
@@ -5,8 +6,9 @@ import type { OrderRecord, PlacementTiming, VenueFacts } from '../domain/orders.
 import { atomsToQuantity, quantityToAtoms } from '../domain/quantity.js';
 import { venueFactsFor } from '../domain/venue-facts.js';
 import { log } from '../log.js';
+import { RetryLater } from '../pubsub/push-handler.js';
 import { applyAllAndPublish, applyAndPublish } from './apply-facts.js';
-import { type TradingDeps, now } from './deps.js';
+import { PLACEMENT_LEASE_MS, type TradingDeps, now } from './deps.js';
 
 async function publishOrderRejected(deps: TradingDeps, request: OrderRequest, reason: string, detail: string): Promise<void> {
   const event: RiskEvent = {
@@ -79,11 +81,18 @@ async function nettingRefusal(deps: TradingDeps, request: OrderRequest, quantity
   return opposite && `${opposite.agentId} holds ${request.symbol} the other way on the shared venue account: it would net against this order`;
 }
 
+function expired(deps: TradingDeps, expiresAt: string | undefined): boolean {
+  return expiresAt !== undefined && now(deps).getTime() >= Date.parse(expiresAt);
+}
+
 /**
  * order-router's work for one OrderRequest: size it to the venue's filters, claim its
- * reservation, place it with a client order id equal to the orderId (so a retried placement
- * never makes a second order), then apply what the venue reports. A venue refusal ends the
- * order, which returns its margin, and raises a RiskEvent. Idempotent by orderId.
+ * reservation with the placement lease, place it with a client order id equal to the orderId,
+ * then apply what the venue reports. At most one venue order per orderId, whatever is delivered
+ * twice, at once, or after a crash: only the lease holder places; a placement that may have
+ * reached the venue (an unknown answer, a crash) makes every later one ask the venue first, and
+ * send again only when the venue says it has no such order; nothing is sent after the signal's
+ * expiry. A venue refusal ends the order, which returns its margin, and raises a RiskEvent.
  */
 export async function routeOrder(deps: TradingDeps, request: OrderRequest): Promise<void> {
   const account = deps.accounts.accountFor(request.agentId);
@@ -93,6 +102,8 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
     account.exchange.symbolFilters(request.symbol),
     account.exchange.ticker(request.symbol),
   ]);
+  const holder = randomUUID();
+  const lease = () => ({ holder, until: new Date(now(deps).getTime() + (deps.placementLeaseMs ?? PLACEMENT_LEASE_MS)) });
   let order = existing;
   if (order && order.status !== 'placing') {
     if (order.status === 'rejected') await publishOrderRejected(deps, request, 'rejected', order.reason ?? '');
@@ -105,16 +116,37 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
       await deps.margins.releaseReservation(request.signalId, reason);
       await publishOrderRejected(deps, request, reason, detail);
     };
+    if (expired(deps, request.expiresAt)) return refuse('expired', `its signal expired at ${request.expiresAt}`);
     const plan = planOrderQuantity(request, filters, ticker.priceMicros);
     if (!plan.ok) return refuse(plan.reason, plan.detail);
     const netting = account.shared ? await nettingRefusal(deps, request, plan.quantityAtoms) : undefined;
     if (netting) return refuse('account_netting', netting);
-    const claim = await deps.trades.claimForOrder(request, { venue: deps.accounts.venue, quantityAtoms: plan.quantityAtoms });
+    const claim = await deps.trades.claimForOrder(request, { venue: deps.accounts.venue, quantityAtoms: plan.quantityAtoms, lease: lease() });
     if (!claim.claimed) {
       log.warn('order not placed', { orderId: request.orderId, reason: claim.reason });
       return;
     }
     order = claim.order;
+  }
+
+  if (order.placementLease?.holder !== holder) {
+    // A redelivery, a duplicate, or a claim another delivery made first: place only with the lease.
+    const taken = await deps.trades.leasePlacement(order.orderId, lease());
+    if (taken.kind === 'busy') throw new RetryLater(`order ${order.orderId} is being placed by another delivery until ${taken.until}`);
+    if (taken.kind === 'missing') return;
+    if (taken.kind === 'settled') {
+      if (taken.order.status === 'rejected') await publishOrderRejected(deps, request, 'rejected', taken.order.reason ?? '');
+      return;
+    }
+    order = taken.order;
+    // An earlier placement may have executed: the venue's word first, and nothing sent if it has the order.
+    if (taken.askFirst && (await syncOrderFromVenue(deps, order)) !== undefined) return;
+  }
+  if (expired(deps, order.expiresAt)) {
+    // Never sent, or the venue has said it has no such order: the order ends here and returns its margin.
+    await applyAndPublish(deps, { orderId: order.orderId, terminal: { status: 'expired', finalFilledAtoms: 0, reason: `its signal expired at ${order.expiresAt}` } });
+    await publishOrderRejected(deps, request, 'expired', `its signal expired at ${order.expiresAt}`);
+    return;
   }
 
   let placed: ExchangeOrder;
@@ -139,8 +171,9 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
       await publishOrderRejected(deps, request, error.reason, error.message);
       return;
     }
-    log.error('venue request failed; the order is retried', { ...keys, venueLatencyMs, error });
-    throw error; // Pub/Sub redelivers; the placement is idempotent by client order id.
+    // Unknown or busy: a redelivery (after this lease) asks the venue before sending anything.
+    log.error('venue request failed; the order is retried', { ...keys, venueLatencyMs, reason: error instanceof ExchangeError ? error.reason : undefined, error });
+    throw error;
   }
   const timing: PlacementTiming = {
     venueLatencyMs: Math.round(performance.now() - sentAt),

@@ -93,12 +93,18 @@ describe('reconciler', () => {
     const { order } = await openTestOrder(db, new TradeLedger(db, tenMinutesAgo), { agentId, signalId: 'lost-1', quantity: '0.01', quantityAtoms: 1_000_000, priceUsd: 20_000 });
     expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 90 * USD });
 
-    const first = await reconcile(deps, options);
-    expect(first).toMatchObject({ reservationsReleased: 1, ordersNeverPlaced: 1 });
+    // While its signal lives a redelivery may still place it: the order is left alone.
+    expect(await reconcile(deps, options)).toMatchObject({ reservationsReleased: 1, ordersNeverPlaced: 0 });
+    expect(await deps.trades.order(order.orderId)).toMatchObject({ status: 'placing' });
+
+    // Once its signal has expired (its lease too), nothing can place it any more: it ends.
+    const afterExpiry = { ...deps, clock: () => new Date(Date.now() + 11 * 60_000) };
+    const first = await reconcile(afterExpiry, options);
+    expect(first).toMatchObject({ ordersNeverPlaced: 1 });
     expect(await deps.margins.reservationOf('stale-1')).toMatchObject({ status: 'released' });
     expect(await deps.trades.order(order.orderId)).toMatchObject({ status: 'rejected', reason: 'never reached the venue' });
     expect(await deps.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 0, openSymbols: {} });
 
-    expect(await reconcile(deps, options)).toMatchObject({ reservationsReleased: 0, ordersNeverPlaced: 0, factsApplied: 0 });
+    expect(await reconcile(afterExpiry, options)).toMatchObject({ reservationsReleased: 0, ordersNeverPlaced: 0, factsApplied: 0 });
   });
 });

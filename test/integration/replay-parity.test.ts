@@ -30,8 +30,9 @@ const TO = Date.parse('2023-03-10T01:30:00Z');
 /** Fields written from the wall clock: when something happened, and how long it took. */
 const WALL_CLOCK_FIELDS: Readonly<Record<string, readonly string[]>> = {
   [COLLECTIONS.agentDecisions]: ['recordedAt', 'latencyMs'],
-  [COLLECTIONS.reservations]: ['decidedAt', 'receivedAt', 'decisionLatencyMs', 'publishedAt', 'releasedAt'],
-  [COLLECTIONS.orders]: ['createdAt', 'updatedAt', 'placedAt', 'placementLatencyMs', 'venueLatencyMs'],
+  // A signal's expiry is its decision time plus its life: the wall clock's in the stack.
+  [COLLECTIONS.reservations]: ['decidedAt', 'receivedAt', 'decisionLatencyMs', 'publishedAt', 'releasedAt', 'expiresAt'],
+  [COLLECTIONS.orders]: ['createdAt', 'updatedAt', 'placedAt', 'placementLatencyMs', 'venueLatencyMs', 'expiresAt'],
   [COLLECTIONS.fills]: ['appliedAt', 'fillLatencyMs'],
   [COLLECTIONS.positions]: [],
   // `revision` counts writes: the stack's concurrent deliveries may share one commit where the replay's come one by one.

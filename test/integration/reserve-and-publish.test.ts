@@ -70,6 +70,7 @@ function expectedOrder(signal: TradeSignal, decidedAt: string): OrderRequest {
     notionalMicros: 100 * USD,
     marginMicros: 50 * USD,
     createdAt: decidedAt,
+    expiresAt: signal.expiresAt,
   };
 }
 
@@ -103,6 +104,35 @@ describe('reserveAndPublish', () => {
     const published = await settle(() => sent(orders, signal));
     expect(published).toEqual([{ data: expectedOrder(signal, first.record.decidedAt), attributes: { signalId: signal.signalId, agentId: agent.agentId } }]);
     expect((await d.ledger.ledgerOf(agent.agentId)).reservedMicros).toBe(50 * USD);
+  });
+
+  it('refuses a redelivery of the id with other terms (signal_conflict): a reduce-only close never goes out as a 10x buy', async () => {
+    const agent = await seedTestAgent(db, 'rnp-conflict');
+    const close = makeSignal({ agentId: agent.agentId, signalId: 'rnp-conflict-1', side: 'SELL', size: { type: 'notional', notionalMicros: 100 * USD }, leverage: 2, reduceOnly: true });
+    const d = deps({ clock: () => new Date(Date.now() + 10 * REDRIVE_AFTER_MS) });
+    await reserveAndPublish(deps(), close);
+    await waitUntil('the close', () => sent(orders, close).length > 0);
+    const before = await stored(agent.agentId, close.signalId);
+
+    const otherTerms = { ...close, side: 'BUY' as const, leverage: 10, reduceOnly: false, size: { type: 'notional' as const, notionalMicros: 5_000 * USD } };
+    const refused = await reserveAndPublish(d, otherTerms);
+    expect(refused).toMatchObject({ conflict: true, decidedNow: false });
+    expect(await stored(agent.agentId, close.signalId)).toEqual(before);
+    // Only the close went out, on its own terms, even after the redrive window.
+    const published = await settle(() => sent(orders, close));
+    expect(published.map((m) => [m.data.side, m.data.reduceOnly, m.data.leverage])).toEqual([['SELL', true, 2]]);
+  });
+
+  it('builds a republished order from the stored decision, never from the delivery carrying it', async () => {
+    const agent = await seedTestAgent(db, 'rnp-stored');
+    const signal = makeSignal({ agentId: agent.agentId, signalId: 'rnp-stored-1', size: { type: 'notional', notionalMicros: 100 * USD }, leverage: 2 });
+    const d = deps();
+    const first = await reserveAndPublish(d, signal);
+    // A resend restamped by its producer (same terms, another time and confidence) is the same signal.
+    const restamped = { ...signal, confidence: 0.99, createdAt: new Date(Date.now() + 1_000).toISOString() };
+    expect(await reserveAndPublish(d, restamped)).toMatchObject({ decidedNow: false, record: { decidedAt: first.record.decidedAt } });
+    await waitUntil('the order', () => sent(orders, signal).length > 0);
+    expect((await settle(() => sent(orders, signal))).map((m) => m.data)).toEqual([expectedOrder(signal, first.record.decidedAt)]);
   });
 
   it('defers a redelivery that arrives while the first delivery is still publishing, and lets it pass once published', async () => {

@@ -50,7 +50,7 @@ async function trade(agentId: string, signalId: string, side: 'BUY' | 'SELL', re
   const signal = makeSignal({ agentId, signalId, symbol: 'BTCUSDT', side, size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage: 4, reduceOnly });
   const { record } = await margins.reserveMargin(signal);
   expect(record.status, `${signalId} reserved`).toBe('reserved');
-  const next = outcomeMessage(signal, record);
+  const next = outcomeMessage(record);
   const request = OrderRequest.parse(next.topic === 'orders' ? next.message : undefined);
   await routeOrder(deps, request);
   return request.orderId;

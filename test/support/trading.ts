@@ -41,9 +41,9 @@ export async function openTestOrder(
   });
   const { record } = await margins.reserveMargin(signal);
   if (record.status !== 'reserved') throw new Error(`test reservation was ${record.status}: ${record.detail}`);
-  const next = outcomeMessage(signal, record);
+  const next = outcomeMessage(record);
   const request = OrderRequestSchema.parse(next.topic === 'orders' ? next.message : undefined);
-  const claim = await trades.claimForOrder(request, { venue: 'test', quantityAtoms: options.quantityAtoms });
+  const claim = await trades.claimForOrder(request, { venue: 'test', quantityAtoms: options.quantityAtoms, lease: { holder: 'test', until: new Date(Date.now() + 60_000) } });
   if (!claim.claimed) throw new Error(`claim failed: ${claim.reason}`);
   return { request, order: claim.order };
 }
@@ -63,7 +63,7 @@ export async function tradingStateWithoutIds(db: Firestore, trades: TradeLedger,
   const { agentId: _b, ...position } = (await db.collection(COLLECTIONS.positions).doc(`${agentId}__BTCUSDT`).get()).data() ?? {};
   const orders = await Promise.all(
     orderIds.map(async (id) => {
-      const { orderId: _o, signalId: _s, agentId: _c, createdAt: _t, updatedAt: _v, ...rest } = (await trades.order(id)) ?? {};
+      const { orderId: _o, signalId: _s, agentId: _c, createdAt: _t, updatedAt: _v, expiresAt: _e, ...rest } = (await trades.order(id)) ?? {};
       return rest;
     }),
   );

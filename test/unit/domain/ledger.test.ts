@@ -36,6 +36,7 @@ const anyEvent: fc.Arbitrary<LedgerEvent> = fc.oneof(
     positionOpen: fc.boolean(),
   }),
   fc.record({ kind: fc.constant('close' as const), symbol, releasedMicros: micros, heldSymbol: fc.boolean() }),
+  fc.record({ kind: fc.constant('adopt' as const), marginMicros: fc.integer({ min: -USD, max: 400 * USD }) }),
   fc.record({ kind: fc.constant('fee' as const), feeMicros: fc.integer({ min: 0, max: USD }) }),
   fc.record({ kind: fc.constant('funding' as const), amountMicros: signedMicros }),
 );
@@ -107,6 +108,22 @@ describe('applyLedgerEvent: the one function that changes a ledger', () => {
     expect(committedMicros(filled)).toBe(committedMicros(reserved));
     const ended = applyLedgerEvent(filled, { kind: 'close', symbol: 'BTCUSDT', releasedMicros: 40 * USD, heldSymbol: true });
     expect(ended).toMatchObject({ reservedMicros: 0, inUseMicros: 60 * USD, openSymbols: {}, positionSymbols: { BTCUSDT: true } });
+  });
+
+  it('an execution the venue made after the order ended holds its margin again, past the allocation if it must, and its fill consumes it', () => {
+    const reserved = applyLedgerEvent(EMPTY_LEDGER, { kind: 'reserve', symbol: 'BTCUSDT', marginMicros: 900 * USD, allocationMicros: ALLOCATION });
+    const ended = applyLedgerEvent(reserved, { kind: 'close', symbol: 'BTCUSDT', releasedMicros: 900 * USD, heldSymbol: true });
+    const other = applyLedgerEvent(ended, { kind: 'reserve', symbol: 'ETHUSDT', marginMicros: 500 * USD, allocationMicros: ALLOCATION });
+    const adopted = applyLedgerEvent(other, { kind: 'adopt', marginMicros: 900 * USD });
+    const filled = applyLedgerEvent(adopted, {
+      kind: 'fill',
+      symbol: 'BTCUSDT',
+      effect: { reservedDeltaMicros: -900 * USD, inUseDeltaMicros: 900 * USD, realizedPnlDeltaMicros: -450_000, feesDeltaMicros: 450_000 },
+      positionOpen: true,
+    });
+    // The other order's reservation is untouched: the late fill took its own margin, not 500 USD of someone else's.
+    expect(filled).toMatchObject({ reservedMicros: 500 * USD, inUseMicros: 900 * USD, openSymbols: { ETHUSDT: 1 }, positionSymbols: { BTCUSDT: true } });
+    expect(() => applyLedgerEvent(other, { kind: 'adopt', marginMicros: -1 })).toThrow(LedgerError);
   });
 
   it('fills, fees and funding commute: any order of the same events gives the same ledger', () => {

@@ -9,7 +9,7 @@ import {
   decideReservation,
   releaseReservation,
 } from '../../../shared/domain/margin.js';
-import { TradeSignal, orderIdForSignal } from '../../../shared/domain/messages.js';
+import { TradeSignal, orderIdForSignal, signalTermsDigest } from '../../../shared/domain/messages.js';
 import { makeSignal } from '../../support/signals.js';
 import { USD } from '../../../shared/domain/money.js';
 
@@ -196,5 +196,31 @@ describe('margin invariant (property)', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('signalTermsDigest: what a signal asks to trade', () => {
+  it('is the same for a resend restamped with another time, source or confidence, and differs for any other term', () => {
+    const signal = makeSignal({ signalId: 'terms-1', size: { type: 'notional', notionalMicros: 100 * USD }, leverage: 2 });
+    const digest = signalTermsDigest(signal);
+    const restamped: TradeSignal = { ...signal, createdAt: '2026-01-01T00:00:00.000Z', source: 'webhook:other', confidence: 0.1 };
+    expect(signalTermsDigest(restamped)).toBe(digest);
+    expect(signalTermsDigest({ ...signal, size: { notionalMicros: 100 * USD, type: 'notional' } })).toBe(digest);
+    for (const other of [
+      { ...signal, side: 'SELL' as const },
+      { ...signal, leverage: 10 },
+      { ...signal, reduceOnly: true },
+      { ...signal, symbol: 'ETHUSDT' },
+      { ...signal, agentId: 'qwen-7b' },
+      { ...signal, size: { type: 'notional' as const, notionalMicros: 5_000 * USD } },
+    ]) {
+      expect(signalTermsDigest(other)).not.toBe(digest);
+    }
+  });
+
+  it('is recorded with the decision, with the size and expiry its order will carry', () => {
+    const signal = makeSignal({ signalId: 'terms-2', agentId: 'deepseek-v3', size: { type: 'notional', notionalMicros: 100 * USD }, leverage: 2 });
+    const { record } = decideSignal(EMPTY_LEDGER, signal, { agent: DEFAULT_AGENTS[0], halted: false, maxSymbolsPerAgent: 5, now: new Date(signal.createdAt) });
+    expect(record).toMatchObject({ termsDigest: signalTermsDigest(signal), size: signal.size, expiresAt: signal.expiresAt });
   });
 });

@@ -34,6 +34,7 @@ function orderRequest(size: SignalSize, options: { reduceOnly?: boolean; side?: 
     notionalMicros: notional,
     marginMicros: Math.ceil(notional / leverage),
     createdAt: '2026-01-02T03:04:05.000Z',
+    expiresAt: '2026-01-02T03:09:05.000Z',
   });
 }
 

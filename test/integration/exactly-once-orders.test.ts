@@ -1,0 +1,259 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { OrderRequest, type RiskEvent } from '../../shared/domain/messages.js';
+import { USD } from '../../shared/domain/money.js';
+import { outcomeMessage } from '../../shared/domain/outcomes.js';
+import { venueAccounts } from '../../shared/exchange/accounts.js';
+import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
+import { firestoreFor } from '../../shared/firestore/client.js';
+import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
+import { TradeLedger } from '../../shared/firestore/trade-ledger.js';
+import { pubsubFor } from '../../shared/pubsub/client.js';
+import { JsonPublisher } from '../../shared/pubsub/publisher.js';
+import { RetryLater } from '../../shared/pubsub/push-handler.js';
+import type { TradingDeps } from '../../shared/trading/deps.js';
+import { reconcile } from '../../shared/trading/reconcile.js';
+import { routeOrder } from '../../shared/trading/route-order.js';
+import { TOPICS } from '../../triggers/manifest.js';
+import { type MarketStandIn, type VenueFault, startMarketStandIn } from '../../scripts/lib/market-standin.js';
+import { type LocalPushDelivery, provisionPubSub } from '../../scripts/lib/provision.js';
+import { MARKET_CSV } from '../support/market.js';
+import { makeSignal } from '../support/signals.js';
+import { TopicTap, closeInOrder, isolatedProject, waitUntil } from '../support/stack.js';
+import { seedTestAgent } from '../support/trading.js';
+
+/**
+ * At most one venue order per orderId, and books equal to the venue, through the real Binance
+ * client, the router and the emulators, against the stand-in that keeps Binance's rules: a client
+ * order id is unique among OPEN orders only, so a MARKET order's id sent again is a second order.
+ * Binance (REST API, "HTTP Return Codes"): a 5XX "is NOT a failure operation; the execution status
+ * is UNKNOWN and could have been a success"; -1006 and -1007 say the same.
+ */
+
+const projectId = isolatedProject('exactly-once');
+const db = firestoreFor(projectId);
+const margins = new MarginLedger(db, { maxSymbolsPerAgent: 50 });
+const trades = new TradeLedger(db);
+/** The client gives up on an answer after this; the stand-in's delayed answers come later. */
+const CLIENT_TIMEOUT_MS = 800;
+/** Short, so the client's wait before trusting "no such order" stays short here. */
+const RECV_WINDOW_MS = 1_000;
+let venue: MarketStandIn;
+let delivery: LocalPushDelivery | undefined;
+let riskEvents: TopicTap<RiskEvent>;
+let deps: TradingDeps;
+const agents: string[] = [];
+const keyOf = (agentId: string) => `key-${agentId}`;
+
+function depsWith(options: { placementLeaseMs?: number } = {}): TradingDeps {
+  return { ...deps, ...options };
+}
+
+/** Reserves margin for a signal as margin-reservation does; returns the OrderRequest it publishes. */
+async function reserve(agentId: string, signalId: string, side: 'BUY' | 'SELL', options: { reduceOnly?: boolean; expiresInMs?: number } = {}): Promise<OrderRequest> {
+  const now = Date.now();
+  const signal = makeSignal({
+    agentId,
+    signalId,
+    symbol: 'BTCUSDT',
+    side,
+    size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD },
+    leverage: 4,
+    reduceOnly: options.reduceOnly ?? false,
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + (options.expiresInMs ?? 300_000)).toISOString(),
+  });
+  const { record } = await margins.reserveMargin(signal);
+  expect(record.status, `${signalId} reserved`).toBe('reserved');
+  const next = outcomeMessage(record);
+  return OrderRequest.parse(next.topic === 'orders' ? next.message : undefined);
+}
+
+/** The venue's position and Sapphire's for the agent, in atoms, and the venue's orders for each orderId. */
+async function books(agentId: string): Promise<{ venue: number; sapphire: number }> {
+  const client = deps.accounts.accountFor(agentId).exchange;
+  const atVenue = (await client.positions()).find((p) => p.symbol === 'BTCUSDT')?.quantityAtoms ?? 0;
+  return { venue: atVenue, sapphire: (await trades.position(agentId, 'BTCUSDT')).quantityAtoms };
+}
+
+async function expectOneVenueOrderEach(agentId: string, orderIds: readonly string[]): Promise<void> {
+  for (const orderId of orderIds) expect(venue.ordersFor(orderId, keyOf(agentId)).length, `venue orders for ${orderId}`).toBe(1);
+  const { venue: atVenue, sapphire } = await books(agentId);
+  expect(sapphire, `${agentId}: Sapphire's position equals the venue's`).toBe(atVenue);
+}
+
+async function newAgent(name: string): Promise<string> {
+  const agentId = `eo-${name}`;
+  agents.push(agentId);
+  await seedTestAgent(db, agentId, { allowedSymbols: ['BTCUSDT'] });
+  return agentId;
+}
+
+beforeAll(async () => {
+  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill'];
+  venue = await startMarketStandIn({
+    csvFiles: { BTCUSDT: MARKET_CSV },
+    apiKey: 'key-unused',
+    apiSecret: 'secret-unused-0123456789',
+    moreAccounts: Object.fromEntries(names.map((n) => [keyOf(`eo-${n}`), `secret-eo-${n}-0123456789`])),
+    start: Date.parse('2023-03-08T12:01:00Z'),
+    speed: 0,
+  });
+  const pubsub = pubsubFor(projectId);
+  delivery = await provisionPubSub(pubsub, () => undefined);
+  riskEvents = await TopicTap.open<RiskEvent>(pubsub, TOPICS.riskEvents);
+  deps = {
+    accounts: venueAccounts('binance', () => true, (accountId) =>
+      new BinanceFuturesClient({ baseUrl: venue.url, apiKey: keyOf(accountId), apiSecret: `secret-${accountId}-0123456789`, timeoutMs: CLIENT_TIMEOUT_MS, recvWindowMs: RECV_WINDOW_MS, maxRetries: 2 }),
+    ),
+    trades,
+    margins,
+    publisher: new JsonPublisher(pubsub),
+    topics: TOPICS,
+  };
+});
+
+afterEach(() => venue.clearFaults());
+
+afterAll(async () => {
+  await closeInOrder(riskEvents, delivery, venue);
+});
+
+const UNKNOWN_OUTCOMES: readonly (readonly [string, VenueFault])[] = [
+  ['drop', { kind: 'execute_then_drop' }],
+  ['status503', { kind: 'execute_then_status', status: 503 }],
+  ['status1007', { kind: 'execute_then_status', status: 408, code: -1007 }],
+  ['status1006', { kind: 'execute_then_status', status: 500, code: -1006 }],
+  ['delay', { kind: 'execute_then_delay', delayMs: CLIENT_TIMEOUT_MS * 3 }],
+];
+
+describe('exactly one venue order per orderId', () => {
+  for (const [name, fault] of UNKNOWN_OUTCOMES) {
+    it(`asks the venue after an unknown answer (${name}) instead of sending again, for an open and for its reduce-only close`, async () => {
+      const agentId = await newAgent(name);
+      const open = await reserve(agentId, `${agentId}-open`, 'BUY');
+      venue.injectFault('/fapi/v1/order', fault, { method: 'POST' });
+      await routeOrder(deps, open);
+      expect(await trades.order(open.orderId)).toMatchObject({ status: 'filled', filledAtoms: 1_000_000 });
+
+      const close = await reserve(agentId, `${agentId}-close`, 'SELL', { reduceOnly: true });
+      venue.injectFault('/fapi/v1/order', fault, { method: 'POST' });
+      await routeOrder(deps, close);
+      // Asked, not re-sent: no -2022 for a close the venue had already made, no second order.
+      expect(await trades.order(close.orderId)).toMatchObject({ status: 'filled', filledAtoms: 1_000_000 });
+      await expectOneVenueOrderEach(agentId, [open.orderId, close.orderId]);
+      expect(await books(agentId)).toEqual({ venue: 0, sapphire: 0 });
+    });
+  }
+
+  it('places once when the order message is delivered again after it was placed', async () => {
+    const agentId = await newAgent('redeliver');
+    const open = await reserve(agentId, `${agentId}-open`, 'BUY');
+    await routeOrder(deps, open);
+    await routeOrder(deps, open);
+    await routeOrder(depsWith({ placementLeaseMs: 1 }), open);
+    await expectOneVenueOrderEach(agentId, [open.orderId]);
+    expect(await books(agentId)).toEqual({ venue: 1_000_000, sapphire: 1_000_000 });
+  });
+
+  it('places once when two deliveries of one order arrive at once: the second waits for the lease', async () => {
+    const agentId = await newAgent('concurrent');
+    const open = await reserve(agentId, `${agentId}-open`, 'BUY');
+    // The first placement's answer is slow, so the two deliveries overlap at the venue call.
+    venue.injectFault('/fapi/v1/order', { kind: 'execute_then_delay', delayMs: 300 }, { method: 'POST' });
+    const outcomes = await Promise.allSettled([routeOrder(deps, open), routeOrder(deps, open), routeOrder(deps, open)]);
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+    for (const reason of refused) expect(reason).toBeInstanceOf(RetryLater);
+    // Pub/Sub redelivers the deferred ones later: they find the order placed.
+    await routeOrder(deps, open);
+    await expectOneVenueOrderEach(agentId, [open.orderId]);
+    expect(await books(agentId)).toEqual({ venue: 1_000_000, sapphire: 1_000_000 });
+  });
+
+  it('after a delivery that could not learn what the venue did, a redelivery asks first and books what the venue holds', async () => {
+    const agentId = await newAgent('crash');
+    const open = await reserve(agentId, `${agentId}-open`, 'BUY');
+    // The order executes but its answer is lost, and the venue cannot be asked either: the router gives up, unknown.
+    venue.injectFault('/fapi/v1/order', { kind: 'execute_then_drop' }, { method: 'POST' });
+    venue.injectFault('/fapi/v1/order', { kind: 'refuse_before', status: 503 }, { method: 'GET', count: 20 });
+    await expect(routeOrder(depsWith({ placementLeaseMs: 3_000 }), open)).rejects.toMatchObject({ reason: 'status_unknown' });
+    expect(await trades.order(open.orderId)).toMatchObject({ status: 'placing', placementAttempts: 1 });
+    venue.clearFaults();
+    // A redelivery inside the lease is deferred; after it, the venue is asked before anything is sent.
+    await expect(routeOrder(deps, open)).rejects.toBeInstanceOf(RetryLater);
+    const { placementLease } = (await trades.order(open.orderId)) ?? {};
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(placementLease?.until ?? '') - Date.now() + 50)));
+    await routeOrder(deps, open);
+    expect(await trades.order(open.orderId)).toMatchObject({ status: 'filled', placementAttempts: 2 });
+    await expectOneVenueOrderEach(agentId, [open.orderId]);
+  });
+
+  it('never places an order after its signal expired: the margin returns and the refusal says why', async () => {
+    const agentId = await newAgent('expired');
+    const open = await reserve(agentId, `${agentId}-open`, 'BUY', { expiresInMs: 60_000 });
+    const later = { ...deps, clock: () => new Date(Date.now() + 120_000) };
+    await routeOrder(later, open);
+    expect(venue.ordersFor(open.orderId, keyOf(agentId))).toEqual([]);
+    expect(await margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 0 });
+    await waitUntil('the refusal', () => riskEvents.messages.some((m) => m.data.type === 'order_rejected' && m.data.orderId === open.orderId));
+    expect(riskEvents.messages.find((m) => m.data.type === 'order_rejected' && m.data.orderId === open.orderId)?.data).toMatchObject({ reason: 'expired' });
+  });
+
+  it('the reconciler leaves an order a redelivery may still place, and ends it only once its signal has expired', async () => {
+    const agentId = await newAgent('reconciler');
+    const open = await reserve(agentId, `${agentId}-open`, 'BUY', { expiresInMs: 60_000 });
+    // Refused before executing, every time: the router gives up for now (a redelivery will retry).
+    venue.injectFault('/fapi/v1/order', { kind: 'refuse_before', status: 503 }, { method: 'POST', count: 50 });
+    await expect(routeOrder(depsWith({ placementLeaseMs: 1 }), open)).rejects.toMatchObject({ reason: 'status_unknown' });
+    venue.clearFaults();
+    const options = { reservationTtlMs: 300_000, placingGraceMs: 1, openOrderTtlMs: 300_000 };
+    expect(await reconcile(deps, options)).toMatchObject({ ordersNeverPlaced: 0, failures: [] });
+    // The redelivery places it, and the late execution is booked once, on the order still open.
+    await routeOrder(deps, open);
+    await expectOneVenueOrderEach(agentId, [open.orderId]);
+    expect(await trades.order(open.orderId)).toMatchObject({ status: 'filled' });
+    expect(await books(agentId)).toEqual({ venue: 1_000_000, sapphire: 1_000_000 });
+  });
+});
+
+describe('the venue is the truth for fills', () => {
+  it("books an execution the venue made after Sapphire had ended the order with the order's own margin, not another reservation's", async () => {
+    const agentId = await newAgent('late');
+    const first = await reserve(agentId, `${agentId}-first`, 'BUY');
+    const other = await reserve(agentId, `${agentId}-other`, 'BUY');
+    const claim = await trades.claimForOrder(first, { venue: 'binance', quantityAtoms: 1_000_000, lease: { holder: 'gone', until: new Date(Date.now() - 1) } });
+    expect(claim.claimed).toBe(true);
+    // Sapphire ends the first order as never placed; its margin returns.
+    await trades.applyVenueFacts({ orderId: first.orderId, terminal: { status: 'rejected', finalFilledAtoms: 0, reason: 'never reached the venue' } });
+    const before = await margins.ledgerOf(agentId);
+    // Then the venue reports that it executed after all.
+    const late = await trades.applyVenueFacts({
+      orderId: first.orderId,
+      exchangeOrderId: '777',
+      fill: { tradeId: 'late-1', quantityAtoms: 1_000_000, priceMicros: 22_000 * USD, feeMicros: 110_000, time: Date.now() },
+    });
+    expect(late).toMatchObject({ outcome: 'applied', lateExecution: true });
+    const after = await margins.ledgerOf(agentId);
+    // The other order's reservation is untouched; the late fill's margin is in use.
+    expect(after.reservedMicros).toBe(before.reservedMicros);
+    expect(after.inUseMicros).toBe(before.inUseMicros + first.marginMicros);
+    expect((await trades.position(agentId, 'BTCUSDT')).quantityAtoms).toBe(1_000_000);
+    expect(await margins.reservationOf(other.signalId)).toMatchObject({ status: 'reserved' });
+    // A reconciler run afterwards goes through.
+    expect(await reconcile(deps, { reservationTtlMs: 300_000, placingGraceMs: 120_000, openOrderTtlMs: 300_000 })).toMatchObject({ failures: [] });
+  });
+
+  it('never books a fill beyond its order, nor facts of another venue order', async () => {
+    const agentId = await newAgent('overfill');
+    const open = await reserve(agentId, `${agentId}-open`, 'BUY');
+    await routeOrder(deps, open);
+    const order = await trades.order(open.orderId);
+    expect(order).toMatchObject({ status: 'filled', filledAtoms: 1_000_000 });
+    const ledger = await margins.ledgerOf(agentId);
+    const extra = await trades.applyVenueFacts({ orderId: open.orderId, fill: { tradeId: 'extra-1', quantityAtoms: 1_000_000, priceMicros: 22_000 * USD, feeMicros: 1, time: Date.now() } });
+    expect(extra).toMatchObject({ outcome: 'refused' });
+    const foreign = await trades.applyVenueFacts({ orderId: open.orderId, exchangeOrderId: 'not-this-one', terminal: { status: 'canceled', finalFilledAtoms: 0 } });
+    expect(foreign).toMatchObject({ outcome: 'refused' });
+    expect(await margins.ledgerOf(agentId)).toEqual(ledger);
+    await expectOneVenueOrderEach(agentId, [open.orderId]);
+  });
+});

@@ -59,7 +59,15 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => void shutdown(0)); // the terminal closed
 
   try {
-    stack = await startLocalStack({ basePort: config.SAPPHIRE_PORT, delivery, replayStart: config.SAPPHIRE_REPLAY_START, replaySpeed: config.SAPPHIRE_REPLAY_SPEED, progress: step });
+    stack = await startLocalStack({
+      basePort: config.SAPPHIRE_PORT,
+      delivery,
+      replayStart: config.SAPPHIRE_REPLAY_START,
+      replaySpeed: config.SAPPHIRE_REPLAY_SPEED,
+      venue: config.SAPPHIRE_VENUE,
+      scheduleSpeedup: config.SAPPHIRE_SCHEDULE_SPEEDUP,
+      progress: step,
+    });
     if (stopping) return;
     const { projectId, emulators, endpoints, market, marketFiles } = stack;
     await writeLocalEnv({
@@ -85,7 +93,7 @@ async function main(): Promise<void> {
 
     const lines = [
       '',
-      `Sapphire is running locally (project ${projectId}, paper trading, push delivery: ${delivery}).`,
+      `Sapphire is running locally (project ${projectId}, ${config.SAPPHIRE_VENUE === 'paper' ? 'paper trading' : 'orders to the Binance stand-in'}, push delivery: ${delivery}).`,
       '',
       ...FUNCTIONS.map((spec) => `  ${spec.name.padEnd(20)} ${endpoints.get(spec.name)}   ${describeTrigger(spec)}`),
       '',
@@ -95,6 +103,7 @@ async function main(): Promise<void> {
       `  Vertex AI stand-in   http://${stack.vertex.host}:${stack.vertex.port}   (training jobs, models, endpoints)`,
       `  dashboard            ${endpoints.get('ops-api')}/dashboard   (metrics: ${endpoints.get('ops-api')}/metrics)`,
       `  market data          ${market ? `${market.url} (replay of ${Object.keys(marketFiles).join(', ')} from ${MARKET_DIR})` : process.env.MARKET_DATA_URL ?? 'https://fapi.binance.com'}`,
+      ...(market && config.SAPPHIRE_VENUE === 'standin' ? [`  venue faults         POST ${market.url}/sapphire-admin/faults   (orders: GET ${market.url}/sapphire-admin/orders)`] : []),
       `  signal token         ${process.env.SIGNAL_INTAKE_TOKENS === LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS ? LOCAL_DEFAULTS.SIGNAL_INTAKE_TOKENS : '(from SIGNAL_INTAKE_TOKENS)'}`,
       `  operator token       ${process.env.OPS_API_TOKENS === LOCAL_DEFAULTS.OPS_API_TOKENS ? 'sapphire-local-ops-token (operator "local")' : '(from OPS_API_TOKENS)'}`,
       '',

@@ -45,6 +45,7 @@ const LocalSettingsSchema = z.object({
     )
     .default(20),
   SAPPHIRE_PUSH_DELIVERY: z.enum(['relay', 'emulator'], { message: 'must be relay or emulator' }).default('relay'),
+  SAPPHIRE_VENUE: z.enum(['paper', 'standin'], { message: 'must be paper or standin' }).default('paper'),
   SAPPHIRE_MARKET_DATA: z.string().refine((path) => existsSync(path), 'must be an existing folder of candle files').optional(),
   SAPPHIRE_LOG_FORMAT: z.enum(['text', 'json'], { message: 'must be text or json' }).default('text'),
   SAPPHIRE_LOG_DETAIL: z.enum(['events', 'all'], { message: 'must be events or all' }).default('events'),

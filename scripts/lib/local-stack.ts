@@ -12,7 +12,7 @@ import { FUNCTIONS } from '../../triggers/manifest.js';
 import { type EmulatorPair, startEmulators } from './emulators.js';
 import { type GcsEmulator, createBucket, startGcsEmulator } from './gcs-emulator.js';
 import { type VertexStandIn, startVertexStandIn } from './vertex-standin.js';
-import { type MarketStandIn, startMarketStandIn } from './market-standin.js';
+import { BINANCE_RATE_LIMITS, type MarketStandIn, type RateLimits, startMarketStandIn } from './market-standin.js';
 import { type LocalPushDelivery, type PushDeliveryMode, provisionPubSub } from './provision.js';
 import { LOCAL_DEFAULTS, MARKET_DIR } from './local-defaults.js';
 
@@ -28,6 +28,16 @@ export interface LocalStackOptions {
   readonly delivery: PushDeliveryMode;
   readonly replayStart: number;
   readonly replaySpeed: number;
+  /**
+   * Where orders go: the paper exchange (the default), or the Binance stand-in's trading endpoints,
+   * one account per agent, where faults can be injected (POST /sapphire-admin/faults).
+   */
+  readonly venue?: 'paper' | 'standin';
+  /**
+   * How many times faster than deployed the scheduled functions run: they ask the market that much
+   * more often from one address, so the stand-in's per-minute request budgets grow as much.
+   */
+  readonly scheduleSpeedup?: number;
   /** One line per step, for progress. */
   readonly progress?: (step: number, total: number, text: string) => void;
 }
@@ -74,6 +84,15 @@ function marketFiles(): Record<string, string> {
   return files;
 }
 
+function scaledRateLimits(speedup: number): Partial<RateLimits> {
+  const scale = Math.max(1, Math.ceil(speedup));
+  return {
+    weightPerMinute: BINANCE_RATE_LIMITS.weightPerMinute * scale,
+    ordersPer10s: BINANCE_RATE_LIMITS.ordersPer10s * scale,
+    ordersPerMinute: BINANCE_RATE_LIMITS.ordersPerMinute * scale,
+  };
+}
+
 /** Starts everything; on a failure part-way, stops what it started and rethrows. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   for (const [key, value] of Object.entries(LOCAL_DEFAULTS)) process.env[key] ??= value;
@@ -105,9 +124,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const files = marketFiles();
     if (Object.keys(files).length > 0 && !process.env.MARKET_DATA_URL) {
       progress(3, 5, `replaying ${Object.keys(files).join(', ')} from ${MARKET_DIR} at ${options.replaySpeed}× from ${new Date(options.replayStart).toISOString()}…`);
-      // The stand-in's trading endpoints are unused in paper mode; its key pair is local only.
-      market = await startMarketStandIn({ csvFiles: files, apiKey: 'local', apiSecret: 'local', start: options.replayStart, speed: options.replaySpeed });
+      // Each agent has an account of its own at the stand-in; in paper mode they go unused.
+      const accounts = Object.fromEntries(DEFAULT_AGENTS.map((a) => [a.agentId, { apiKey: `local-${a.agentId}`, apiSecret: `local-secret-${a.agentId}` }]));
+      market = await startMarketStandIn({
+        csvFiles: files,
+        apiKey: 'local',
+        apiSecret: 'local',
+        moreAccounts: Object.fromEntries(Object.values(accounts).map((k) => [k.apiKey, k.apiSecret])),
+        start: options.replayStart,
+        speed: options.replaySpeed,
+        rateLimits: scaledRateLimits(options.scheduleSpeedup ?? 1),
+      });
       process.env.MARKET_DATA_URL = market.url;
+      if (options.venue === 'standin') Object.assign(process.env, { ENABLE_PAPER_TRADING: 'false', EXCHANGE_BASE_URL: market.url, EXCHANGE_ACCOUNTS: JSON.stringify(accounts) });
+    } else if (options.venue === 'standin') {
+      throw new Error(`SAPPHIRE_VENUE=standin trades on the replayed market: no candle files in ${MARKET_DIR}`);
     } else {
       progress(3, 5, `market data from ${process.env.MARKET_DATA_URL ?? 'the live Binance futures API'} (no candle files in ${MARKET_DIR})`);
     }

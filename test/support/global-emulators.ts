@@ -1,5 +1,6 @@
 import { startEmulators, type EmulatorPair } from '../../scripts/lib/emulators.js';
 import { ensureTestTools } from '../../scripts/lib/tools.js';
+import { ensurePythonEnv } from '../../scripts/python-env.js';
 
 /**
  * Vitest global setup: one Firestore and one Pub/Sub emulator for the whole run. Test files
@@ -9,8 +10,9 @@ let emulators: EmulatorPair | undefined;
 
 export async function setup(): Promise<void> {
   const started = Date.now();
-  // Fetched once (npm test's preflight already did), before any test's hooks time them.
+  // Fetched once (npm test's preflight and test:containers already did), before any test's hooks time them.
   await ensureTestTools((line) => process.stdout.write(`${line}\n`));
+  await ensurePythonEnv();
   emulators = await startEmulators({ projectId: 'sapphire-test' });
   Object.assign(process.env, emulators.env, {
     // No metadata server here: stop the client libraries from looking for one.

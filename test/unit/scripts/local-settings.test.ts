@@ -20,6 +20,7 @@ describe("npm start's own settings", () => {
       SAPPHIRE_REPLAY_SPEED: 60,
       SAPPHIRE_SCHEDULE_SPEEDUP: 20,
       SAPPHIRE_PUSH_DELIVERY: 'relay',
+      SAPPHIRE_VENUE: 'paper',
       SAPPHIRE_LOG_FORMAT: 'text',
       SAPPHIRE_LOG_DETAIL: 'events',
     });

@@ -31,11 +31,23 @@ export interface GoTool {
   readonly version: string;
   /** What a first build costs on two cores, for the progress line. */
   readonly firstBuild: string;
+  /** Build tags: what the tests never use need not be downloaded and compiled. */
+  readonly buildTags?: readonly string[];
 }
 
 export const FAKE_GCS_SERVER: GoTool = { name: 'fake-gcs-server', goPackage: 'github.com/fsouza/fake-gcs-server', version: 'v1.56.1', firstBuild: 'about 90 s' };
-/** Prometheus 3.x's module versions are v0.3xx.y (Prometheus v3.y.z has no Go-module tag of its own). */
-export const PROMTOOL: GoTool = { name: 'promtool', goPackage: 'github.com/prometheus/prometheus/cmd/promtool', version: 'v0.316.0', firstBuild: 'about 4 minutes' };
+/**
+ * Prometheus 3.x's module versions are v0.3xx.y (Prometheus v3.y.z has no Go-module tag of its
+ * own). remove_all_sd leaves out the service discoveries (Kubernetes, the clouds' SDKs), which
+ * checking and testing rules never use: the first build drops from about 8 minutes to 3.
+ */
+export const PROMTOOL: GoTool = {
+  name: 'promtool',
+  goPackage: 'github.com/prometheus/prometheus/cmd/promtool',
+  version: 'v0.316.0',
+  firstBuild: 'about 3 minutes',
+  buildTags: ['remove_all_sd'],
+};
 
 export function goToolPath(tool: GoTool): string {
   return join(BIN_DIR, `${tool.name}-${tool.version}`);
@@ -63,7 +75,8 @@ export function ensureGoTool(tool: GoTool, progress: Progress = () => undefined)
       progress(`building ${tool.name} ${tool.version} from the Go module proxy into .cache/bin (once; ${tool.firstBuild})…`);
       const staging = await mkdtemp(join(BIN_DIR, `.${tool.name}-`));
       try {
-        const code = await run('go', ['install', `${tool.goPackage}@${tool.version}`], { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod' }).catch(
+        const tags = tool.buildTags?.length ? ['-tags', tool.buildTags.join(',')] : [];
+        const code = await run('go', ['install', ...tags, `${tool.goPackage}@${tool.version}`], { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod' }).catch(
           (error: NodeJS.ErrnoException) => {
             throw new Error(`go install ${tool.name} could not start (${error.code ?? error.message}): Go 1.22+ is needed`);
           },

@@ -55,6 +55,10 @@ import { replayFilters } from '../../shared/replay/replay-market.js';
 
 /** Commission charged on every stand-in trade: Binance futures' 0.05% taker rate. */
 export const STANDIN_FEE_PPM = 500;
+/** Paid in BNB, USDⓈ-M futures fees are 10% lower (Binance, "BNB fee discount"). */
+const BNB_DISCOUNT_PERCENT = 10;
+/** BNB amounts carry 8 decimals. */
+const BNB_UNITS_PER_COIN = 100_000_000n;
 
 /** Each account's wallet until a test sets it: large enough that only tests about balances run short. */
 const DEFAULT_BALANCE_MICROS = 1_000_000 * USD;
@@ -227,6 +231,9 @@ interface StandInTrade {
   readonly priceMicros: number;
   readonly quantityAtoms: number;
   readonly commissionMicros: number;
+  /** The asset the commission was charged in, and its amount there (BNB with the fee discount). */
+  readonly commissionAsset: string;
+  readonly commission: string;
   readonly realizedPnlMicros: number;
   readonly time: number;
 }
@@ -360,6 +367,8 @@ export interface MarketStandIn {
   setRateLimits(limits: Partial<RateLimits>): void;
   /** The quantity (decimal) one price level of the book holds. */
   setBookLevel(quantity: string): void;
+  /** While on, the account's commissions are charged in BNB at the BNBUSDT replay price (needs BNBUSDT candles), 10% off. */
+  payFeesInBnb(apiKey: string, on: boolean): void;
   /** The venue's liquidation engine closes the account's whole position in `symbol` at `priceMicros` (an autoclose-… order). */
   liquidateByVenue(apiKey: string, symbol: string, priceMicros: number): string;
   /** A MARKET trade made by hand on the account (outside Sapphire, a web_… order): it moves the venue's position. */
@@ -484,6 +493,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   if (!first) throw new Error('the stand-in needs at least one candle file');
   const clock = new ReplayClock(options.start ?? first.firstOpenTime + MINUTE, options.speed ?? 1);
   let limits: RateLimits = { ...BINANCE_RATE_LIMITS, ...options.rateLimits };
+  const bnbPayers = new Set<string>();
   let bookLevelAtoms = options.bookLevelQuantity ? quantityToAtoms(options.bookLevelQuantity) : DEFAULT_BOOK_LEVEL_ATOMS;
   const newAccount = (secret: string): Account => ({
     secret,
@@ -599,18 +609,28 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     return realized;
   }
 
+  /** The commission in the asset the account pays fees in: USDT, or BNB at its price of the trade's minute, discounted. */
+  function chargedCommission(apiKey: string, usdtMicros: number, time: number): { commission: number; commissionAsset: string; amount: string } {
+    if (!bnbPayers.has(apiKey)) return { commission: usdtMicros, commissionAsset: 'USDT', amount: microsToDecimal(usdtMicros) };
+    const discounted = Math.floor((usdtMicros * (100 - BNB_DISCOUNT_PERCENT)) / 100);
+    const bnbUnits = (BigInt(discounted) * BNB_UNITS_PER_COIN) / BigInt(priceAt('BNBUSDT', time));
+    const whole = bnbUnits / BNB_UNITS_PER_COIN;
+    const fraction = (bnbUnits % BNB_UNITS_PER_COIN).toString().padStart(8, '0');
+    return { commission: discounted, commissionAsset: 'BNB', amount: `${whole}.${fraction}` };
+  }
+
   function trade(order: StandInOrder, atoms: number, price: number): void {
     const time = clock.now();
     const realized = applyToPosition(order.apiKey, order.symbol, order.side, atoms, price, time);
     const notional = notionalOfAtoms(atoms, price);
-    const commission = feeMicros(notional, STANDIN_FEE_PPM);
+    const { commission, commissionAsset, amount } = chargedCommission(order.apiKey, feeMicros(notional, STANDIN_FEE_PPM), time);
     accountOf(order.apiKey).walletMicros -= commission;
     order.executedAtoms += atoms;
     order.executedValueMicros += notional;
     order.status = order.executedAtoms >= order.quantityAtoms ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTime = time;
     const id = nextId++;
-    trades.push({ id, orderId: order.orderId, apiKey: order.apiKey, symbol: order.symbol, side: order.side, priceMicros: price, quantityAtoms: atoms, commissionMicros: commission, realizedPnlMicros: realized, time });
+    trades.push({ id, orderId: order.orderId, apiKey: order.apiKey, symbol: order.symbol, side: order.side, priceMicros: price, quantityAtoms: atoms, commissionMicros: commission, commissionAsset, commission: amount, realizedPnlMicros: realized, time });
     const income = { apiKey: order.apiKey, symbol: order.symbol, time, tradeId: String(id) };
     if (realized !== 0) incomes.push({ ...income, incomeType: 'REALIZED_PNL', income: signedMicros(realized), tranId: nextId++ });
     incomes.push({ ...income, incomeType: 'COMMISSION', income: signedMicros(-commission), tranId: nextId++ });
@@ -848,8 +868,8 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
         qty: atomsToQuantity(t.quantityAtoms),
         quoteQty: microsToDecimal(notionalOfAtoms(t.quantityAtoms, t.priceMicros)),
         realizedPnl: signedMicros(t.realizedPnlMicros),
-        commission: microsToDecimal(t.commissionMicros),
-        commissionAsset: 'USDT',
+        commission: t.commission,
+        commissionAsset: t.commissionAsset,
         time: t.time,
       })),
     };
@@ -1261,6 +1281,10 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     },
     setBookLevel(quantity) {
       bookLevelAtoms = quantityToAtoms(quantity);
+    },
+    payFeesInBnb(apiKey, on) {
+      if (on) bnbPayers.add(apiKey);
+      else bnbPayers.delete(apiKey);
     },
     liquidateByVenue(apiKey, symbol, price) {
       const held = positionOf(accountOf(apiKey), symbol).atoms;

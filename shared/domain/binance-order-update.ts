@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { venueUsdToMicros } from './money.js';
+import { type CommissionMicros, USD, USD_STABLE_ASSETS, commissionMicros, venueUsdToMicros } from './money.js';
 import { OrderUpdate, type OrderUpdateStatus } from './order-updates.js';
 import { Side, decimalString, signedDecimalString } from './vocabulary.js';
 
@@ -17,9 +17,6 @@ export interface FieldIssue {
 }
 
 export type BinanceOrderUpdateResult = { ok: true; update: OrderUpdate } | { ok: false; fields: FieldIssue[] };
-
-/** Stablecoins the USDⓈ-M venues charge commission in; valued 1:1 as USD. */
-const QUOTE_ASSETS = new Set(['USDT', 'USDC', 'BUSD', 'FDUSD']);
 
 const Decimal = decimalString('a non-negative decimal string such as "0.010"');
 /** Commission: Binance writes it unsigned, some venues sign a rebate. */
@@ -112,26 +109,26 @@ function fillOf(o: BinanceOrderTradeUpdate['o']): FillOrIssues {
     issues.push({ field: 'o.L', message: error instanceof Error ? error.message : 'not a price' });
   }
 
-  let feeMicros = 0;
+  let commission: CommissionMicros = { feeMicros: 0, rebateMicros: 0 };
   if (o.n !== undefined && !isZero(o.n)) {
-    if (o.n.startsWith('-')) {
-      issues.push({ field: 'o.n', message: `a negative commission (rebate) of ${o.n} cannot be recorded as a fee` });
-    } else if (o.N === undefined || !QUOTE_ASSETS.has(o.N)) {
-      // Valuing BNB (or any non-USD asset) would need a price we do not have at this point.
+    if (o.N === undefined || !USD_STABLE_ASSETS.has(o.N)) {
+      // Valuing BNB (or any non-USD asset) needs the venue's price at the trade's time, which the
+      // reconciler's read of the trade (userTrades) looks up; here it is refused, naming the asset.
       issues.push({
         field: 'o.N',
-        message: `commission in ${o.N ?? 'an unnamed asset'} cannot be valued in USD; expected one of ${[...QUOTE_ASSETS].join(', ')}`,
+        message: `commission in ${o.N ?? 'an unnamed asset'} cannot be valued in USD here; expected one of ${[...USD_STABLE_ASSETS].join(', ')}`,
       });
     } else {
       try {
-        feeMicros = venueUsdToMicros(o.n);
+        commission = commissionMicros(o.n, USD);
       } catch (error) {
         issues.push({ field: 'o.n', message: error instanceof Error ? error.message : 'not a commission' });
       }
     }
   }
   if (issues.length > 0) return { issues };
-  return { fill: { tradeId: String(o.t), quantity: o.l, priceMicros, feeMicros } };
+  const { feeMicros, rebateMicros } = commission;
+  return { fill: { tradeId: String(o.t), quantity: o.l, priceMicros, feeMicros, ...(rebateMicros > 0 ? { rebateMicros } : {}) } };
 }
 
 function issuesOf(error: z.ZodError): FieldIssue[] {

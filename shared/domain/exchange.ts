@@ -78,8 +78,10 @@ export interface ExchangeFill {
   readonly side: Side;
   readonly quantity: string;
   readonly priceMicros: number;
-  /** Commission in micro-USD (USDⓈ-M futures charge it in the quote asset). */
+  /** Commission charged, in micro-USD, valued from the asset the venue charged it in. */
   readonly feeMicros: number;
+  /** A maker rebate credited, in micro-USD. */
+  readonly rebateMicros?: number;
   readonly time: number;
 }
 

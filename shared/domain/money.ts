@@ -56,6 +56,28 @@ export function feeMicros(notional: number, ppm: number): number {
   return toSafeInteger((BigInt(notional) * BigInt(ppm) + 999_999n) / 1_000_000n, 'fee');
 }
 
+/** Stablecoins USDⓈ-M venues charge commission in: valued 1:1 as USD. */
+export const USD_STABLE_ASSETS: ReadonlySet<string> = new Set(['USDT', 'USDC', 'BUSD', 'FDUSD']);
+
+/** A trade's commission in micro-USD: a fee charged, or a rebate (maker) credited; never both. */
+export interface CommissionMicros {
+  readonly feeMicros: number;
+  readonly rebateMicros: number;
+}
+
+/**
+ * A venue's signed commission of `amount` units of its asset (negative: a rebate), valued at
+ * `assetPriceMicros` per unit (1 USD for a stablecoin; the venue's price of BNB, say, at the
+ * trade's time). A fee rounds up and a rebate down: against the trader, as venues round.
+ */
+export function commissionMicros(amount: string, assetPriceMicros: number): CommissionMicros {
+  const rebate = amount.startsWith('-');
+  const value = notionalMicros(rebate ? amount.slice(1) : amount, assetPriceMicros);
+  if (!rebate) return { feeMicros: value, rebateMicros: 0 };
+  const { units, scale } = parseDecimal(amount.slice(1));
+  return { feeMicros: 0, rebateMicros: toSafeInteger((units * BigInt(assetPriceMicros)) / 10n ** BigInt(scale), 'rebate') };
+}
+
 /**
  * Notional of `quantity` (decimal string) at `priceMicros`, rounded up to the next micro-USD:
  * rounding up keeps margin checks conservative.

@@ -39,6 +39,8 @@ export const OrderUpdateFill = z
     quantity: QuantityString.refine((q) => /[1-9]/.test(q), 'must be above zero'),
     priceMicros: PositiveMicroUsd,
     feeMicros: MicroUsd,
+    /** A maker rebate credited with the fill. */
+    rebateMicros: MicroUsd.optional(),
   })
   .strict();
 export type OrderUpdateFill = z.infer<typeof OrderUpdateFill>;

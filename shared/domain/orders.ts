@@ -106,6 +106,8 @@ export interface VenueFacts {
     readonly quantityAtoms: number;
     readonly priceMicros: number;
     readonly feeMicros: number;
+    /** A maker rebate credited with the fill. */
+    readonly rebateMicros?: number;
     /** Venue time of the trade, epoch ms. */
     readonly time: number;
   };

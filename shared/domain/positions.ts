@@ -50,6 +50,8 @@ export const FillFacts = z.object({
   quantityAtoms: Atoms.positive(),
   priceMicros: PositiveMicroUsd,
   feeMicros: MicroUsd,
+  /** A maker rebate credited with the fill: realized PnL, not a negative fee. */
+  rebateMicros: MicroUsd.optional(),
   /** Venue time of the trade, epoch ms. */
   time: z.number().int().nonnegative(),
   orderQuantityAtoms: Atoms.positive(),
@@ -94,6 +96,7 @@ export interface FoldStep {
 
 /** Folds one fill into a position. `filledBefore`: atoms of the same order folded in earlier. */
 export function applyFill(position: PositionState, fill: FillFacts, filledBefore: number): FoldStep {
+  const rebate = fill.rebateMicros ?? 0;
   const share = reservedShareMicros(fill.orderReservedMicros, fill.orderQuantityAtoms, filledBefore, fill.quantityAtoms);
   const signed = fill.side === 'BUY' ? fill.quantityAtoms : -fill.quantityAtoms;
   const held = Math.abs(position.quantityAtoms);
@@ -110,13 +113,13 @@ export function applyFill(position: PositionState, fill: FillFacts, filledBefore
         quantityAtoms: position.quantityAtoms + signed,
         costBasis: (cost + BigInt(fill.quantityAtoms) * price).toString(),
         marginInUseMicros: position.marginInUseMicros + share,
-        realizedPnlMicros: position.realizedPnlMicros - fill.feeMicros,
+        realizedPnlMicros: position.realizedPnlMicros + rebate - fill.feeMicros,
         feesMicros: position.feesMicros + fill.feeMicros,
       },
       effect: {
         reservedDeltaMicros: 0 - share, // never -0: Firestore would keep it as a double
         inUseDeltaMicros: share,
-        realizedPnlDeltaMicros: -fill.feeMicros,
+        realizedPnlDeltaMicros: rebate - fill.feeMicros,
         feesDeltaMicros: fill.feeMicros,
       },
     };
@@ -142,13 +145,13 @@ export function applyFill(position: PositionState, fill: FillFacts, filledBefore
       quantityAtoms: position.quantityAtoms + signed,
       costBasis: (cost - closedCost + BigInt(opening) * price).toString(),
       marginInUseMicros: position.marginInUseMicros - releasedMargin + openedMargin,
-      realizedPnlMicros: position.realizedPnlMicros + pnl - fill.feeMicros,
+      realizedPnlMicros: position.realizedPnlMicros + pnl + rebate - fill.feeMicros,
       feesMicros: position.feesMicros + fill.feeMicros,
     },
     effect: {
       reservedDeltaMicros: 0 - share, // never -0: Firestore would keep it as a double
       inUseDeltaMicros: openedMargin - releasedMargin,
-      realizedPnlDeltaMicros: pnl - fill.feeMicros,
+      realizedPnlDeltaMicros: pnl + rebate - fill.feeMicros,
       feesDeltaMicros: fill.feeMicros,
     },
   };

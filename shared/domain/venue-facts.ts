@@ -28,6 +28,7 @@ export function venueFactsFor(orderId: string, venueOrder: ExchangeOrder, fills:
         quantityAtoms: quantityToAtoms(fill.quantity),
         priceMicros: fill.priceMicros,
         feeMicros: fill.feeMicros,
+        ...(fill.rebateMicros ? { rebateMicros: fill.rebateMicros } : {}),
         time: fill.time,
       },
     }));
@@ -52,6 +53,7 @@ export function factsFromOrderUpdate(update: OrderUpdate): VenueFacts {
             quantityAtoms: quantityToAtoms(update.fill.quantity),
             priceMicros: update.fill.priceMicros,
             feeMicros: update.fill.feeMicros,
+            ...(update.fill.rebateMicros ? { rebateMicros: update.fill.rebateMicros } : {}),
             time: Date.parse(update.eventTime),
           },
         }

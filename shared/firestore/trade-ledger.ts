@@ -295,6 +295,7 @@ export class TradeLedger {
             quantityAtoms: facts.fill.quantityAtoms,
             priceMicros: facts.fill.priceMicros,
             feeMicros: facts.fill.feeMicros,
+            ...(facts.fill.rebateMicros ? { rebateMicros: facts.fill.rebateMicros } : {}),
             time: facts.fill.time,
             orderQuantityAtoms: order.quantityAtoms,
             orderReservedMicros: order.reservedMicros,

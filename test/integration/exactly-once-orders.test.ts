@@ -1,4 +1,9 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../../shared/firestore/collections.js';
+import { feeMicros, notionalMicros, venueUsdToMicros } from '../../shared/domain/money.js';
 import { OrderRequest, type RiskEvent } from '../../shared/domain/messages.js';
 import { USD } from '../../shared/domain/money.js';
 import { outcomeMessage } from '../../shared/domain/outcomes.js';
@@ -89,9 +94,13 @@ async function newAgent(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill'];
+  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb'];
+  // BNB at a flat 300 USD around the test's minute, for commissions charged in BNB.
+  const bnbCsv = join(await mkdtemp(join(tmpdir(), 'sapphire-bnb-')), 'BNBUSDT-1m-test.csv');
+  const minutes = Array.from({ length: 30 }, (_, i) => new Date(Date.parse('2023-03-08T11:50:00Z') + i * 60_000).toISOString().replace('T', ' ').replace('.000Z', '+00:00'));
+  await writeFile(bnbCsv, ['open_time,open,high,low,close,volume', ...minutes.map((t) => `${t},300,300,300,300,10`)].join('\n'));
   venue = await startMarketStandIn({
-    csvFiles: { BTCUSDT: MARKET_CSV },
+    csvFiles: { BTCUSDT: MARKET_CSV, BNBUSDT: bnbCsv },
     apiKey: 'key-unused',
     apiSecret: 'secret-unused-0123456789',
     moreAccounts: Object.fromEntries(names.map((n) => [keyOf(`eo-${n}`), `secret-eo-${n}-0123456789`])),
@@ -240,6 +249,21 @@ describe('the venue is the truth for fills', () => {
     expect(await margins.reservationOf(other.signalId)).toMatchObject({ status: 'reserved' });
     // A reconciler run afterwards goes through.
     expect(await reconcile(deps, { reservationTtlMs: 300_000, placingGraceMs: 120_000, openOrderTtlMs: 300_000 })).toMatchObject({ failures: [] });
+  });
+
+  it('books a commission the venue charged in BNB at its BNBUSDT price, never as if the BNB amount were USD', async () => {
+    const agentId = await newAgent('bnb');
+    venue.payFeesInBnb(keyOf(agentId), true);
+    const open = await reserve(agentId, `${agentId}-open`, 'BUY');
+    await routeOrder(deps, open);
+    const [fill] = (await db.collection(COLLECTIONS.fills).where('orderId', '==', open.orderId).get()).docs.map((d) => d.data());
+    // The venue: 0.05% of the notional, 10% off, in BNB (8 decimals, rounded down) at 300 USD.
+    const usdt = feeMicros(notionalMicros('0.01', Number(fill?.priceMicros)), 500);
+    const bnb = (BigInt(Math.floor((usdt * 90) / 100)) * 100_000_000n) / 300_000_000n;
+    const bnbAmount = `${bnb / 100_000_000n}.${(bnb % 100_000_000n).toString().padStart(8, '0')}`;
+    expect(fill?.feeMicros).toBe(notionalMicros(bnbAmount, 300 * USD));
+    expect(fill?.feeMicros).toBeGreaterThan(100 * venueUsdToMicros(bnbAmount)); // not the BNB amount read as USD
+    expect((await margins.ledgerOf(agentId)).feesMicros).toBe(fill?.feeMicros);
   });
 
   it('never books a fill beyond its order, nor facts of another venue order', async () => {

@@ -13,7 +13,7 @@ import {
   type VenueIncome,
   type VenuePosition,
 } from '../../domain/exchange.js';
-import { signedVenueUsdToMicros } from '../../domain/money.js';
+import { type CommissionMicros, USD, USD_STABLE_ASSETS, commissionMicros, signedVenueUsdToMicros } from '../../domain/money.js';
 import { retryWithBackoff, sleep } from '../../concurrency/retry.js';
 import { canonicalDecimal } from '../../domain/decimal.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
@@ -243,9 +243,10 @@ export class BinanceFuturesClient implements Exchange {
   async orderFills(order: ExchangeOrder): Promise<ExchangeFill[]> {
     const params = { symbol: order.symbol, orderId: order.exchangeOrderId };
     const trades = await this.call({ method: 'GET', path: '/fapi/v1/userTrades', signed: true, params }).then((b) => z.array(UserTrade).parse(b));
-    return trades
-      .filter((t) => t.orderId === order.exchangeOrderId)
-      .map((t) => ({
+    const fills: ExchangeFill[] = [];
+    for (const t of trades.filter((trade) => trade.orderId === order.exchangeOrderId)) {
+      const { feeMicros, rebateMicros } = await this.commissionOf(t);
+      fills.push({
         tradeId: t.id,
         clientOrderId: order.clientOrderId,
         exchangeOrderId: t.orderId,
@@ -253,10 +254,28 @@ export class BinanceFuturesClient implements Exchange {
         side: t.side,
         quantity: canonicalDecimal(t.qty),
         priceMicros: priceMicros(t.price),
-        feeMicros: priceMicros(t.commission),
+        feeMicros,
+        ...(rebateMicros > 0 ? { rebateMicros } : {}),
         time: t.time,
-      }))
-      .sort((a, b) => a.time - b.time);
+      });
+    }
+    return fills.sort((a, b) => a.time - b.time);
+  }
+
+  /**
+   * A trade's commission in micro-USD, from the asset the venue charged it in: a stablecoin 1:1,
+   * any other (BNB with the fee discount) at the venue's price of <ASSET>USDT in the trade's
+   * minute. An asset the venue cannot price is refused, naming it, never booked as USD.
+   */
+  private async commissionOf(trade: z.infer<typeof UserTrade>): Promise<CommissionMicros> {
+    const asset = trade.commissionAsset ?? 'USDT';
+    if (USD_STABLE_ASSETS.has(asset)) return commissionMicros(trade.commission, USD);
+    const candle = await this.klines(`${asset}USDT`, 1, trade.time).then(
+      (rows) => rows.at(-1),
+      () => undefined,
+    );
+    if (!candle) throw new ExchangeError('rejected', `trade ${trade.id}: commission ${trade.commission} ${asset} cannot be valued: the venue has no ${asset}USDT price`, false);
+    return commissionMicros(trade.commission, candle.closeMicros);
   }
 
   /**

@@ -137,11 +137,12 @@ describe('parseBinanceOrderTradeUpdate', () => {
     expect(ok(event({ x: 'AMENDMENT', X: 'PARTIALLY_FILLED', z: '0.004' })).status).toBe('ACCEPTED');
   });
 
-  it('refuses a commission it cannot value in USD', () => {
+  it('refuses a commission it cannot value in USD here, naming the asset, and credits a maker rebate', () => {
     const result = parseBinanceOrderTradeUpdate(event({ ...FINAL, N: 'BNB', n: '0.00024719' }), 'binance');
     expect(result).toEqual({ ok: false, fields: [{ field: 'o.N', message: expect.stringMatching(/commission in BNB cannot be valued/) }] });
     expect(ok(event({ ...FINAL, N: 'USDC' })).fill?.feeMicros).toBe(160_830);
-    expect(fields(event({ ...FINAL, n: '-0.01' }))).toEqual(['o.n']);
+    // A negative commission is a rebate: credited, never a negative fee.
+    expect(ok(event({ ...FINAL, n: '-0.01' })).fill).toMatchObject({ feeMicros: 0, rebateMicros: 10_000 });
   });
 
   it('reports missing and malformed fields by their Binance names', () => {

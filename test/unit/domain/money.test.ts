@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ceilDiv, feeMicros, microsToDecimal, microsToUsd, notionalMicros, usdToMicros, venueUsdToMicros } from '../../../shared/domain/money.js';
+import { USD, ceilDiv, commissionMicros, feeMicros, microsToDecimal, microsToUsd, notionalMicros, usdToMicros, venueUsdToMicros } from '../../../shared/domain/money.js';
 import { atomsToQuantity, quantityToAtoms } from '../../../shared/domain/quantity.js';
 
 const anyMicros = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
@@ -99,5 +99,16 @@ describe('rounding against the trader', () => {
     expect(feeMicros(347_134_650, 500)).toBe(173_568); // 0.05% of 347.13465 = 0.17356732…
     expect(feeMicros(2_000_000, 500)).toBe(1_000);
     expect(feeMicros(0, 500)).toBe(0);
+  });
+});
+
+describe('commissions, from the asset the venue charged them in', () => {
+  it('values a stablecoin 1:1 and any other asset at its price, a fee rounded up and a rebate down', () => {
+    expect(commissionMicros('0.01548949', USD)).toEqual({ feeMicros: 15_490, rebateMicros: 0 });
+    // 0.00033116 BNB at 300 USD = 0.099348 USD.
+    expect(commissionMicros('0.00033116', 300 * USD)).toEqual({ feeMicros: 99_348, rebateMicros: 0 });
+    expect(commissionMicros('0.000000001', 300 * USD)).toEqual({ feeMicros: 1, rebateMicros: 0 });
+    expect(commissionMicros('-0.0000015', USD)).toEqual({ feeMicros: 0, rebateMicros: 1 });
+    expect(commissionMicros('-0.01', USD)).toEqual({ feeMicros: 0, rebateMicros: 10_000 });
   });
 });

@@ -47,6 +47,14 @@ describe('applyFill', () => {
     expect(effect).toEqual({ reservedDeltaMicros: 0, inUseDeltaMicros: -40 * USD, realizedPnlDeltaMicros: 9_895_000, feesDeltaMicros: 105_000 });
   });
 
+  it('credits a maker rebate to realized PnL, never as a negative fee', () => {
+    const opened = applyFill(FLAT_POSITION, fill({ rebateMicros: 20_000 }), 0);
+    expect(opened.position).toMatchObject({ realizedPnlMicros: 20_000, feesMicros: 0 });
+    expect(opened.effect).toMatchObject({ realizedPnlDeltaMicros: 20_000, feesDeltaMicros: 0 });
+    const closed = applyFill(opened.position, fill({ orderId: 'o2', tradeId: 't2', side: 'SELL', priceMicros: 21_000 * USD, rebateMicros: 21_000, time: 2, orderReservedMicros: 0 }), 0);
+    expect(closed.effect).toMatchObject({ realizedPnlDeltaMicros: 10 * USD + 21_000, feesDeltaMicros: 0 });
+  });
+
   it('reduces a short in proportion and flips the rest', () => {
     const short = applyFill(FLAT_POSITION, fill({ side: 'SELL', quantityAtoms: 2_000_000, orderQuantityAtoms: 2_000_000 }), 0).position;
     // Buy 0.03 at 19,000: closes 0.02 (PnL +20 USD), opens 0.01 long with a third of its 30 USD share.

@@ -94,7 +94,7 @@ async function newAgent(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb'];
+  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb', 'close10x'];
   // BNB at a flat 300 USD around the test's minute, for commissions charged in BNB.
   const bnbCsv = join(await mkdtemp(join(tmpdir(), 'sapphire-bnb-')), 'BNBUSDT-1m-test.csv');
   const minutes = Array.from({ length: 30 }, (_, i) => new Date(Date.parse('2023-03-08T11:50:00Z') + i * 60_000).toISOString().replace('T', ' ').replace('.000Z', '+00:00'));
@@ -221,6 +221,22 @@ describe('exactly one venue order per orderId', () => {
     await expectOneVenueOrderEach(agentId, [open.orderId]);
     expect(await trades.order(open.orderId)).toMatchObject({ status: 'filled' });
     expect(await books(agentId)).toEqual({ venue: 1_000_000, sapphire: 1_000_000 });
+  });
+});
+
+describe('protection reaches the position', () => {
+  it('closes a 10x isolated position with a reduce-only order at 1x: a close never changes leverage (Binance -4161)', async () => {
+    const agentId = await newAgent('close10x');
+    const now = Date.now();
+    const signal = (signalId: string, side: 'BUY' | 'SELL', leverage: number, reduceOnly: boolean) =>
+      makeSignal({ agentId, signalId, symbol: 'BTCUSDT', side, size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage, reduceOnly, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + 300_000).toISOString() });
+    for (const s of [signal(`${agentId}-open`, 'BUY', 10, false), signal(`${agentId}-flatten`, 'SELL', 1, true)]) {
+      const { record } = await margins.reserveMargin(s);
+      const next = outcomeMessage(record);
+      await routeOrder(deps, OrderRequest.parse(next.topic === 'orders' ? next.message : undefined));
+    }
+    expect(venue.accountSettings.get(`${keyOf(agentId)}:BTCUSDT`)).toMatchObject({ leverage: 10 });
+    expect(await books(agentId)).toEqual({ venue: 0, sapphire: 0 });
   });
 });
 

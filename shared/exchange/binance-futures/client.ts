@@ -173,7 +173,9 @@ export class BinanceFuturesClient implements Exchange {
       throw new ExchangeError('rejected', `client order id must match ${CLIENT_ORDER_ID}`, false);
     }
     await this.checkFilters(order);
-    await this.prepareSymbol(order.symbol, order.leverage);
+    // A close never touches leverage or margin type: Binance refuses to lower the leverage of an
+    // open isolated position (-4161), and a close needs neither — it only reduces what is there.
+    if (!order.reduceOnly) await this.prepareSymbol(order.symbol, order.leverage);
     for (let send = 1; ; send += 1) {
       const sentAt = this.now();
       try {

@@ -109,6 +109,8 @@ const EnvSchema = z.object({
   RISK_PORTFOLIO_DRAWDOWN_HALT_FRACTION: FractionFrom.default(0.25),
   RISK_AGENT_DRAWDOWN_HALT_FRACTION: FractionFrom.default(0.4),
   RISK_AGENT_DAILY_LOSS_HALT_FRACTION: FractionFrom.default(0.2),
+  /** After an operator's resume, a halting condition halts again this much deeper (fraction points). */
+  RISK_REARM_STEP_FRACTION: FractionFrom.default(0.05),
   /** A price the feed has not given for this long is stale: agents holding it may only reduce risk. */
   RISK_PRICE_STALENESS_SECONDS: IntFrom(30, 3_600).default(300),
   /** Where alerts go: JSON [{"name","type":"slack","url"} | {"name","type":"webhook","url","secret"}]. */

@@ -23,6 +23,11 @@ export const RiskLimits = z.object({
    * hovering at the threshold does not open and resolve an alert every minute.
    */
   resolveRatio: z.number().positive().max(1).default(0.9),
+  /**
+   * Halts stay armed after an operator's resume: while the halting condition holds, its scope
+   * halts again once the value deepens this much past where it stood when trading resumed.
+   */
+  rearmStepFraction: z.number().positive().max(1).default(0.05),
 });
 export type RiskLimits = z.infer<typeof RiskLimits>;
 
@@ -218,12 +223,64 @@ export const AlertEpisode = z.object({
   message: z.string(),
   value: z.number(),
   threshold: z.number(),
+  /** Set when trading resumed while the episode was open: the value at which its scope halts again. */
+  rearmAt: z.number().optional(),
 });
 export type AlertEpisode = z.infer<typeof AlertEpisode>;
 
 export interface EpisodeTransition {
   readonly transition: 'open' | 'resolve';
   readonly episode: AlertEpisode;
+}
+
+export type RearmStep =
+  /** Trading resumed while the episode is open: it halts again at `episode.rearmAt`. */
+  | { readonly kind: 'rearm'; readonly episode: AlertEpisode }
+  /** Deeper than the re-arm level: the scope halts again, under a new episode that replaces the old. */
+  | { readonly kind: 'rehalt'; readonly scope: string; readonly resolved: AlertEpisode; readonly opened: AlertEpisode };
+
+/**
+ * Halts stay armed after an operator's resume. A halt comes with an episode's opening; a resume
+ * while that episode stays open would otherwise disarm it. So an open episode of a halting
+ * condition whose scope trades again (only an operator sets a halted scope active) is re-armed
+ * at its value now plus `step`; when the value reaches that level the scope halts again, under
+ * a new episode (one open and one resolve per episode), which a later resume re-arms in turn.
+ */
+export function rearmHalts(
+  open: readonly AlertEpisode[],
+  conditions: readonly AlertCondition[],
+  tradesAgain: (scope: string) => boolean,
+  step: number,
+  at: Date,
+): RearmStep[] {
+  const steps: RearmStep[] = [];
+  for (const episode of open) {
+    const condition = conditions.find((c) => c.key === episode.key);
+    if (!condition?.halts || !tradesAgain(condition.halts)) continue;
+    if (episode.rearmAt === undefined) {
+      steps.push({ kind: 'rearm', episode: { ...episode, rearmAt: condition.value + step } });
+    } else if (condition.value >= episode.rearmAt) {
+      const message = `${condition.message} (deeper than when trading resumed: halted again at ${pct(episode.rearmAt)})`;
+      steps.push({
+        kind: 'rehalt',
+        scope: condition.halts,
+        resolved: { ...episode, state: 'resolved', resolvedAt: at.toISOString() },
+        opened: {
+          episodeId: `${condition.key}@${at.toISOString()}`,
+          key: condition.key,
+          limitType: condition.limitType,
+          scope: condition.scope,
+          severity: condition.severity,
+          state: 'open',
+          openedAt: at.toISOString(),
+          message,
+          value: condition.value,
+          threshold: condition.threshold,
+        },
+      });
+    }
+  }
+  return steps;
 }
 
 /**

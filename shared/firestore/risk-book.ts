@@ -9,6 +9,7 @@ import {
   type ScopeSnapshot,
   ScopeMemory,
   episodeTransitions,
+  rearmHalts,
   evaluateRisk,
 } from '../domain/risk.js';
 import { addToOutbox } from './alert-outbox.js';
@@ -77,7 +78,9 @@ export class RiskBook {
       const openSnap = await tx.get(this.db.collection(COLLECTIONS.alertEpisodes).where('state', '==', 'open'));
       const open = openSnap.docs.map((d) => AlertEpisode.parse(d.data()));
       const evaluation = evaluateRisk(agents, memory?.scopes ?? {}, limits, at, new Set(open.map((e) => e.key)));
-      const transitions = episodeTransitions(open, evaluation.conditions, at);
+      const transitions: EpisodeTransition[] = episodeTransitions(open, evaluation.conditions, at);
+      // Scopes an open episode of a halting condition would halt: a resume may have set them trading again.
+      const armedScopes = open.flatMap((e) => evaluation.conditions.find((c) => c.key === e.key)?.halts ?? []);
       const haltScopes = [...new Set(transitions.flatMap((t) => {
         const condition = evaluation.conditions.find((c) => c.key === t.episode.key);
         return t.transition === 'open' && condition?.halts ? [condition.halts] : [];
@@ -88,12 +91,22 @@ export class RiskBook {
         return t.transition === 'open' && condition?.reduces ? [condition.reduces] : [];
       }))];
       const restoreScopes = [...new Set(transitions.flatMap((t) => (t.transition === 'resolve' && t.episode.limitType === REDUCING_LIMIT ? [t.episode.scope] : [])))];
-      const stateScopes = [...new Set([...haltScopes, ...reduceScopes, ...restoreScopes])];
+      const stateScopes = [...new Set([...haltScopes, ...reduceScopes, ...restoreScopes, ...armedScopes])];
       const stateSnaps = stateScopes.length > 0 ? await tx.getAll(...stateScopes.map((s) => this.db.collection(COLLECTIONS.tradingStates).doc(s))) : [];
       const stateOf = (scope: string) => {
         const snap = stateSnaps[stateScopes.indexOf(scope)];
         return snap?.exists ? TradingState.parse(snap.data()) : undefined;
       };
+
+      const stillOpen = open.filter((e) => !transitions.some((t) => t.episode.episodeId === e.episodeId));
+      for (const step of rearmHalts(stillOpen, evaluation.conditions, (scope) => stateOf(scope)?.state === 'active', limits.rearmStepFraction, at)) {
+        if (step.kind === 'rearm') {
+          tx.set(this.db.collection(COLLECTIONS.alertEpisodes).doc(step.episode.episodeId), step.episode);
+          continue;
+        }
+        transitions.push({ transition: 'resolve', episode: step.resolved }, { transition: 'open', episode: step.opened });
+        if (!haltScopes.includes(step.scope)) haltScopes.push(step.scope);
+      }
 
       tx.set(memoryRef, { scopes: evaluation.memory, lastEvaluatedAt: at.toISOString() });
       tx.set(this.db.collection(COLLECTIONS.riskSnapshots).doc(at.toISOString()), { evaluatedAt: at.toISOString(), snapshots: evaluation.snapshots });
@@ -104,7 +117,7 @@ export class RiskBook {
       const halted: { scope: string; episodeId: string; reason: string }[] = [];
       for (const scope of haltScopes) {
         if (stateOf(scope)?.state === 'halted') continue;
-        const episode = transitions.find((t) => evaluation.conditions.find((c) => c.key === t.episode.key)?.halts === scope)?.episode;
+        const episode = transitions.find((t) => t.transition === 'open' && evaluation.conditions.find((c) => c.key === t.episode.key)?.halts === scope)?.episode;
         const reason = episode?.message ?? 'risk limit';
         setTradingState(this.db, tx, { scope, state: 'halted', reason, changedBy: 'drawdown-evaluator', at });
         halted.push({ scope, episodeId: episode?.episodeId ?? `halt:${scope}@${at.toISOString()}`, reason });

@@ -20,6 +20,7 @@ export function evaluatorDepsFromConfig(config: Config, io: RuntimeIo = cloudIo(
       agentDrawdownHaltFraction: config.RISK_AGENT_DRAWDOWN_HALT_FRACTION,
       agentDailyLossHaltFraction: config.RISK_AGENT_DAILY_LOSS_HALT_FRACTION,
       resolveRatio: 0.9,
+      rearmStepFraction: config.RISK_REARM_STEP_FRACTION,
     },
     priceStalenessMs: config.RISK_PRICE_STALENESS_SECONDS * 1000,
   };

@@ -52,7 +52,7 @@ beforeAll(async () => {
     book: new RiskBook(db),
     publisher: new JsonPublisher(pubsub),
     topics: TOPICS,
-    limits: { utilizationWarnFraction: 0.95, portfolioDrawdownHaltFraction: 0.25, agentDrawdownHaltFraction: 0.4, agentDailyLossHaltFraction: 0.2, resolveRatio: 0.9 },
+    limits: { utilizationWarnFraction: 0.95, portfolioDrawdownHaltFraction: 0.25, agentDrawdownHaltFraction: 0.4, agentDailyLossHaltFraction: 0.2, resolveRatio: 0.9, rearmStepFraction: 0.05 },
     priceStalenessMs: 5 * MINUTE,
     now: () => wall,
   };

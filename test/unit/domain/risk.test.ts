@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type AgentExposure, type AlertEpisode, RiskLimits, episodeTransitions, evaluateRisk } from '../../../shared/domain/risk.js';
+import { type AgentExposure, type AlertCondition, type AlertEpisode, RiskLimits, episodeTransitions, evaluateRisk, rearmHalts } from '../../../shared/domain/risk.js';
 import { USD } from '../../../shared/domain/money.js';
 
 const limits = RiskLimits.parse({});
@@ -56,5 +56,51 @@ describe('episodeTransitions', () => {
     const open = [opened?.episode as AlertEpisode];
     expect(episodeTransitions(open, [condition], new Date(at.getTime() + 60_000))).toEqual([]);
     expect(episodeTransitions(open, [], new Date(at.getTime() + 120_000))).toMatchObject([{ transition: 'resolve', episode: { state: 'resolved', resolvedAt: '2023-03-10T05:02:00.000Z' } }]);
+  });
+});
+
+describe('rearmHalts: a resume never disarms a halt', () => {
+  const at = new Date('2026-03-02T10:00:00Z');
+  const condition = (value: number): AlertCondition => ({
+    key: 'agent_drawdown:a',
+    limitType: 'agent_drawdown',
+    scope: 'a',
+    severity: 'critical',
+    halts: 'a',
+    value,
+    threshold: 0.4,
+    message: `agent a drawdown ${value}`,
+  });
+  const episode: AlertEpisode = {
+    episodeId: 'agent_drawdown:a@2026-03-02T09:00:00.000Z',
+    key: 'agent_drawdown:a',
+    limitType: 'agent_drawdown',
+    scope: 'a',
+    severity: 'critical',
+    state: 'open',
+    openedAt: '2026-03-02T09:00:00.000Z',
+    message: 'agent a drawdown 0.41',
+    value: 0.41,
+    threshold: 0.4,
+  };
+
+  it('does nothing while the scope stays halted, or for a condition that halts nothing', () => {
+    expect(rearmHalts([episode], [condition(0.9)], () => false, 0.05, at)).toEqual([]);
+    expect(rearmHalts([episode], [{ ...condition(0.9), halts: undefined }], () => true, 0.05, at)).toEqual([]);
+  });
+
+  it('re-arms at the value when trading resumed plus the step, then halts again at that level under a new episode', () => {
+    const [rearm] = rearmHalts([episode], [condition(0.43)], () => true, 0.05, at);
+    expect(rearm).toMatchObject({ kind: 'rearm', episode: { episodeId: episode.episodeId } });
+    const armed = (rearm as { episode: AlertEpisode }).episode;
+    expect(armed.rearmAt).toBeCloseTo(0.48, 12);
+    expect(rearmHalts([armed], [condition(0.47)], () => true, 0.05, at)).toEqual([]);
+    const [rehalt] = rearmHalts([armed], [condition(0.5)], () => true, 0.05, at);
+    expect(rehalt).toMatchObject({
+      kind: 'rehalt',
+      scope: 'a',
+      resolved: { episodeId: episode.episodeId, state: 'resolved', resolvedAt: at.toISOString() },
+      opened: { episodeId: `agent_drawdown:a@${at.toISOString()}`, state: 'open', value: 0.5, message: expect.stringContaining('halted again at 48.00%') },
+    });
   });
 });

@@ -61,7 +61,7 @@ async function reserve(agentId: string, signalId: string, side: 'BUY' | 'SELL', 
     signalId,
     symbol: 'BTCUSDT',
     side,
-    size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD },
+    size: { type: 'quantity', quantity: '0.01', priceMicros: venue.priceAt('BTCUSDT') },
     leverage: 4,
     reduceOnly: options.reduceOnly ?? false,
     createdAt: new Date(now).toISOString(),
@@ -229,7 +229,7 @@ describe('protection reaches the position', () => {
     const agentId = await newAgent('close10x');
     const now = Date.now();
     const signal = (signalId: string, side: 'BUY' | 'SELL', leverage: number, reduceOnly: boolean) =>
-      makeSignal({ agentId, signalId, symbol: 'BTCUSDT', side, size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage, reduceOnly, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + 300_000).toISOString() });
+      makeSignal({ agentId, signalId, symbol: 'BTCUSDT', side, size: { type: 'quantity', quantity: '0.01', priceMicros: venue.priceAt('BTCUSDT') }, leverage, reduceOnly, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + 300_000).toISOString() });
     for (const s of [signal(`${agentId}-open`, 'BUY', 10, false), signal(`${agentId}-flatten`, 'SELL', 1, true)]) {
       const { record } = await margins.reserveMargin(s);
       const next = outcomeMessage(record);

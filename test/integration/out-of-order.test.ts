@@ -6,7 +6,7 @@ import { type PaperPath, paperPath } from '../support/paper-path.js';
 import { makeSignal } from '../support/signals.js';
 import { TopicTap, closeInOrder, waitUntil } from '../support/stack.js';
 import { openTestOrder, seedTestAgent } from '../support/trading.js';
-import { USD } from '../../shared/domain/money.js';
+import { USD, notionalMicros } from '../../shared/domain/money.js';
 
 /**
  * No ordering keys: messages of one agent arrive in any order and many at once, and what an
@@ -29,8 +29,10 @@ afterAll(async () => {
 describe('out-of-order messages, decided from state', () => {
   it('a close that arrives before its open has filled is refused by the venue and changes no margin; the open then fills', async () => {
     const agentId = 'qwen-7b';
-    const close = makeSignal({ signalId: 'ooo-close', agentId, side: 'SELL', reduceOnly: true, size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage: 5 });
-    const open = makeSignal({ signalId: 'ooo-open', agentId, side: 'BUY', size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage: 5 });
+    // Priced at the market, as a caller's price is never trusted above it (order-plan.ts).
+    const price = p.venue.priceAt('BTCUSDT');
+    const close = makeSignal({ signalId: 'ooo-close', agentId, side: 'SELL', reduceOnly: true, size: { type: 'quantity', quantity: '0.01', priceMicros: price }, leverage: 5 });
+    const open = makeSignal({ signalId: 'ooo-open', agentId, side: 'BUY', size: { type: 'quantity', quantity: '0.01', priceMicros: price }, leverage: 5 });
     await p.publisher.publish(TOPICS.signals, close);
     await waitUntil('the close refused', async () => (await p.trades.order(orderIdForSignal(close.signalId)))?.status === 'rejected');
     expect(await p.trades.order(orderIdForSignal(close.signalId))).toMatchObject({ terminalStatus: 'rejected', filledAtoms: 0, reservedMicros: 0 });
@@ -41,7 +43,7 @@ describe('out-of-order messages, decided from state', () => {
     await waitUntil('the open position', async () => (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms === 1_000_000);
     const ledger = await p.margins.ledgerOf(agentId);
     expect(ledger).toMatchObject({ reservedMicros: 0, positionSymbols: { BTCUSDT: true }, openSymbols: {} });
-    expect(ledger.inUseMicros).toBe(44 * USD); // 0.01 × 22,000 / 5
+    expect(ledger.inUseMicros).toBe(Math.ceil(notionalMicros('0.01', price) / 5)); // 0.01 × price / 5
   });
 
   it('an order update for an order not yet recorded is refused and changes nothing; after the claim it applies', async () => {

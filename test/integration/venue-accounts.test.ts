@@ -47,7 +47,7 @@ const trades = new TradeLedger(db);
 
 /** Reserves margin for the signal as margin-reservation does, then routes its order as order-router does. */
 async function trade(agentId: string, signalId: string, side: 'BUY' | 'SELL', reduceOnly = false): Promise<string> {
-  const signal = makeSignal({ agentId, signalId, symbol: 'BTCUSDT', side, size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage: 4, reduceOnly });
+  const signal = makeSignal({ agentId, signalId, symbol: 'BTCUSDT', side, size: { type: 'quantity', quantity: '0.01', priceMicros: venue.priceAt('BTCUSDT') }, leverage: 4, reduceOnly });
   const { record } = await margins.reserveMargin(signal);
   expect(record.status, `${signalId} reserved`).toBe('reserved');
   const next = outcomeMessage(record);
@@ -159,7 +159,7 @@ describe("each agent's own account against Sapphire's positions", () => {
     expect(await tradingStateOf(db, 'acct-long')).toMatchObject({ state: 'reducing', changedBy: 'reconciler', reason: 'position_mismatch: BTCUSDT venue 500000 atoms, Sapphire 0' });
     const alert = await alerts.waitForMessage('the mismatch alert', (a) => a.key === 'position_mismatch:acct-long');
     expect(alert.data).toMatchObject({ severity: 'critical', source: 'reconciler', scope: 'acct-long' });
-    const { record } = await margins.reserveMargin(makeSignal({ agentId: 'acct-long', signalId: 'acct-long-after-hand', symbol: 'BTCUSDT', side: 'BUY', size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage: 4 }));
+    const { record } = await margins.reserveMargin(makeSignal({ agentId: 'acct-long', signalId: 'acct-long-after-hand', symbol: 'BTCUSDT', side: 'BUY', size: { type: 'quantity', quantity: '0.01', priceMicros: venue.priceAt('BTCUSDT') }, leverage: 4 }));
     expect(record).toMatchObject({ status: 'rejected', reason: 'trading_reducing' });
     // Still different on the next run: still held, and no second alert.
     expect(await reconcile(deps, options)).toMatchObject({ positionMismatches: ['acct-long'] });

@@ -55,9 +55,21 @@ describe('planOrderQuantity', () => {
     expect(notionalOfAtoms(2_100_000, 23_142_310_000)).toBe(485_988_510);
   });
 
-  it('takes a quantity request as asked when it is on the step grid, whatever the plan price', () => {
+  it('takes a quantity request as asked when it is on the step grid at or below the price it was reserved at', () => {
     expect(planOrderQuantity(byQuantity('0.015'), BTC_FILTERS, PRICE)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
-    expect(planOrderQuantity(byQuantity('0.015'), BTC_FILTERS, 30_000 * USD)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
+    expect(planOrderQuantity(byQuantity('0.015'), BTC_FILTERS, 20_000 * USD)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
+  });
+
+  it('cuts an opening quantity to what its reserved notional buys at a higher price, never more venue margin than reserved', () => {
+    // Reserved at 25,000: 375 USD of notional; at 30,000 that buys 0.0125, floored to 0.012.
+    expect(planOrderQuantity(byQuantity('0.015'), BTC_FILTERS, 30_000 * USD)).toEqual({ ok: true, quantityAtoms: 1_200_000 });
+    // A close is never cut.
+    expect(planOrderQuantity(byQuantity('0.015', { reduceOnly: true, side: 'SELL' }), BTC_FILTERS, 30_000 * USD)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
+  });
+
+  it('refuses (price_moved) a quantity its caller priced far below the market: 0.5 BTC "at 20 USD" buys nothing at 25,000', () => {
+    const falsePrice = orderRequest({ type: 'quantity', quantity: '0.5', priceMicros: 20 * USD });
+    expect(planOrderQuantity(falsePrice, BTC_FILTERS, PRICE)).toMatchObject({ ok: false, reason: 'price_moved' });
   });
 
   it('rounds a quantity request down to the step', () => {

@@ -233,6 +233,22 @@ export interface EpisodeTransition {
   readonly episode: AlertEpisode;
 }
 
+/** The episode a condition opens at `at`. */
+function openedEpisode(condition: AlertCondition, at: Date, message: string): AlertEpisode {
+  return {
+    episodeId: `${condition.key}@${at.toISOString()}`,
+    key: condition.key,
+    limitType: condition.limitType,
+    scope: condition.scope,
+    severity: condition.severity,
+    state: 'open',
+    openedAt: at.toISOString(),
+    message,
+    value: condition.value,
+    threshold: condition.threshold,
+  };
+}
+
 export type RearmStep =
   /** Trading resumed while the episode is open: it halts again at `episode.rearmAt`. */
   | { readonly kind: 'rearm'; readonly episode: AlertEpisode }
@@ -265,18 +281,7 @@ export function rearmHalts(
         kind: 'rehalt',
         scope: condition.halts,
         resolved: { ...episode, state: 'resolved', resolvedAt: at.toISOString() },
-        opened: {
-          episodeId: `${condition.key}@${at.toISOString()}`,
-          key: condition.key,
-          limitType: condition.limitType,
-          scope: condition.scope,
-          severity: condition.severity,
-          state: 'open',
-          openedAt: at.toISOString(),
-          message,
-          value: condition.value,
-          threshold: condition.threshold,
-        },
+        opened: openedEpisode(condition, at, message),
       });
     }
   }
@@ -293,21 +298,7 @@ export function episodeTransitions(open: readonly AlertEpisode[], conditions: re
   const transitions: EpisodeTransition[] = [];
   for (const condition of conditions) {
     if (openByKey.has(condition.key)) continue;
-    transitions.push({
-      transition: 'open',
-      episode: {
-        episodeId: `${condition.key}@${at.toISOString()}`,
-        key: condition.key,
-        limitType: condition.limitType,
-        scope: condition.scope,
-        severity: condition.severity,
-        state: 'open',
-        openedAt: at.toISOString(),
-        message: condition.message,
-        value: condition.value,
-        threshold: condition.threshold,
-      },
-    });
+    transitions.push({ transition: 'open', episode: openedEpisode(condition, at, condition.message) });
   }
   for (const episode of open) {
     if (!activeKeys.has(episode.key)) {

@@ -42,6 +42,8 @@ export const COLLECTIONS = {
   venueIncome: 'venueIncome',
   /** incomeCursors/{accountId}: how far each account's income history has been read. */
   incomeCursors: 'incomeCursors',
+  /** sharedAccountLocks/{symbol}: who decides netting on the shared venue account in a symbol now, until when. */
+  sharedAccountLocks: 'sharedAccountLocks',
   /** agentProfileChanges/{auto}: every change of a profile, who, when, why, before and after. */
   agentProfileChanges: 'agentProfileChanges',
   /** flattens/{flattenId}: a flatten command, its plan and who asked why. */

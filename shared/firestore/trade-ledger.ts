@@ -242,6 +242,29 @@ export class TradeLedger {
     return snap.exists ? PositionState.parse(snap.data()) : FLAT_POSITION;
   }
 
+  /**
+   * The right to decide netting on the shared venue account in `symbol`, for one delivery until
+   * `lease.until`: agents sharing an account decide one at a time, each seeing the orders the
+   * others have in flight. False while another delivery holds it.
+   */
+  lockSharedSymbol(symbol: string, lease: PlacementLease): Promise<boolean> {
+    const ref = this.db.collection(COLLECTIONS.sharedAccountLocks).doc(documentId(symbol));
+    return runTransaction(this.db, async (tx) => {
+      const held = (await tx.get(ref)).data() as { holder?: string; until?: string } | undefined;
+      if (held?.holder && held.holder !== lease.holder && Date.parse(held.until ?? '') > this.clock().getTime()) return false;
+      tx.set(ref, { holder: lease.holder, until: lease.until.toISOString() });
+      return true;
+    });
+  }
+
+  /** Gives the lock back, if `holder` still has it. */
+  unlockSharedSymbol(symbol: string, holder: string): Promise<void> {
+    const ref = this.db.collection(COLLECTIONS.sharedAccountLocks).doc(documentId(symbol));
+    return runTransaction(this.db, async (tx) => {
+      if ((await tx.get(ref)).get('holder') === holder) tx.delete(ref);
+    });
+  }
+
   /** Orders without a terminal event yet: what the reconciler checks against the venue. */
   async openOrders(): Promise<OrderRecord[]> {
     const snap = await this.db.collection(COLLECTIONS.orders).where('status', 'in', ['placing', 'open', 'partially_filled']).get();

@@ -69,16 +69,23 @@ export async function cancelAtVenue(deps: TradingDeps, order: OrderRecord, why: 
  * On an account several agents share, the venue holds one net position per symbol: an order
  * that would leave this agent holding the opposite way of another agent there would net them
  * (and a reduce-only close could close the other's). Such an order is refused; shrinking one's
- * own position never is.
+ * own position never is. What each agent holds counts its orders in flight (not yet filled):
+ * the caller holds the account's lock for the symbol, so no other agent's decision is in between.
  */
 async function nettingRefusal(deps: TradingDeps, request: OrderRequest, quantityAtoms: number): Promise<string | undefined> {
   const shares = deps.accounts.sharesAccountWith(request.agentId);
-  const positions = await deps.trades.positionsIn(request.symbol);
-  const mine = positions.find((p) => p.agentId === request.agentId)?.quantityAtoms ?? 0;
+  const [positions, open] = await Promise.all([deps.trades.positionsIn(request.symbol), deps.trades.openOrders()]);
+  const held = new Map(positions.map((p) => [p.agentId, p.quantityAtoms]));
+  for (const order of open) {
+    if (order.symbol !== request.symbol || order.orderId === request.orderId) continue;
+    const unfilled = order.quantityAtoms - order.filledAtoms;
+    held.set(order.agentId, (held.get(order.agentId) ?? 0) + (order.side === 'BUY' ? unfilled : -unfilled));
+  }
+  const mine = held.get(request.agentId) ?? 0;
   const after = mine + (request.side === 'BUY' ? quantityAtoms : -quantityAtoms);
   if (Math.abs(after) <= Math.abs(mine) && Math.sign(after) !== -Math.sign(mine)) return undefined;
-  const opposite = positions.find((p) => shares(p.agentId) && p.quantityAtoms !== 0 && Math.sign(p.quantityAtoms) === -Math.sign(after));
-  return opposite && `${opposite.agentId} holds ${request.symbol} the other way on the shared venue account: it would net against this order`;
+  const opposite = [...held].find(([agentId, atoms]) => shares(agentId) && atoms !== 0 && Math.sign(atoms) === -Math.sign(after));
+  return opposite && `${opposite[0]} holds ${request.symbol} the other way on the shared venue account: it would net against this order`;
 }
 
 function expired(deps: TradingDeps, expiresAt: string | undefined): boolean {
@@ -119,9 +126,19 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
     if (expired(deps, request.expiresAt)) return refuse('expired', `its signal expired at ${request.expiresAt}`);
     const plan = planOrderQuantity(request, filters, ticker.priceMicros);
     if (!plan.ok) return refuse(plan.reason, plan.detail);
-    const netting = account.shared ? await nettingRefusal(deps, request, plan.quantityAtoms) : undefined;
-    if (netting) return refuse('account_netting', netting);
-    const claim = await deps.trades.claimForOrder(request, { venue: deps.accounts.venue, quantityAtoms: plan.quantityAtoms, lease: lease() });
+    // On a shared account, the netting check and the claim that puts the order in flight happen
+    // under the account's lock for the symbol: two agents deciding at once see each other's order.
+    if (account.shared && !(await deps.trades.lockSharedSymbol(request.symbol, lease()))) {
+      throw new RetryLater(`another order on the shared account is deciding ${request.symbol}`);
+    }
+    let claim: Awaited<ReturnType<typeof deps.trades.claimForOrder>>;
+    try {
+      const netting = account.shared ? await nettingRefusal(deps, request, plan.quantityAtoms) : undefined;
+      if (netting) return await refuse('account_netting', netting);
+      claim = await deps.trades.claimForOrder(request, { venue: deps.accounts.venue, quantityAtoms: plan.quantityAtoms, lease: lease() });
+    } finally {
+      if (account.shared) await deps.trades.unlockSharedSymbol(request.symbol, holder);
+    }
     if (!claim.claimed) {
       log.warn('order not placed', { orderId: request.orderId, reason: claim.reason });
       return;

@@ -13,6 +13,7 @@ import type { TradingDeps } from '../../shared/trading/deps.js';
 import { adoptVenuePosition } from '../../shared/trading/adopt-position.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
 import { routeOrder } from '../../shared/trading/route-order.js';
+import { RetryLater } from '../../shared/pubsub/push-handler.js';
 import { TOPICS } from '../../triggers/manifest.js';
 import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
 import { startMarketStandIn } from '../../scripts/lib/market-standin.js';
@@ -57,6 +58,25 @@ async function trade(agentId: string, signalId: string, side: 'BUY' | 'SELL', re
 }
 
 const position = async (agentId: string) => (await trades.position(agentId, 'BTCUSDT')).quantityAtoms;
+
+/** trade() as Pub/Sub delivers: a delivery deferred (RetryLater) is delivered again. */
+async function tradeUntilDone(agentId: string, signalId: string, side: 'BUY' | 'SELL'): Promise<string> {
+  const signal = makeSignal({ agentId, signalId, symbol: 'BTCUSDT', side, size: { type: 'quantity', quantity: '0.01', priceMicros: venue.priceAt('BTCUSDT') }, leverage: 4 });
+  const { record } = await margins.reserveMargin(signal);
+  const next = outcomeMessage(record);
+  const request = OrderRequest.parse(next.topic === 'orders' ? next.message : undefined);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await routeOrder(deps, request);
+      return request.orderId;
+    } catch (error) {
+      if (!(error instanceof RetryLater) || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+const sharedVenuePosition = async () => (await deps.accounts.accountFor('shared-a').exchange.positions()).find((p) => p.symbol === 'BTCUSDT')?.quantityAtoms ?? 0;
 
 beforeAll(async () => {
   venue = await startMarketStandIn({
@@ -124,6 +144,18 @@ describe('agents sharing one venue account', () => {
   it("still lets each agent shrink its own position there", async () => {
     await trade('shared-a', 'shared-a-close', 'SELL', true);
     expect(await position('shared-a')).toBe(0);
+  });
+
+  it('never lets two agents deciding at once go opposite ways there: an order in flight counts, and one of them is refused', async () => {
+    const venueBefore = await sharedVenuePosition();
+    // Both flat; each order alone would pass. Pub/Sub redelivers a delivery deferred by the lock.
+    const [buy, sell] = await Promise.all([tradeUntilDone('shared-a', 'race-a', 'BUY'), tradeUntilDone('shared-b', 'race-b', 'SELL')]);
+    const placed = [buy, sell].filter((orderId) => venue.orderAccounts.has(orderId));
+    expect(placed).toHaveLength(1);
+    const refused = await margins.reservationOf(placed[0] === buy ? 'race-b' : 'race-a');
+    expect(refused).toMatchObject({ status: 'released', releaseReason: 'account_netting' });
+    // The venue's net position is the sum of what Sapphire books for the agents sharing it.
+    expect((await sharedVenuePosition()) - venueBefore).toBe((await position('shared-a')) + (await position('shared-b')));
   });
 });
 

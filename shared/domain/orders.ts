@@ -48,9 +48,21 @@ export const OrderRecord = z.object({
 });
 export type OrderRecord = z.infer<typeof OrderRecord>;
 
-/** Whether a placement lease taken by someone else still holds at `now`. */
-export function leaseHeldByOther(order: OrderRecord, holder: string, now: Date): boolean {
-  return order.placementLease !== undefined && order.placementLease.holder !== holder && Date.parse(order.placementLease.until) > now.getTime();
+/** A right held by one delivery until a time: an order's placement, a shared account's netting decision. */
+export interface StoredLease {
+  readonly holder: string;
+  /** ISO time. */
+  readonly until: string;
+}
+
+/** Whether someone holds `lease` at `now`. */
+export function leaseLive(lease: StoredLease | undefined, now: Date): lease is StoredLease {
+  return lease !== undefined && Date.parse(lease.until) > now.getTime();
+}
+
+/** Whether `lease` holds at `now` for someone other than `holder`. */
+export function leaseHeldByOther(lease: StoredLease | undefined, holder: string, now: Date): boolean {
+  return leaseLive(lease, now) && lease.holder !== holder;
 }
 
 /** A fill's latency: from its order's creation (before it went to the venue) to the fill's booking at `appliedAt`. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type LedgerEffect, type MarginLedgerState, applyLedgerEvent } from '../domain/ledger.js';
 import { ReservationRecord } from '../domain/margin.js';
 import type { OrderRequest } from '../domain/messages.js';
-import { OrderRecord, type VenueFacts, applyTerminal, deriveStatus, fillLatencyMs, leaseHeldByOther } from '../domain/orders.js';
+import { OrderRecord, type StoredLease, type VenueFacts, applyTerminal, deriveStatus, fillLatencyMs, leaseHeldByOther } from '../domain/orders.js';
 import type { HeldPosition } from '../domain/flatten.js';
 import type { Side } from '../domain/vocabulary.js';
 import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, averageEntryMicros, fillSortKey, foldFills } from '../domain/positions.js';
@@ -186,7 +186,7 @@ export class TradeLedger {
       const order = OrderRecord.parse(snap.data());
       if (order.status !== 'placing') return { kind: 'settled', order };
       const now = this.clock();
-      if (leaseHeldByOther(order, lease.holder, now)) return { kind: 'busy', until: order.placementLease?.until ?? now.toISOString() };
+      if (order.placementLease && leaseHeldByOther(order.placementLease, lease.holder, now)) return { kind: 'busy', until: order.placementLease.until };
       const leased: OrderRecord = {
         ...order,
         placementAttempts: order.placementAttempts + 1,
@@ -250,8 +250,7 @@ export class TradeLedger {
   lockSharedSymbol(symbol: string, lease: PlacementLease): Promise<boolean> {
     const ref = this.db.collection(COLLECTIONS.sharedAccountLocks).doc(documentId(symbol));
     return runTransaction(this.db, async (tx) => {
-      const held = (await tx.get(ref)).data() as { holder?: string; until?: string } | undefined;
-      if (held?.holder && held.holder !== lease.holder && Date.parse(held.until ?? '') > this.clock().getTime()) return false;
+      if (leaseHeldByOther((await tx.get(ref)).data() as StoredLease | undefined, lease.holder, this.clock())) return false;
       tx.set(ref, { holder: lease.holder, until: lease.until.toISOString() });
       return true;
     });

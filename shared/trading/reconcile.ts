@@ -11,7 +11,7 @@ import { changeTradingState, tradingStateOf } from '../firestore/trading-states.
 import { log } from '../log.js';
 import { applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
-import { type OrderRecord, leaseHeldByOther } from '../domain/orders.js';
+import { type OrderRecord, leaseLive } from '../domain/orders.js';
 import { cancelAtVenue, syncOrderFromVenue } from './route-order.js';
 
 export interface ReconcileOptions {
@@ -61,7 +61,7 @@ async function isolated<T>(failures: string[], what: string, fields: Record<stri
  * cannot follow the end.
  */
 function neverPlaceable(order: OrderRecord, at: Date, placingGraceMs: number): boolean {
-  if (order.status !== 'placing' || leaseHeldByOther(order, '', at)) return false;
+  if (order.status !== 'placing' || leaseLive(order.placementLease, at)) return false;
   if (order.expiresAt === undefined) return at.getTime() - Date.parse(order.createdAt) > placingGraceMs;
   return at.getTime() > Date.parse(order.expiresAt);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExchangeError, type ExchangeOrder } from '../domain/exchange.js';
 import type { OrderRequest, RiskEvent } from '../domain/messages.js';
+import { exposureBySymbol, nettingCounterparty } from '../domain/netting.js';
 import { planOrderQuantity } from '../domain/order-plan.js';
 import type { OrderRecord, PlacementTiming, VenueFacts } from '../domain/orders.js';
 import { atomsToQuantity, quantityToAtoms } from '../domain/quantity.js';
@@ -66,26 +67,14 @@ export async function cancelAtVenue(deps: TradingDeps, order: OrderRecord, why: 
 }
 
 /**
- * On an account several agents share, the venue holds one net position per symbol: an order
- * that would leave this agent holding the opposite way of another agent there would net them
- * (and a reduce-only close could close the other's). Such an order is refused; shrinking one's
- * own position never is. What each agent holds counts its orders in flight (not yet filled):
- * the caller holds the account's lock for the symbol, so no other agent's decision is in between.
+ * A shared account's netting check (shared/domain/netting.ts), counting each agent's orders in
+ * flight: the caller holds the account's lock for the symbol, so no other agent's decision is in between.
  */
 async function nettingRefusal(deps: TradingDeps, request: OrderRequest, quantityAtoms: number): Promise<string | undefined> {
-  const shares = deps.accounts.sharesAccountWith(request.agentId);
   const [positions, open] = await Promise.all([deps.trades.positionsIn(request.symbol), deps.trades.openOrders()]);
-  const held = new Map(positions.map((p) => [p.agentId, p.quantityAtoms]));
-  for (const order of open) {
-    if (order.symbol !== request.symbol || order.orderId === request.orderId) continue;
-    const unfilled = order.quantityAtoms - order.filledAtoms;
-    held.set(order.agentId, (held.get(order.agentId) ?? 0) + (order.side === 'BUY' ? unfilled : -unfilled));
-  }
-  const mine = held.get(request.agentId) ?? 0;
-  const after = mine + (request.side === 'BUY' ? quantityAtoms : -quantityAtoms);
-  if (Math.abs(after) <= Math.abs(mine) && Math.sign(after) !== -Math.sign(mine)) return undefined;
-  const opposite = [...held].find(([agentId, atoms]) => shares(agentId) && atoms !== 0 && Math.sign(atoms) === -Math.sign(after));
-  return opposite && `${opposite[0]} holds ${request.symbol} the other way on the shared venue account: it would net against this order`;
+  const held = exposureBySymbol(request.symbol, positions, open, request.orderId);
+  const other = nettingCounterparty(held, request.agentId, request.side, quantityAtoms, deps.accounts.sharesAccountWith(request.agentId));
+  return other && `${other} holds ${request.symbol} the other way on the shared venue account: it would net against this order`;
 }
 
 function expired(deps: TradingDeps, expiresAt: string | undefined): boolean {

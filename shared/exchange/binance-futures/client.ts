@@ -381,8 +381,8 @@ export class BinanceFuturesClient implements Exchange {
       text = await response.text();
     } catch (error) {
       // Refused before a connection opened, nothing was sent; anything later (a reset, a timeout) may have executed.
-      if (call.places && !neverSent(error)) throw new PlacementStatusUnknown(`no answer to the order: ${describe(error)}`);
-      throw new VenueBusy('exchange_unavailable', `venue unreachable: ${describe(error)}`);
+      if (call.places && !neverSent(error)) throw new PlacementStatusUnknown(`no answer to the order: ${causeOf(error)}`);
+      throw new VenueBusy('exchange_unavailable', `venue unreachable: ${causeOf(error)}`);
     }
     if (response.ok) return JSON.parse(text) as unknown;
     if (response.status === 451 || (response.status === 403 && !call.signed)) {
@@ -441,7 +441,7 @@ function neverSent(error: unknown): boolean {
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
 }
 
-function describe(error: unknown): string {
+function causeOf(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (error as Error).message;
 }

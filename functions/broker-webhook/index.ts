@@ -18,7 +18,8 @@ import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
  *   POST /brokers/{broker}/aster           the same, from Aster DEX
  * Headers: X-Sapphire-Timestamp (unix seconds) and X-Sapphire-Signature (v1=hex HMAC-SHA256 of
  * "<timestamp>.<raw body>" with the broker's secret). Stale, unsigned and replayed requests are
- * refused with 401 and change nothing.
+ * refused with 401 and change nothing. Facts that are not the order's (another venue order, symbol,
+ * side or quantity, or a fill beyond the order) are refused with 409 and booked nowhere.
  */
 
 const config = loadConfig(process.env, 'broker-webhook');
@@ -75,6 +76,11 @@ async function receive(req: Request, res: Response, broker: string, format: stri
   }
   if (result.outcome === 'unknown_order') {
     sendProblem(res, 422, `unknown order ${update.orderId}`);
+    return;
+  }
+  if (result.outcome === 'refused') {
+    // Never booked: not this order's facts, or more than the order. A retry would be refused again.
+    sendProblem(res, 409, result.refusal ?? 'not the facts of this order');
     return;
   }
   log.info('order update received', {

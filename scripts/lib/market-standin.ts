@@ -5,11 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { CANDLE_MINUTE as MINUTE, CandleSeries, parseCandlesCsv } from '../../shared/domain/candles.js';
 import { DECIMAL_PATTERN } from '../../shared/domain/decimal.js';
-import { USD, ceilDiv, feeMicros, microsToDecimal, signedVenueUsdToMicros, usdToMicros } from '../../shared/domain/money.js';
+import { USD, feeMicros, microsToDecimal, signedVenueUsdToMicros, usdToMicros } from '../../shared/domain/money.js';
 import { ATOMS_PER_UNIT, atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../shared/domain/quantity.js';
 import type { Side } from '../../shared/domain/vocabulary.js';
 import { verifySignedQuery } from '../../shared/exchange/binance-futures/signing.js';
 import { replayFilters } from '../../shared/replay/replay-market.js';
+import { marginRequiredMicros } from '../../shared/domain/margin.js';
 
 /**
  * A local stand-in for a Binance USDⓈ-M futures venue, speaking the same REST endpoints, so the
@@ -363,6 +364,8 @@ export interface MarketStandIn {
   setBalance(apiKey: string, usd: string | number): void;
   /** An account's wallet and what it can still open positions with. */
   balanceOf(apiKey: string): { readonly walletMicros: number; readonly availableMicros: number };
+  /** The account's position in `symbol`: signed atoms, and its isolated margin (positionRisk's isolatedWallet) in micro-USD. */
+  positionOf(apiKey: string, symbol: string): { readonly atoms: number; readonly marginMicros: number };
   /** Changes the rate limits (the rest stay) and forgets what was counted so far. */
   setRateLimits(limits: Partial<RateLimits>): void;
   /** The quantity (decimal) one price level of the book holds. */
@@ -561,7 +564,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     }
     for (const o of orders) {
       if (o.apiKey !== apiKey || !isOpen(o) || o.reduceOnly) continue;
-      available -= ceilDiv(notionalOfAtoms(o.quantityAtoms - o.executedAtoms, o.limitPriceMicros || o.placedAtMicros), settingsOf(apiKey, o.symbol).leverage);
+      available -= marginRequiredMicros(notionalOfAtoms(o.quantityAtoms - o.executedAtoms, o.limitPriceMicros || o.placedAtMicros), settingsOf(apiKey, o.symbol).leverage);
     }
     return available;
   }
@@ -601,7 +604,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     if (opening > 0) {
       const held = Math.abs(p.atoms);
       p.entryPriceMicros = Number((BigInt(held) * BigInt(p.entryPriceMicros) + BigInt(opening) * BigInt(price)) / BigInt(held + opening));
-      p.marginMicros += ceilDiv(notionalOfAtoms(opening, price), settingsOf(apiKey, symbol).leverage);
+      p.marginMicros += marginRequiredMicros(notionalOfAtoms(opening, price), settingsOf(apiKey, symbol).leverage);
       p.atoms += side === 'BUY' ? opening : -opening;
     }
     p.updateTime = time;
@@ -788,7 +791,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
         return refuse(400, CODE.MIN_NOTIONAL, `Order's notional must be no smaller than ${microsToDecimal(minNotional)} (unless you choose reduce only).`);
       }
       const opening = openingAtoms(positionOf(accountOf(apiKey), symbol), side, atoms);
-      const margin = ceilDiv(notionalOfAtoms(opening, limitPriceMicros || mark), settingsOf(apiKey, symbol).leverage);
+      const margin = marginRequiredMicros(notionalOfAtoms(opening, limitPriceMicros || mark), settingsOf(apiKey, symbol).leverage);
       if (margin > availableMicros(apiKey)) return refuse(400, CODE.MARGIN_NOT_SUFFICIENT, 'Margin is insufficient.');
     }
     const order = newOrderRecord({ apiKey, clientOrderId, symbol, side, type, timeInForce, quantityAtoms: atoms, limitPriceMicros, placedAtMicros: mark, reduceOnly });
@@ -936,7 +939,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     if (p.atoms !== 0 && leverage < current.leverage) {
       if (current.isolated) return refuse(400, CODE.ISOLATED_LEVERAGE_REJECT_WITH_POSITION, 'Leverage reduction is not supported in Isolated Margin Mode with open positions');
       // Cross: the position's margin grows to the new leverage, if the account can pay it.
-      const needed = ceilDiv(notionalOfAtoms(Math.abs(p.atoms), p.entryPriceMicros), leverage);
+      const needed = marginRequiredMicros(notionalOfAtoms(Math.abs(p.atoms), p.entryPriceMicros), leverage);
       if (needed - p.marginMicros > availableMicros(apiKey)) return refuse(400, CODE.MIN_LEVERAGE_RATIO, 'Leverage is smaller than permitted: insufficient margin balance.');
       p.marginMicros = needed;
     }
@@ -1270,6 +1273,10 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     },
     balanceOf(apiKey) {
       return { walletMicros: accountOf(apiKey).walletMicros, availableMicros: availableMicros(apiKey) };
+    },
+    positionOf(apiKey, symbol) {
+      const held = accountOf(apiKey).positions.get(symbol);
+      return { atoms: held?.atoms ?? 0, marginMicros: held && settingsOf(apiKey, symbol).isolated ? held.marginMicros : 0 };
     },
     setRateLimits(changed) {
       limits = { ...limits, ...changed };

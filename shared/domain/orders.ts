@@ -55,6 +55,9 @@ export interface StoredLease {
   readonly until: string;
 }
 
+/** An order's placement lease: the venue client's retries (about 20 s at most) and its asking after an unknown answer, with room. */
+export const PLACEMENT_LEASE_MS = 90_000;
+
 /** Whether someone holds `lease` at `now`. */
 export function leaseLive(lease: StoredLease | undefined, now: Date): lease is StoredLease {
   return lease !== undefined && Date.parse(lease.until) > now.getTime();
@@ -124,4 +127,13 @@ export interface VenueFacts {
     readonly time: number;
   };
   readonly terminal?: { readonly status: TerminalStatus; readonly finalFilledAtoms: number; readonly reason?: string };
+  /** The order as the sender describes it (a broker's webhook): facts about any other order are refused. */
+  readonly describes?: { readonly symbol: string; readonly side: Side; readonly quantityAtoms: number };
+}
+
+/** Why facts describing an order other than `order` are not its facts, or undefined when they are. */
+export function describedOrderMismatch(order: Pick<OrderRecord, 'orderId' | 'symbol' | 'side' | 'quantityAtoms'>, describes: NonNullable<VenueFacts['describes']>): string | undefined {
+  const differs = (['symbol', 'side', 'quantityAtoms'] as const).filter((field) => describes[field] !== order[field]);
+  if (differs.length === 0) return undefined;
+  return `an update for order ${order.orderId} describes another order: ${differs.map((f) => `${f} ${describes[f]}, not ${order[f]}`).join('; ')}`;
 }

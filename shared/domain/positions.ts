@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { LedgerEffect } from './ledger.js';
-import { ATOMS_PER_UNIT } from './quantity.js';
-import { Atoms, MicroUsd, PositiveMicroUsd, Side, SignedMicroUsd } from './vocabulary.js';
+import { marginRequiredMicros } from './margin.js';
+import { ATOMS_PER_UNIT, notionalOfAtoms } from './quantity.js';
+import { Atoms, Leverage, MicroUsd, PositiveMicroUsd, Side, SignedMicroUsd } from './vocabulary.js';
 
 /**
  * The position ledger: pure rules that turn fills into positions and margin.
@@ -11,9 +12,11 @@ import { Atoms, MicroUsd, PositiveMicroUsd, Side, SignedMicroUsd } from './vocab
  * The shares of all fills telescope to floor(R·filled/Q) whatever the order of arrival, and the
  * terminal event releases the rest, R − floor(R·final/Q): every micro of R is accounted once.
  *
- * Opening fills turn their share into margin in use. Reducing fills release the position's
- * margin in proportion and realize PnL against the average entry; fees are charged on every
- * fill. A position is the fold of its fills in (time, tradeId) order, so any arrival order of
+ * Opening fills consume their share and put into use the margin the venue takes for them: the
+ * initial margin of the fill's notional at the order's leverage, as an isolated position's wallet
+ * grows at Binance. A fill cheaper than reserved frees the rest of its share; slippage beyond
+ * it is booked, not hidden. Reducing fills release the position's margin in proportion and
+ * realize PnL against the average entry; fees are charged on every fill. A position is the fold of its fills in (time, tradeId) order, so any arrival order of
  * the same fills converges to one state.
  */
 
@@ -56,6 +59,7 @@ export const FillFacts = z.object({
   time: z.number().int().nonnegative(),
   orderQuantityAtoms: Atoms.positive(),
   orderReservedMicros: MicroUsd,
+  orderLeverage: Leverage,
 });
 export type FillFacts = z.infer<typeof FillFacts>;
 
@@ -106,19 +110,20 @@ export function applyFill(position: PositionState, fill: FillFacts, filledBefore
   const base = { lastFillKey: key > position.lastFillKey ? key : position.lastFillKey, fillCount: position.fillCount + 1 };
 
   if (position.quantityAtoms === 0 || Math.sign(position.quantityAtoms) === Math.sign(signed)) {
+    const openedMargin = openingMarginMicros(fill, fill.quantityAtoms);
     return {
       position: {
         ...position,
         ...base,
         quantityAtoms: position.quantityAtoms + signed,
         costBasis: (cost + BigInt(fill.quantityAtoms) * price).toString(),
-        marginInUseMicros: position.marginInUseMicros + share,
+        marginInUseMicros: position.marginInUseMicros + openedMargin,
         realizedPnlMicros: position.realizedPnlMicros + rebate - fill.feeMicros,
         feesMicros: position.feesMicros + fill.feeMicros,
       },
       effect: {
         reservedDeltaMicros: 0 - share, // never -0: Firestore would keep it as a double
-        inUseDeltaMicros: share,
+        inUseDeltaMicros: openedMargin,
         realizedPnlDeltaMicros: rebate - fill.feeMicros,
         feesDeltaMicros: fill.feeMicros,
       },
@@ -136,7 +141,7 @@ export function applyFill(position: PositionState, fill: FillFacts, filledBefore
   const exitValue = BigInt(closing) * price;
   const pnlScaled = position.quantityAtoms > 0 ? exitValue - closedCost : closedCost - exitValue;
   const pnl = Number(floorDiv(pnlScaled, BigInt(ATOMS_PER_UNIT)));
-  const openedMargin = opening === 0 ? 0 : Number((BigInt(share) * BigInt(opening)) / BigInt(fill.quantityAtoms));
+  const openedMargin = openingMarginMicros(fill, opening);
 
   return {
     position: {
@@ -155,6 +160,11 @@ export function applyFill(position: PositionState, fill: FillFacts, filledBefore
       feesDeltaMicros: fill.feeMicros,
     },
   };
+}
+
+/** The venue's initial margin for `atoms` of a fill opening a position. */
+function openingMarginMicros(fill: FillFacts, atoms: number): number {
+  return atoms === 0 ? 0 : marginRequiredMicros(notionalOfAtoms(atoms, fill.priceMicros), fill.orderLeverage);
 }
 
 /** The position that a set of fills makes, folded in sort order; and the summed ledger effect. */

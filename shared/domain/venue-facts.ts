@@ -46,6 +46,7 @@ export function factsFromOrderUpdate(update: OrderUpdate): VenueFacts {
   return {
     orderId: update.orderId,
     exchangeOrderId: update.exchangeOrderId,
+    describes: { symbol: update.symbol, side: update.side, quantityAtoms: quantityToAtoms(update.orderQuantity) },
     ...(update.fill
       ? {
           fill: {

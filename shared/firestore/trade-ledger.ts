@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type LedgerEffect, type MarginLedgerState, applyLedgerEvent } from '../domain/ledger.js';
 import { ReservationRecord } from '../domain/margin.js';
 import type { OrderRequest } from '../domain/messages.js';
-import { OrderRecord, type StoredLease, type VenueFacts, applyTerminal, deriveStatus, fillLatencyMs, leaseHeldByOther } from '../domain/orders.js';
+import { OrderRecord, type StoredLease, type VenueFacts, applyTerminal, deriveStatus, describedOrderMismatch, fillLatencyMs, leaseHeldByOther } from '../domain/orders.js';
 import type { HeldPosition } from '../domain/flatten.js';
 import type { Side } from '../domain/vocabulary.js';
 import { FLAT_POSITION, FillFacts, type FoldStep, PositionState, applyFill, averageEntryMicros, fillSortKey, foldFills } from '../domain/positions.js';
@@ -294,6 +294,8 @@ export class TradeLedger {
           const refusal = `facts of venue order ${facts.exchangeOrderId} for order ${order.orderId}, which is venue order ${order.exchangeOrderId}`;
           return { value: ledger, result: { outcome: 'refused', order, refusal } };
         }
+        const mismatch = facts.describes && describedOrderMismatch(order, facts.describes);
+        if (mismatch) return { value: ledger, result: { outcome: 'refused', order, refusal: mismatch } };
         if (facts.exchangeOrderId && !order.exchangeOrderId) {
           order = { ...order, exchangeOrderId: facts.exchangeOrderId };
           changed = true;
@@ -321,6 +323,7 @@ export class TradeLedger {
             time: facts.fill.time,
             orderQuantityAtoms: order.quantityAtoms,
             orderReservedMicros: order.reservedMicros,
+            orderLeverage: order.leverage,
           };
           const step = await this.foldIn(stage, order, position, fill);
           position = step.position;

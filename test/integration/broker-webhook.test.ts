@@ -125,6 +125,25 @@ describe('broker-webhook', () => {
     expect(fields.map((f) => f.field)).toEqual(expect.arrayContaining(['side', 'cumulativeFilledQuantity']));
   });
 
+  it('refuses with 409, and books nothing of, a fill beyond its order, facts of another venue order, and an update describing another order', async () => {
+    const before = await snapshot();
+    const cases: [string, OrderUpdate][] = [
+      // 0.003 of the 0.01 are filled already.
+      ['beyond the order', update({ status: 'FILLED', cumulativeFilledQuantity: '0.01', fill: { tradeId: 'trade-over', quantity: '0.009', priceMicros: 20_000 * USD, feeMicros: 0 } })],
+      ['another venue order', update({ exchangeOrderId: '777', fill: { tradeId: 'trade-foreign', quantity: '0.001', priceMicros: 20_000 * USD, feeMicros: 0 } })],
+      ['another quantity', update({ orderQuantity: '0.5', fill: { tradeId: 'trade-qty', quantity: '0.001', priceMicros: 20_000 * USD, feeMicros: 0 } })],
+      ['another side', update({ side: 'SELL', fill: { tradeId: 'trade-side', quantity: '0.001', priceMicros: 20_000 * USD, feeMicros: 0 } })],
+      ['another symbol', update({ symbol: 'ETHUSDT', fill: { tradeId: 'trade-symbol', quantity: '0.001', priceMicros: 20_000 * USD, feeMicros: 0 } })],
+    ];
+    for (const [name, body] of cases) {
+      const raw = JSON.stringify(body);
+      const response = await send('/brokers/test-broker/order-updates', raw, signed(raw));
+      expect(response.status, name).toBe(409);
+      expect(((await response.json()) as { error: string }).error, name).toMatch(new RegExp(orderId));
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
   it("leaves a liquidation the venue made to the reconciler (202), and answers other unknown orders 422", async () => {
     const liquidation = JSON.stringify(update({ orderId: 'autoclose-1700000000000', fill: undefined, status: 'FILLED', cumulativeFilledQuantity: '0.01' }));
     const deferred = await send('/brokers/test-broker/order-updates', liquidation, signed(liquidation));
@@ -180,7 +199,8 @@ describe('broker-webhook', () => {
 
     const expected = await tradingStateWithoutIds(db, trades, 'http-inorder', [inOrder.orderId]);
     expect(await tradingStateWithoutIds(db, trades, 'http-shuffled', [shuffled.orderId])).toEqual(expected);
-    expect(expected.ledger).toMatchObject({ reservedMicros: 0, inUseMicros: 40 * USD, feesMicros: 6_000 });
+    // In use: the venue's margin of each fill at 5×, 60 / 5 + 60.15 / 5 + 80.4 / 5 = 40.11 USD.
+    expect(expected.ledger).toMatchObject({ reservedMicros: 0, inUseMicros: 40_110_000, feesMicros: 6_000 });
     expect(expected.orders[0]).toMatchObject({ status: 'filled', filledAtoms: BTC / 100 });
   });
 

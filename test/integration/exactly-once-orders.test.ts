@@ -7,6 +7,7 @@ import { feeMicros, notionalMicros, venueUsdToMicros } from '../../shared/domain
 import { OrderRequest, type RiskEvent } from '../../shared/domain/messages.js';
 import { USD } from '../../shared/domain/money.js';
 import { outcomeMessage } from '../../shared/domain/outcomes.js';
+import { marginRequiredMicros } from '../../shared/domain/margin.js';
 import { venueAccounts } from '../../shared/exchange/accounts.js';
 import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
@@ -258,9 +259,9 @@ describe('the venue is the truth for fills', () => {
     });
     expect(late).toMatchObject({ outcome: 'applied', lateExecution: true });
     const after = await margins.ledgerOf(agentId);
-    // The other order's reservation is untouched; the late fill's margin is in use.
+    // The other order's reservation is untouched; the venue's margin of the late fill (0.01 at 22,000, 4×) is in use.
     expect(after.reservedMicros).toBe(before.reservedMicros);
-    expect(after.inUseMicros).toBe(before.inUseMicros + first.marginMicros);
+    expect(after.inUseMicros).toBe(before.inUseMicros + marginRequiredMicros(notionalMicros('0.01', 22_000 * USD), 4));
     expect((await trades.position(agentId, 'BTCUSDT')).quantityAtoms).toBe(1_000_000);
     expect(await margins.reservationOf(other.signalId)).toMatchObject({ status: 'reserved' });
     // A reconciler run afterwards goes through.

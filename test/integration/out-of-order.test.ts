@@ -1,3 +1,4 @@
+import { averageEntryMicros } from '../../shared/domain/positions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RiskEvent } from '../../shared/domain/messages.js';
 import { orderIdForSignal } from '../../shared/domain/messages.js';
@@ -43,7 +44,10 @@ describe('out-of-order messages, decided from state', () => {
     await waitUntil('the open position', async () => (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms === 1_000_000);
     const ledger = await p.margins.ledgerOf(agentId);
     expect(ledger).toMatchObject({ reservedMicros: 0, positionSymbols: { BTCUSDT: true }, openSymbols: {} });
-    expect(ledger.inUseMicros).toBe(Math.ceil(notionalMicros('0.01', price) / 5)); // 0.01 × price / 5
+    // The venue's margin of the fill: 0.01 × the fill's price (the paper venue's slippage on top of the price) / 5.
+    const entry = averageEntryMicros(await p.trades.position(agentId, 'BTCUSDT'));
+    expect(entry).toBeGreaterThan(price);
+    expect(ledger.inUseMicros).toBe(Math.ceil(notionalMicros('0.01', entry) / 5));
   });
 
   it('an order update for an order not yet recorded is refused and changes nothing; after the claim it applies', async () => {

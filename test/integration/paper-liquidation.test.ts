@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
 import type { AlertMessage } from '../../shared/domain/messages.js';
 import { USD } from '../../shared/domain/money.js';
+import { marginRequiredMicros } from '../../shared/domain/margin.js';
+import { averageEntryMicros } from '../../shared/domain/positions.js';
+import { notionalOfAtoms } from '../../shared/domain/quantity.js';
 import type { TradingDeps } from '../../shared/trading/deps.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
 import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
@@ -43,7 +46,10 @@ describe('a paper position at 20×', () => {
   it('is liquidated once the mark crosses it, losing its margin plus fees and no more', async () => {
     const before = await p.trades.position('lagllama-degen', 'BTCUSDT');
     const ledgerBefore = await p.margins.ledgerOf('lagllama-degen');
-    expect(before).toMatchObject({ quantityAtoms: 4_500_000, marginInUseMicros: 50 * USD });
+    // The isolated margin the venue took: the fill's notional (just under 1,000 USD) / 20.
+    const margin = marginRequiredMicros(notionalOfAtoms(4_500_000, averageEntryMicros(before)), 20);
+    expect(before).toMatchObject({ quantityAtoms: 4_500_000, marginInUseMicros: margin });
+    expect(margin).toBeGreaterThan(49 * USD);
     p.venue.clock.set(Date.parse('2023-03-10T00:00:00Z'), 0); // BTC near 20,000: 9% under the entry
     expect(await reconcile(deps, options)).toMatchObject({ liquidations: 1 });
     const after = await p.trades.position('lagllama-degen', 'BTCUSDT');
@@ -52,7 +58,7 @@ describe('a paper position at 20×', () => {
     const fee = ledger.feesMicros - ledgerBefore.feesMicros;
     expect(fee).toBeGreaterThan(0);
     // The loss of the close is the margin, exactly, plus the closing fee.
-    expect(ledger.realizedPnlMicros - ledgerBefore.realizedPnlMicros).toBe(-(50 * USD) - fee);
+    expect(ledger.realizedPnlMicros - ledgerBefore.realizedPnlMicros).toBe(-margin - fee);
     expect(ledger).toMatchObject({ inUseMicros: 0, reservedMicros: 0 });
     const alert = await alerts.waitForMessage('the liquidation alert', (a) => a.limitType === 'liquidation');
     expect(alert.data).toMatchObject({ severity: 'critical', scope: 'lagllama-degen', source: 'reconciler' });

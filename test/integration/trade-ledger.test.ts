@@ -20,7 +20,7 @@ function fill(orderId: string, tradeId: string, atoms: number, priceUsd: number,
 }
 
 describe('TradeLedger', () => {
-  it('3 partial fills, then a cancel of the rest: margin in use matches the filled quantity, the rest is released', async () => {
+  it("3 partial fills, then a cancel of the rest: margin in use is the venue's for the filled quantity, the rest is released", async () => {
     const agentId = 'partial-agent';
     await seedTestAgent(db, agentId);
     // 0.005 BTC at 20,000 USD, 5× leverage: 20 USD reserved.
@@ -29,16 +29,17 @@ describe('TradeLedger', () => {
     for (const [i, price] of [20_000, 20_010, 20_020].entries()) {
       await trades.applyVenueFacts(fill(order.orderId, `t${i}`, BTC / 1000, price, 10_000, 1_000 + i));
     }
-    expect(await margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 8 * USD, inUseMicros: 12 * USD });
+    // Each fill consumes 4 USD of the reservation and puts into use its venue margin: 4, 4.002 and 4.004 USD.
+    expect(await margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 8 * USD, inUseMicros: 12_006_000 });
     const canceled = await trades.applyVenueFacts({ orderId: order.orderId, terminal: { status: 'canceled', finalFilledAtoms: (3 * BTC) / 1000 } });
     expect(canceled.order).toMatchObject({ status: 'canceled', filledAtoms: (3 * BTC) / 1000, releasedMicros: 8 * USD });
-    expect(await margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 12 * USD, feesMicros: 30_000, realizedPnlMicros: -30_000, openSymbols: {}, positionSymbols: { BTCUSDT: true } });
+    expect(await margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 12_006_000, feesMicros: 30_000, realizedPnlMicros: -30_000, openSymbols: {}, positionSymbols: { BTCUSDT: true } });
     const position = await trades.position(agentId, 'BTCUSDT');
-    expect(position).toMatchObject({ quantityAtoms: (3 * BTC) / 1000, marginInUseMicros: 12 * USD, costBasis: String((BTC / 1000) * (60_030 * USD)) });
+    expect(position).toMatchObject({ quantityAtoms: (3 * BTC) / 1000, marginInUseMicros: 12_006_000, costBasis: String((BTC / 1000) * (60_030 * USD)) });
     // The cancel again, and a fill again: nothing changes.
     expect((await trades.applyVenueFacts({ orderId: order.orderId, terminal: { status: 'canceled', finalFilledAtoms: (3 * BTC) / 1000 } })).outcome).toBe('duplicate');
     expect((await trades.applyVenueFacts(fill(order.orderId, 't1', BTC / 1000, 20_010, 10_000, 1_001))).outcome).toBe('duplicate');
-    expect(await margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 12 * USD });
+    expect(await margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 12_006_000 });
   });
 
   it('the same fills delivered 3 times each in shuffled order give exactly the state of one in-order delivery', async () => {

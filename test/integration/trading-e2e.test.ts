@@ -24,7 +24,8 @@ afterAll(async () => {
 describe('a signal ends as a position, and closing it returns the margin with exact PnL', () => {
   it('opens 0.045 BTC at 12:00 and closes it at 20:00 on 2023-03-08', async () => {
     // 1,000 USD at 5× reserves 200 USD. The 12:00 close is 22,077.49: 1,000 USD buys 0.045 BTC
-    // (step 0.001), filled 5 bps worse and on the 0.10 tick: 22,088.60.
+    // (step 0.001), filled 5 bps worse and on the 0.10 tick: 22,088.60. The venue's margin for
+    // it, 993.987 / 5 = 198.7974 USD, is in use; the rest of the 200 is free again.
     await p.publisher.publish(TOPICS.signals, makeSignal({
       signalId: 'e2e-open', agentId: 'deepseek-v3', symbol: 'BTCUSDT', side: 'BUY',
       size: { type: 'notional', notionalMicros: 1_000 * USD }, leverage: 5,
@@ -33,10 +34,10 @@ describe('a signal ends as a position, and closing it returns the margin with ex
     expect(await p.trades.position('deepseek-v3', 'BTCUSDT')).toMatchObject({
       quantityAtoms: 4_500_000,
       costBasis: String(4_500_000 * 22_088_600_000),
-      marginInUseMicros: 200 * USD,
+      marginInUseMicros: 198_797_400,
     });
     // Entry fee: 0.05% of 0.045 × 22,088.60 = 993.987 USD → 0.4969935, rounded up: 0.496994.
-    expect(await p.margins.ledgerOf('deepseek-v3')).toMatchObject({ reservedMicros: 0, inUseMicros: 200 * USD, feesMicros: 496_994, realizedPnlMicros: -496_994 });
+    expect(await p.margins.ledgerOf('deepseek-v3')).toMatchObject({ reservedMicros: 0, inUseMicros: 198_797_400, feesMicros: 496_994, realizedPnlMicros: -496_994 });
 
     // 20:00 close 22,007.13; a reduce-only sell fills 5 bps worse, down to the tick: 21,996.10.
     p.venue.clock.set(Date.parse('2023-03-08T20:01:00Z'), 0);

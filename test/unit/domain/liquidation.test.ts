@@ -32,9 +32,9 @@ describe('isolated liquidation', () => {
   it('loses exactly the margin for any position under one unit, and never more, at any leverage', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 99_999_999 }), fc.integer({ min: 1_000, max: 100_000 }), fc.integer({ min: 1, max: 125 }), fc.boolean(), (atoms, priceUsd, leverage, isLong) => {
-        const entry = applyFill(FLAT_POSITION, { orderId: 'o', tradeId: 't', side: isLong ? 'BUY' : 'SELL', quantityAtoms: atoms, priceMicros: priceUsd * USD, feeMicros: 0, time: 0, orderQuantityAtoms: atoms, orderReservedMicros: Math.ceil((atoms * priceUsd) / 100 / leverage) }, 0).position;
+        const entry = applyFill(FLAT_POSITION, { orderId: 'o', tradeId: 't', side: isLong ? 'BUY' : 'SELL', quantityAtoms: atoms, priceMicros: priceUsd * USD, feeMicros: 0, time: 0, orderQuantityAtoms: atoms, orderReservedMicros: Math.ceil((atoms * priceUsd) / 100 / leverage), orderLeverage: leverage }, 0).position;
         if (entry.marginInUseMicros === 0) return;
-        const exit = applyFill(entry, { orderId: 'x', tradeId: 'x', side: isLong ? 'SELL' : 'BUY', quantityAtoms: atoms, priceMicros: bankruptcyPriceMicros(entry), feeMicros: 0, time: 1, orderQuantityAtoms: atoms, orderReservedMicros: 0 }, 0);
+        const exit = applyFill(entry, { orderId: 'x', tradeId: 'x', side: isLong ? 'SELL' : 'BUY', quantityAtoms: atoms, priceMicros: bankruptcyPriceMicros(entry), feeMicros: 0, time: 1, orderQuantityAtoms: atoms, orderReservedMicros: 0, orderLeverage: 1 }, 0);
         const loss = -exit.position.realizedPnlMicros;
         // A margin below the notional is lost exactly; at 1× (margin = notional) the price cannot fall below zero.
         if (entry.marginInUseMicros * 100_000_000 < Number(entry.costBasis)) expect(loss).toBe(entry.marginInUseMicros);

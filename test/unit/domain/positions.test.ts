@@ -11,7 +11,7 @@ import {
   unrealizedPnlMicros,
 } from '../../../shared/domain/positions.js';
 import { quantityToAtoms } from '../../../shared/domain/quantity.js';
-import { USD } from '../../../shared/domain/money.js';
+import { USD, ceilDiv } from '../../../shared/domain/money.js';
 import { Side } from '../../../shared/domain/vocabulary.js';
 
 
@@ -26,6 +26,7 @@ function fill(overrides: Partial<FillFacts>): FillFacts {
     time: 1,
     orderQuantityAtoms: quantityToAtoms('0.01'),
     orderReservedMicros: 40 * USD,
+    orderLeverage: 5,
     ...overrides,
   };
 }
@@ -56,17 +57,31 @@ describe('applyFill', () => {
   });
 
   it('reduces a short in proportion and flips the rest', () => {
-    const short = applyFill(FLAT_POSITION, fill({ side: 'SELL', quantityAtoms: 2_000_000, orderQuantityAtoms: 2_000_000 }), 0).position;
-    // Buy 0.03 at 19,000: closes 0.02 (PnL +20 USD), opens 0.01 long with a third of its 30 USD share.
+    // Short 0.02 at 20,000, 5×: 80 USD of margin.
+    const short = applyFill(FLAT_POSITION, fill({ side: 'SELL', quantityAtoms: 2_000_000, orderQuantityAtoms: 2_000_000, orderReservedMicros: 80 * USD }), 0).position;
+    // Buy 0.03 at 19,000, 19× (30 USD reserved): closes 0.02 (PnL +20 USD), opens 0.01 long on 190 / 19 = 10 USD.
     const { position, effect } = applyFill(
       short,
-      fill({ orderId: 'o2', tradeId: 't2', quantityAtoms: 3_000_000, orderQuantityAtoms: 3_000_000, orderReservedMicros: 30 * USD, priceMicros: 19_000 * USD, time: 2 }),
+      fill({ orderId: 'o2', tradeId: 't2', quantityAtoms: 3_000_000, orderQuantityAtoms: 3_000_000, orderReservedMicros: 30 * USD, orderLeverage: 19, priceMicros: 19_000 * USD, time: 2 }),
       0,
     );
     expect(position).toMatchObject({ quantityAtoms: 1_000_000, marginInUseMicros: 10 * USD, realizedPnlMicros: 20 * USD });
     expect(averageEntryMicros(position)).toBe(19_000 * USD);
+    // The whole reservation is consumed; what the flip did not put into use is free again.
     expect(effect.reservedDeltaMicros).toBe(-30 * USD);
-    expect(effect.inUseDeltaMicros).toBe(10 * USD - 40 * USD);
+    expect(effect.inUseDeltaMicros).toBe(10 * USD - 80 * USD);
+  });
+
+  it("puts into use the venue's margin of the fill: a cheaper fill frees the rest of its share, slippage is booked", () => {
+    // Reserved 40 USD for 0.01 at 20,000, 5×; filled at 19,000: the venue takes 38 USD, 2 USD are free again.
+    const cheaper = applyFill(FLAT_POSITION, fill({ priceMicros: 19_000 * USD }), 0);
+    expect(cheaper.position.marginInUseMicros).toBe(38 * USD);
+    expect(cheaper.effect).toMatchObject({ reservedDeltaMicros: -40 * USD, inUseDeltaMicros: 38 * USD });
+    // Filled at 20,100: 40.2 USD at the venue, and in Sapphire's books.
+    const slipped = applyFill(FLAT_POSITION, fill({ priceMicros: 20_100 * USD }), 0);
+    expect(slipped.effect).toMatchObject({ reservedDeltaMicros: -40 * USD, inUseDeltaMicros: 40_200_000 });
+    // Rounded up to the micro, as the initial margin the venue asks.
+    expect(applyFill(FLAT_POSITION, fill({ quantityAtoms: 1, orderQuantityAtoms: 1, priceMicros: 20_000 * USD }), 0).position.marginInUseMicros).toBe(ceilDiv(200, 5));
   });
 
   it('values an open position at the mark', () => {
@@ -119,6 +134,7 @@ describe('foldFills (property)', () => {
           time: i,
           orderQuantityAtoms: o.total,
           orderReservedMicros: 50 * USD + r.order,
+          orderLeverage: 1 + (r.order % 20),
         };
       });
     });

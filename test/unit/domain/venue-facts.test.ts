@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExchangeFill, ExchangeOrder, ExchangeOrderStatus } from '../../../shared/domain/exchange.js';
 import { USD } from '../../../shared/domain/money.js';
+import { describedOrderMismatch } from '../../../shared/domain/orders.js';
 import { OrderUpdate } from '../../../shared/domain/order-updates.js';
 import { factsFromOrderUpdate, venueFactsFor } from '../../../shared/domain/venue-facts.js';
 import { SAMPLE_EXCHANGE_ORDER_ID, SAMPLE_ORDER_ID, SAMPLE_UPDATE_FILL, rawOrderUpdate } from '../../support/order-updates.js';
@@ -126,19 +127,34 @@ describe('venueFactsFor', () => {
   });
 });
 
+describe('describedOrderMismatch', () => {
+  const order = { orderId: ORDER_ID, symbol: 'BTCUSDT', side: 'BUY' as const, quantityAtoms: 1_000_000 };
+  it('finds nothing when the update describes the order', () => {
+    expect(describedOrderMismatch(order, { symbol: 'BTCUSDT', side: 'BUY', quantityAtoms: 1_000_000 })).toBeUndefined();
+  });
+  it('names every field that differs', () => {
+    expect(describedOrderMismatch(order, { symbol: 'ETHUSDT', side: 'SELL', quantityAtoms: 2_000_000 })).toBe(
+      `an update for order ${ORDER_ID} describes another order: symbol ETHUSDT, not BTCUSDT; side SELL, not BUY; quantityAtoms 2000000, not 1000000`,
+    );
+  });
+});
+
 describe('factsFromOrderUpdate', () => {
   const update = (overrides: Record<string, unknown>) => OrderUpdate.parse(rawOrderUpdate(overrides));
   const FILL = SAMPLE_UPDATE_FILL;
   const EVENT_MS = Date.parse('2026-01-02T03:04:05.678Z');
+  /** The order as the update describes it, for the ledger to check against its own. */
+  const DESCRIBES = { symbol: 'BTCUSDT', side: 'BUY', quantityAtoms: 1_000_000 };
 
   it('reports only the venue id of an accepted order', () => {
-    expect(factsFromOrderUpdate(update({}))).toEqual({ orderId: ORDER_ID, exchangeOrderId: EXCHANGE_ORDER_ID });
+    expect(factsFromOrderUpdate(update({}))).toEqual({ orderId: ORDER_ID, exchangeOrderId: EXCHANGE_ORDER_ID, describes: DESCRIBES });
   });
 
   it('reports a partial fill, timed at the event, with no end', () => {
     expect(factsFromOrderUpdate(update({ status: 'PARTIALLY_FILLED', cumulativeFilledQuantity: '0.004', fill: FILL }))).toEqual({
       orderId: ORDER_ID,
       exchangeOrderId: EXCHANGE_ORDER_ID,
+      describes: DESCRIBES,
       fill: { tradeId: 't-1', quantityAtoms: 400_000, priceMicros: 67_012_300_000, feeMicros: 107_220, time: EVENT_MS },
     });
   });
@@ -147,6 +163,7 @@ describe('factsFromOrderUpdate', () => {
     expect(factsFromOrderUpdate(update({ status: 'FILLED', cumulativeFilledQuantity: '0.01', fill: { ...FILL, tradeId: 't-2', quantity: '0.006' } }))).toEqual({
       orderId: ORDER_ID,
       exchangeOrderId: EXCHANGE_ORDER_ID,
+      describes: DESCRIBES,
       fill: { tradeId: 't-2', quantityAtoms: 600_000, priceMicros: 67_012_300_000, feeMicros: 107_220, time: EVENT_MS },
       terminal: { status: 'filled', finalFilledAtoms: 1_000_000 },
     });
@@ -156,6 +173,7 @@ describe('factsFromOrderUpdate', () => {
     expect(factsFromOrderUpdate(update({ status: 'CANCELED', cumulativeFilledQuantity: '0.004' }))).toEqual({
       orderId: ORDER_ID,
       exchangeOrderId: EXCHANGE_ORDER_ID,
+      describes: DESCRIBES,
       terminal: { status: 'canceled', finalFilledAtoms: 400_000 },
     });
   });
@@ -164,11 +182,13 @@ describe('factsFromOrderUpdate', () => {
     expect(factsFromOrderUpdate(update({ status: 'REJECTED', reason: 'Margin is insufficient.' }))).toEqual({
       orderId: ORDER_ID,
       exchangeOrderId: EXCHANGE_ORDER_ID,
+      describes: DESCRIBES,
       terminal: { status: 'rejected', finalFilledAtoms: 0, reason: 'Margin is insufficient.' },
     });
     expect(factsFromOrderUpdate(update({ status: 'EXPIRED', cumulativeFilledQuantity: '0.004', fill: FILL, reason: 'IOC remainder expired' }))).toEqual({
       orderId: ORDER_ID,
       exchangeOrderId: EXCHANGE_ORDER_ID,
+      describes: DESCRIBES,
       fill: { tradeId: 't-1', quantityAtoms: 400_000, priceMicros: 67_012_300_000, feeMicros: 107_220, time: EVENT_MS },
       terminal: { status: 'expired', finalFilledAtoms: 400_000, reason: 'IOC remainder expired' },
     });

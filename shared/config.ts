@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLACEMENT_LEASE_MS } from './domain/orders.js';
 import { FUNCTIONS, SECRETS, type SecretName, TOPICS } from '../triggers/manifest.js';
 
 /**
@@ -92,6 +93,11 @@ const EnvSchema = z.object({
   /** A reservation that has not become an order after this long is released by the reconciler. */
   RESERVATION_TTL_SECONDS: IntFrom(10, 86_400).default(300),
   ORDER_TTL_SECONDS: IntFrom(10, 86_400).default(300),
+  /**
+   * How long one delivery of an order holds its placement; another delivery waits until then.
+   * Longer than the venue client's sends, retries and asking after an unknown answer (about 20 s).
+   */
+  ORDER_PLACEMENT_LEASE_SECONDS: IntFrom(30, 600).default(PLACEMENT_LEASE_MS / 1000),
   /** Operator tokens for ops-api, comma-separated `name:token`; the name is recorded as who acted. */
   OPS_API_TOKENS: z
     .string()

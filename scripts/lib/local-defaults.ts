@@ -24,6 +24,7 @@ export const LOCAL_DEFAULTS: Readonly<Record<string, string>> = {
   METADATA_SERVER_DETECTION: 'none',
 };
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository's root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Candle files named <SYMBOL>-1m-….csv; the replay serves one symbol per file. */
 export const MARKET_DIR = process.env.SAPPHIRE_MARKET_DATA ?? join(ROOT, '..', 'shared', 'data', 'market');

@@ -15,6 +15,8 @@ import { type VertexStandIn, startVertexStandIn } from './vertex-standin.js';
 import { BINANCE_RATE_LIMITS, type MarketStandIn, type RateLimits, startMarketStandIn } from './market-standin.js';
 import { type LocalPushDelivery, type PushDeliveryMode, provisionPubSub } from './provision.js';
 import { LOCAL_DEFAULTS, MARKET_DIR } from './local-defaults.js';
+import { type FunctionProcess, startFunctionProcess } from './function-process.js';
+import { freePort } from './ports.js';
 
 /**
  * The whole stack in this process, in paper mode, on Google's emulators: Firestore and Pub/Sub
@@ -38,6 +40,11 @@ export interface LocalStackOptions {
    * more often from one address, so the stand-in's per-minute request budgets grow as much.
    */
   readonly scheduleSpeedup?: number;
+  /**
+   * Functions served each from a process of its own (functions-framework's CLI), which a test can
+   * crash mid-request; the rest run in this process.
+   */
+  readonly ownProcess?: readonly string[];
   /** One line per step, for progress. */
   readonly progress?: (step: number, total: number, text: string) => void;
 }
@@ -53,6 +60,8 @@ export interface LocalStack {
   readonly market: MarketStandIn | undefined;
   readonly marketFiles: Readonly<Record<string, string>>;
   readonly delivery: LocalPushDelivery;
+  /** The functions of `ownProcess`, by name. */
+  readonly processes: ReadonlyMap<string, FunctionProcess>;
   stop(): Promise<void>;
 }
 
@@ -107,11 +116,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   ]);
   Object.assign(process.env, emulators.env, { GCS_API_ENDPOINT: gcs.url, VERTEX_API_ENDPOINT: `http://${vertex.host}:${vertex.port}` });
   const servers: Server[] = [];
+  const processes = new Map<string, FunctionProcess>();
   let market: MarketStandIn | undefined;
   let delivery: LocalPushDelivery | undefined;
   const stop = async () => {
     await delivery?.stop();
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await Promise.all([...processes.values()].map((p) => p.stop()));
     await market?.close();
     await Promise.all([emulators.stop(), gcs.stop(), vertex.close()]);
   };
@@ -146,6 +157,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     progress(4, 5, `starting ${FUNCTIONS.length} functions…`);
     const endpoints = new Map<string, string>();
     for (const [i, spec] of FUNCTIONS.entries()) {
+      if (options.ownProcess?.includes(spec.name)) {
+        const served = await startFunctionProcess(spec.name, spec.entryPoint, await freePort());
+        processes.set(spec.name, served);
+        endpoints.set(spec.name, served.url);
+        continue;
+      }
       await import(`../../functions/${spec.name}/index.ts`);
       const server = getTestServer(spec.entryPoint);
       // Keep-alive connections from the push relay stay open between bursts.
@@ -164,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       { delivery: options.delivery },
     );
-    return { projectId, emulators, gcs, vertex, endpoints, market, marketFiles: files, delivery, stop };
+    return { projectId, emulators, gcs, vertex, endpoints, market, marketFiles: files, delivery, processes, stop };
   } catch (error) {
     await stop();
     throw error;

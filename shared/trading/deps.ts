@@ -20,9 +20,6 @@ export interface TradingDeps {
   readonly placementLeaseMs?: number;
 }
 
-/** The venue client's retries (about 20 s at most) and its asking after an unknown answer, with room. */
-export const PLACEMENT_LEASE_MS = 90_000;
-
 export function now(deps: TradingDeps): Date {
   return deps.clock ? deps.clock() : new Date();
 }

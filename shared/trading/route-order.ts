@@ -3,13 +3,13 @@ import { ExchangeError, type ExchangeOrder } from '../domain/exchange.js';
 import type { OrderRequest, RiskEvent } from '../domain/messages.js';
 import { exposureBySymbol, nettingCounterparty } from '../domain/netting.js';
 import { planOrderQuantity } from '../domain/order-plan.js';
-import type { OrderRecord, PlacementTiming, VenueFacts } from '../domain/orders.js';
+import { type OrderRecord, PLACEMENT_LEASE_MS, type PlacementTiming, type VenueFacts } from '../domain/orders.js';
 import { atomsToQuantity, quantityToAtoms } from '../domain/quantity.js';
 import { venueFactsFor } from '../domain/venue-facts.js';
 import { log } from '../log.js';
 import { RetryLater } from '../pubsub/push-handler.js';
 import { applyAllAndPublish, applyAndPublish } from './apply-facts.js';
-import { PLACEMENT_LEASE_MS, type TradingDeps, now } from './deps.js';
+import { type TradingDeps, now } from './deps.js';
 
 async function publishOrderRejected(deps: TradingDeps, request: OrderRequest, reason: string, detail: string): Promise<void> {
   const event: RiskEvent = {

@@ -16,6 +16,7 @@ export function tradingDepsFromConfig(config: Config, io: RuntimeIo = cloudIo(co
     margins: new MarginLedger(io.db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, ledgers }),
     publisher: io.publisher,
     topics: config.topics,
+    placementLeaseMs: config.ORDER_PLACEMENT_LEASE_SECONDS * 1000,
   };
 }
 

@@ -74,17 +74,28 @@ async function reserve(agentId: string, signalId: string, side: 'BUY' | 'SELL', 
   return OrderRequest.parse(next.topic === 'orders' ? next.message : undefined);
 }
 
-/** The venue's position and Sapphire's for the agent, in atoms, and the venue's orders for each orderId. */
-async function books(agentId: string): Promise<{ venue: number; sapphire: number }> {
+/** The venue's position (through the client) and isolated margin for the agent, and Sapphire's. */
+async function books(agentId: string): Promise<{ venue: number; sapphire: number; venueMargin: number; sapphireMargin: number }> {
   const client = deps.accounts.accountFor(agentId).exchange;
   const atVenue = (await client.positions()).find((p) => p.symbol === 'BTCUSDT')?.quantityAtoms ?? 0;
-  return { venue: atVenue, sapphire: (await trades.position(agentId, 'BTCUSDT')).quantityAtoms };
+  const ours = await trades.position(agentId, 'BTCUSDT');
+  return { venue: atVenue, sapphire: ours.quantityAtoms, venueMargin: venue.positionOf(keyOf(agentId), 'BTCUSDT').marginMicros, sapphireMargin: ours.marginInUseMicros };
+}
+
+/** The agent holds `atoms` at the venue and in Sapphire's books, on the same margin. */
+async function expectBooksEqual(agentId: string, atoms: number): Promise<void> {
+  const held = await books(agentId);
+  expect(held).toMatchObject({ venue: atoms, sapphire: atoms });
+  expect(held.sapphireMargin, `${agentId}: Sapphire's margin in use equals the venue's isolated margin`).toBe(held.venueMargin);
+  expect((await margins.ledgerOf(agentId)).inUseMicros, `${agentId}: the ledger's margin in use`).toBe(held.venueMargin);
 }
 
 async function expectOneVenueOrderEach(agentId: string, orderIds: readonly string[]): Promise<void> {
   for (const orderId of orderIds) expect(venue.ordersFor(orderId, keyOf(agentId)).length, `venue orders for ${orderId}`).toBe(1);
-  const { venue: atVenue, sapphire } = await books(agentId);
-  expect(sapphire, `${agentId}: Sapphire's position equals the venue's`).toBe(atVenue);
+  const held = await books(agentId);
+  expect(held.sapphire, `${agentId}: Sapphire's position equals the venue's`).toBe(held.venue);
+  expect(held.sapphireMargin, `${agentId}: Sapphire's margin in use equals the venue's isolated margin`).toBe(held.venueMargin);
+  expect((await margins.ledgerOf(agentId)).inUseMicros, `${agentId}: the ledger's margin in use`).toBe(held.venueMargin);
 }
 
 async function newAgent(name: string): Promise<string> {
@@ -151,7 +162,7 @@ describe('exactly one venue order per orderId', () => {
       // Asked, not re-sent: no -2022 for a close the venue had already made, no second order.
       expect(await trades.order(close.orderId)).toMatchObject({ status: 'filled', filledAtoms: 1_000_000 });
       await expectOneVenueOrderEach(agentId, [open.orderId, close.orderId]);
-      expect(await books(agentId)).toEqual({ venue: 0, sapphire: 0 });
+      await expectBooksEqual(agentId, 0);
     });
   }
 
@@ -162,7 +173,7 @@ describe('exactly one venue order per orderId', () => {
     await routeOrder(deps, open);
     await routeOrder(depsWith({ placementLeaseMs: 1 }), open);
     await expectOneVenueOrderEach(agentId, [open.orderId]);
-    expect(await books(agentId)).toEqual({ venue: 1_000_000, sapphire: 1_000_000 });
+    await expectBooksEqual(agentId, 1_000_000);
   });
 
   it('places once when two deliveries of one order arrive at once: the second waits for the lease', async () => {
@@ -176,7 +187,7 @@ describe('exactly one venue order per orderId', () => {
     // Pub/Sub redelivers the deferred ones later: they find the order placed.
     await routeOrder(deps, open);
     await expectOneVenueOrderEach(agentId, [open.orderId]);
-    expect(await books(agentId)).toEqual({ venue: 1_000_000, sapphire: 1_000_000 });
+    await expectBooksEqual(agentId, 1_000_000);
   });
 
   it('after a delivery that could not learn what the venue did, a redelivery asks first and books what the venue holds', async () => {
@@ -221,7 +232,7 @@ describe('exactly one venue order per orderId', () => {
     await routeOrder(deps, open);
     await expectOneVenueOrderEach(agentId, [open.orderId]);
     expect(await trades.order(open.orderId)).toMatchObject({ status: 'filled' });
-    expect(await books(agentId)).toEqual({ venue: 1_000_000, sapphire: 1_000_000 });
+    await expectBooksEqual(agentId, 1_000_000);
   });
 });
 
@@ -237,7 +248,7 @@ describe('protection reaches the position', () => {
       await routeOrder(deps, OrderRequest.parse(next.topic === 'orders' ? next.message : undefined));
     }
     expect(venue.accountSettings.get(`${keyOf(agentId)}:BTCUSDT`)).toMatchObject({ leverage: 10 });
-    expect(await books(agentId)).toEqual({ venue: 0, sapphire: 0 });
+    await expectBooksEqual(agentId, 0);
   });
 });
 

@@ -249,6 +249,11 @@ function openedEpisode(condition: AlertCondition, at: Date, message: string): Al
   };
 }
 
+/** What the audit says of an episode re-armed after a resume: the level at which its scope halts again. */
+export function rearmNote(episode: AlertEpisode): string {
+  return `re-armed after the resume: ${episode.limitType} halts again at ${pct(episode.rearmAt ?? episode.value)}`;
+}
+
 export type RearmStep =
   /** Trading resumed while the episode is open: it halts again at `episode.rearmAt`. */
   | { readonly kind: 'rearm'; readonly episode: AlertEpisode }

@@ -10,11 +10,12 @@ import {
   ScopeMemory,
   episodeTransitions,
   rearmHalts,
+  rearmNote,
   evaluateRisk,
 } from '../domain/risk.js';
 import { addToOutbox } from './alert-outbox.js';
 import { COLLECTIONS } from './collections.js';
-import { TradingState, setTradingState } from './trading-states.js';
+import { TradingState, noteOnTradingState, setTradingState } from './trading-states.js';
 import { runTransaction } from './transactions.js';
 
 /**
@@ -102,6 +103,8 @@ export class RiskBook {
       for (const step of rearmHalts(stillOpen, evaluation.conditions, (scope) => stateOf(scope)?.state === 'active', limits.rearmStepFraction, at)) {
         if (step.kind === 'rearm') {
           tx.set(this.db.collection(COLLECTIONS.alertEpisodes).doc(step.episode.episodeId), step.episode);
+          // The audit beside the operator's resume says where the halt stands armed now.
+          noteOnTradingState(this.db, tx, { scope: step.episode.scope, state: 'active', reason: rearmNote(step.episode), changedBy: 'drawdown-evaluator', at });
           continue;
         }
         transitions.push({ transition: 'resolve', episode: step.resolved }, { transition: 'open', episode: step.opened });

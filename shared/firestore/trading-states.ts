@@ -27,6 +27,22 @@ export interface StateChange {
   readonly at: Date;
 }
 
+/**
+ * Records, beside the state changes, something that changed about a state without changing it
+ * (a halt re-armed after a resume), inside a caller's transaction.
+ */
+export function noteOnTradingState(db: Firestore, tx: Transaction, note: StateChange): void {
+  tx.create(db.collection(COLLECTIONS.tradingStateChanges).doc(), {
+    scope: note.scope,
+    state: note.state,
+    reason: note.reason,
+    changedBy: note.changedBy,
+    changedAt: note.at.toISOString(),
+    note: true,
+    recordedAt: serverTimestamp(),
+  });
+}
+
 /** Writes a state change and its audit record inside a caller's transaction. */
 export function setTradingState(db: Firestore, tx: Transaction, change: StateChange): void {
   const record: TradingState = { state: change.state, reason: change.reason, changedBy: change.changedBy, changedAt: change.at.toISOString() };

@@ -44,6 +44,14 @@ describe('halts stay armed after a resume', () => {
     expect(resumed.halted).toEqual([]);
     expect(await tradingStateOf(db, 'rearm-agent')).toMatchObject({ state: 'active' });
     expect((await episodes()).map((e) => [e.state, e.rearmAt])).toEqual([['open', 0.41 + limits.rearmStepFraction]]);
+    // The audit beside the resume says where each halt stands armed now.
+    const audit = (await db.collection(COLLECTIONS.tradingStateChanges).where('scope', '==', 'rearm-agent').get()).docs.map((d) => d.data()).sort((a, b) => `${a.changedAt} ${a.reason}`.localeCompare(`${b.changedAt} ${b.reason}`));
+    expect(audit.map((a) => [a.changedBy, a.state, a.reason])).toEqual([
+      ['drawdown-evaluator', 'halted', expect.stringContaining('drawdown')],
+      ['operator:alice', 'active', 'operator checked the book'],
+      ['drawdown-evaluator', 'active', 're-armed after the resume: agent_drawdown halts again at 46.00%'],
+      ['drawdown-evaluator', 'active', 're-armed after the resume: daily_loss halts again at 46.00%'],
+    ]);
 
     // 45 %: deeper, but not past the re-arm level.
     expect((await book.evaluate(agents(-450), limits, at(4))).halted).toEqual([]);

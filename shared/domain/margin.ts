@@ -58,15 +58,23 @@ export interface ReservationContext {
   readonly reducing?: string;
   readonly maxSymbolsPerAgent: number;
   readonly now: Date;
+  /**
+   * The symbol's mark price, at which a quantity-sized signal is valued (never at the price its
+   * sender wrote): margin-reservation asks the market for it before deciding.
+   */
+  readonly markMicros?: number;
 }
 
 export type ReservationDecision =
   | { readonly outcome: 'reserved'; readonly notionalMicros: number; readonly marginMicros: number }
   | { readonly outcome: 'rejected'; readonly reason: RejectionReason; readonly detail: string; readonly notionalMicros: number };
 
-/** The signal's notional, or undefined when it is beyond what a signal may ask (then it is rejected, never thrown on). */
-export function signalNotionalMicros(signal: TradeSignal): number | undefined {
-  if (signal.size.type === 'quantity') return boundedNotionalMicros(signal.size.quantity, signal.size.priceMicros);
+/**
+ * The signal's notional — a quantity at the mark when one is given, else at the signal's price —
+ * or undefined when it is beyond what a signal may ask (then it is rejected, never thrown on).
+ */
+export function signalNotionalMicros(signal: TradeSignal, markMicros?: number): number | undefined {
+  if (signal.size.type === 'quantity') return boundedNotionalMicros(signal.size.quantity, markMicros ?? signal.size.priceMicros);
   return signal.size.notionalMicros <= MAX_SIGNAL_NOTIONAL_MICROS ? signal.size.notionalMicros : undefined;
 }
 
@@ -85,7 +93,7 @@ export function decideReservation(
   signal: TradeSignal,
   context: ReservationContext,
 ): ReservationDecision {
-  const bounded = signalNotionalMicros(signal);
+  const bounded = signalNotionalMicros(signal, context.markMicros);
   // The schema refuses such sizes; this second check keeps a hand-made signal from throwing.
   if (bounded === undefined) return reject('position_size_out_of_range', `notional above ${MAX_SIGNAL_NOTIONAL_MICROS / USD} USD`, 0);
   const notional = bounded;

@@ -62,9 +62,12 @@ export class MarginLedger {
     );
   }
 
-  /** Reserves margin for a signal or rejects it, exactly once per signalId. */
-  reserveMargin(signal: TradeSignal): Promise<ReserveOutcome> {
-    const job = this.reservationJob(signal);
+  /**
+   * Reserves margin for a signal or rejects it, exactly once per signalId; a quantity-sized signal
+   * is valued at `markMicros` when given (see ReservationContext).
+   */
+  reserveMargin(signal: TradeSignal, markMicros?: number): Promise<ReserveOutcome> {
+    const job = this.reservationJob(signal, markMicros);
     return this.options.coalesce === false ? this.ledgers.runAlone(signal.agentId, job) : this.ledgers.submit(signal.agentId, job);
   }
 
@@ -125,7 +128,7 @@ export class MarginLedger {
   }
 
   /** Decides one signal against the ledger as the batch has it so far; a signal decided before keeps its record. */
-  private reservationJob(signal: TradeSignal): LedgerJob<ReserveOutcome> {
+  private reservationJob(signal: TradeSignal, markMicros: number | undefined): LedgerJob<ReserveOutcome> {
     const agentRef = this.db.collection(COLLECTIONS.agents).doc(signal.agentId);
     const stateRefs = [signal.agentId, PORTFOLIO_SCOPE].map((scope) => this.db.collection(COLLECTIONS.tradingStates).doc(scope));
     const reservationRef = this.reservationRef(signal.signalId);
@@ -146,6 +149,7 @@ export class MarginLedger {
           ...(reducing ? { reducing } : {}),
           maxSymbolsPerAgent: this.options.maxSymbolsPerAgent,
           now: this.clock(),
+          ...(markMicros === undefined ? {} : { markMicros }),
         });
         await stage.create(reservationRef, decided.record);
         if (!agent) {

@@ -2,12 +2,15 @@ import type { Config } from '../config.js';
 import { outcomeMessage } from '../domain/outcomes.js';
 import { type TradeSignal, signalTermsDigest } from '../domain/messages.js';
 import type { MarginLedger, ReserveOutcome } from '../firestore/margin-ledger.js';
+import type { MarketData } from '../domain/exchange.js';
 import type { MessagePublisher } from '../pubsub/publisher.js';
 import { RetryLater } from '../pubsub/push-handler.js';
 import { log } from '../log.js';
 
 export interface ReservationDeps {
   readonly ledger: MarginLedger;
+  /** Where a quantity-sized signal's mark price comes from: the venue's, or a replay's. */
+  readonly market: Pick<MarketData, 'markPrice'>;
   readonly publisher: MessagePublisher;
   readonly topics: Config['topics'];
   /**
@@ -20,12 +23,25 @@ export interface ReservationDeps {
 }
 
 /**
+ * The mark a quantity-sized signal that takes margin is valued at: a sender's price is never
+ * trusted for margin. Without one the decision waits (redelivered), rather than guess.
+ */
+async function markForSizing(deps: ReservationDeps, signal: TradeSignal): Promise<number | undefined> {
+  if (signal.size.type !== 'quantity' || signal.reduceOnly) return undefined;
+  try {
+    return (await deps.market.markPrice(signal.symbol)).priceMicros;
+  } catch (error) {
+    throw new RetryLater(`no mark price for ${signal.symbol} to value ${signal.signalId} at: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
  * Decides a signal (reserve or reject, once per signalId) and publishes what follows from it:
  * an OrderRequest to `orders` or a RiskEvent to `risk-events`, each exactly once in normal
  * operation and at least once if an instance dies between commit and publish.
  */
 export async function reserveAndPublish(deps: ReservationDeps, signal: TradeSignal): Promise<ReserveOutcome & { readonly conflict?: true }> {
-  const outcome = await deps.ledger.reserveMargin(signal);
+  const outcome = await deps.ledger.reserveMargin(signal, await markForSizing(deps, signal));
   const { record } = outcome;
   const received = signalTermsDigest(signal);
   if (!outcome.decidedNow && record.termsDigest !== received) {

@@ -8,6 +8,7 @@ import type { ReservationDeps } from './reserve-and-publish.js';
 export function reservationDepsFromConfig(config: Config, io: RuntimeIo = cloudIo(config)): ReservationDeps {
   return {
     ledger: new MarginLedger(io.db, { maxSymbolsPerAgent: config.MAX_SYMBOLS_PER_AGENT, ledgers: ledgersFromConfig(config, io.db) }),
+    market: io.market,
     publisher: io.publisher,
     topics: config.topics,
     redriveAfterMs: config.REDRIVE_AFTER_SECONDS * 1000,

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderIdForSignal, type OrderRequest, type RiskEvent, type TradeSignal } from '../../shared/domain/messages.js';
-import { USD } from '../../shared/domain/money.js';
+import { USD, notionalMicros } from '../../shared/domain/money.js';
+import { marginRequiredMicros } from '../../shared/domain/margin.js';
+import { BinanceFuturesClient } from '../../shared/exchange/binance-futures/client.js';
+import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
+import { startReplayAt } from '../support/market.js';
 import { firestoreFor } from '../../shared/firestore/client.js';
 import { COLLECTIONS } from '../../shared/firestore/collections.js';
 import { MarginLedger } from '../../shared/firestore/margin-ledger.js';
@@ -35,9 +39,12 @@ async function createTopic(client: typeof pubsub, name: string): Promise<void> {
   });
 }
 
+let venue: MarketStandIn;
+
 function deps(overrides: Partial<ReservationDeps> = {}): ReservationDeps {
   return {
     ledger: new MarginLedger(db, { maxSymbolsPerAgent: 50 }),
+    market: new BinanceFuturesClient({ baseUrl: venue.url }),
     publisher: new JsonPublisher(pubsub),
     topics: TOPICS,
     redriveAfterMs: REDRIVE_AFTER_MS,
@@ -75,6 +82,7 @@ function expectedOrder(signal: TradeSignal, decidedAt: string): OrderRequest {
 }
 
 beforeAll(async () => {
+  venue = await startReplayAt('2023-03-08T12:01:00Z');
   await createTopic(pubsub, TOPICS.orders);
   await createTopic(pubsub, TOPICS.riskEvents);
   orders = await TopicTap.open(pubsub, TOPICS.orders);
@@ -84,9 +92,34 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const tap of taps) await tap.close();
+  await venue?.close();
 });
 
 describe('reserveAndPublish', () => {
+  it('values a quantity-sized signal at the mark, never at the price its sender wrote', async () => {
+    const agent = await seedTestAgent(db, 'rnp-mark');
+    // 0.05 BTC "at 20 USD": 1 USD of notional as written; at the mark (about 22,000) about 1,100.
+    const signal = makeSignal({ agentId: agent.agentId, signalId: 'rnp-mark-1', size: { type: 'quantity', quantity: '0.05', priceMicros: 20 * USD }, leverage: 2 });
+    const mark = (await new BinanceFuturesClient({ baseUrl: venue.url }).markPrice('BTCUSDT')).priceMicros;
+    expect(mark).toBeGreaterThan(20_000 * USD);
+    const { record } = await reserveAndPublish(deps(), signal);
+    expect(record).toMatchObject({ status: 'reserved', notionalMicros: notionalMicros('0.05', mark), marginMicros: marginRequiredMicros(notionalMicros('0.05', mark), 2) });
+    expect((await orders.waitForMessage('its order', (o) => o.signalId === signal.signalId)).data).toMatchObject({ notionalMicros: notionalMicros('0.05', mark) });
+  });
+
+  it('decides nothing on a quantity-sized signal while the mark cannot be had: the delivery is retried', async () => {
+    const agent = await seedTestAgent(db, 'rnp-nomark');
+    const signal = makeSignal({ agentId: agent.agentId, signalId: 'rnp-nomark-1', size: { type: 'quantity', quantity: '0.01', priceMicros: 22_000 * USD }, leverage: 2 });
+    venue.outage('/fapi/v1/premiumIndex', 503);
+    try {
+      await expect(reserveAndPublish(deps(), signal)).rejects.toBeInstanceOf(RetryLater);
+      expect(await stored(agent.agentId, signal.signalId)).toMatchObject({ reservation: undefined });
+    } finally {
+      venue.outage('/fapi/v1/premiumIndex', undefined);
+    }
+    expect((await reserveAndPublish(deps(), signal)).record).toMatchObject({ status: 'reserved' });
+  });
+
   it('decides a signal delivered twice once, and publishes its order once', async () => {
     const agent = await seedTestAgent(db, 'rnp-twice');
     const signal = makeSignal({ agentId: agent.agentId, signalId: 'rnp-twice-1', size: { type: 'notional', notionalMicros: 100 * USD }, leverage: 2 });

@@ -59,6 +59,14 @@ describe('decideReservation', () => {
     expect(decideReservation(EMPTY_LEDGER, signal, context())).toMatchObject({ outcome: 'reserved', marginMicros: 50 * USD });
   });
 
+  it("values a quantity at the mark when it is given, whatever price the sender wrote, and holds the agent's maximum there", () => {
+    const cheap = makeSignal({ size: { type: 'quantity', quantity: '0.01', priceMicros: 20 * USD }, leverage: 4 });
+    expect(decideReservation(EMPTY_LEDGER, cheap, context({ markMicros: 22_000 * USD }))).toMatchObject({ outcome: 'reserved', notionalMicros: 220 * USD, marginMicros: 55 * USD });
+    // 0.5 BTC "at 20 USD" is 11,000 USD at the mark: past the 5,000 USD maximum.
+    const large = makeSignal({ size: { type: 'quantity', quantity: '0.5', priceMicros: 20 * USD }, leverage: 4 });
+    expect(decideReservation(EMPTY_LEDGER, large, context({ markMicros: 22_000 * USD }))).toMatchObject({ outcome: 'rejected', reason: 'position_size_out_of_range', notionalMicros: 11_000 * USD });
+  });
+
   it.each([
     ['unknown_agent', {}, { agent: undefined }],
     ['signal_expired', { createdAt: '2020-01-01T00:00:00Z', expiresAt: '2020-01-01T00:01:00Z' }, {}],

@@ -51,6 +51,8 @@ export interface PlaceOrderRequest {
   readonly reduceOnly: boolean;
   /** The order's leverage: the venue's setting for the symbol is made to match it before placing. */
   readonly leverage: number;
+  /** What the venue said of the symbol just before (symbolSetup), when the caller asked: not asked again. */
+  readonly venueSetup?: SymbolSetup;
 }
 
 export interface ExchangeOrder {
@@ -105,6 +107,15 @@ export interface VenuePosition {
   readonly quantityAtoms: number;
 }
 
+/** The account's position in one symbol and what the venue has set for it (Binance: positionRisk). */
+export interface SymbolSetup {
+  /** Signed: positive long, negative short; 0 when flat. */
+  readonly quantityAtoms: number;
+  /** The symbol's leverage setting; none at a venue without one (the paper exchange takes any). */
+  readonly leverage?: number;
+  readonly isolated?: boolean;
+}
+
 export interface MarketData {
   /** The last trade price. */
   ticker(symbol: string): Promise<Ticker>;
@@ -128,6 +139,8 @@ export interface Exchange extends MarketData {
   venueMadeOrders(symbol: string): Promise<ExchangeOrder[]>;
   /** The account's open positions at the venue, signed (positive long), by symbol. */
   positions(): Promise<VenuePosition[]>;
+  /** The account's position in `symbol` and the leverage and margin type the venue has set for it. */
+  symbolSetup(symbol: string): Promise<SymbolSetup>;
   /** Funding booked to the account since `startTime` (epoch ms; none: as far back as the venue keeps), oldest first. */
   fundingSince(startTime?: number): Promise<VenueIncome[]>;
 }

@@ -42,8 +42,11 @@ export const COLLECTIONS = {
   venueIncome: 'venueIncome',
   /** incomeCursors/{accountId}: how far each account's income history has been read. */
   incomeCursors: 'incomeCursors',
-  /** sharedAccountLocks/{symbol}: who decides netting on the shared venue account in a symbol now, until when. */
-  sharedAccountLocks: 'sharedAccountLocks',
+  /**
+   * accountSymbolLocks/{accountId, symbol}: which delivery decides and places an order on a venue
+   * account in a symbol now (its leverage, and on the shared account its netting), until when.
+   */
+  accountSymbolLocks: 'accountSymbolLocks',
   /** agentProfileChanges/{auto}: every change of a profile, who, when, why, before and after. */
   agentProfileChanges: 'agentProfileChanges',
   /** flattens/{flattenId}: a flatten command, its plan and who asked why. */

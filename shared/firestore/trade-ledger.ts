@@ -24,6 +24,8 @@ import { runTransaction } from './transactions.js';
 export interface OrderPlan {
   readonly venue: string;
   readonly quantityAtoms: number;
+  /** The leverage it goes out at: the request's, or the venue's for the symbol (fitToVenueLeverage); default the request's. */
+  readonly leverage?: number;
   readonly lease: PlacementLease;
 }
 
@@ -150,7 +152,7 @@ export class TradeLedger {
           side: request.side,
           type: 'MARKET',
           reduceOnly: request.reduceOnly,
-          leverage: request.leverage,
+          leverage: plan.leverage ?? request.leverage,
           venue: plan.venue,
           quantityAtoms: plan.quantityAtoms,
           reservedMicros: reservation.marginMicros,
@@ -243,12 +245,12 @@ export class TradeLedger {
   }
 
   /**
-   * The right to decide netting on the shared venue account in `symbol`, for one delivery until
-   * `lease.until`: agents sharing an account decide one at a time, each seeing the orders the
-   * others have in flight. False while another delivery holds it.
+   * The right to decide and place an order on venue account `accountId` in `symbol`, for one
+   * delivery until `lease.until`: the symbol's leverage is read and set by one delivery at a time,
+   * and agents sharing an account see each other's orders in flight. False while another holds it.
    */
-  lockSharedSymbol(symbol: string, lease: PlacementLease): Promise<boolean> {
-    const ref = this.db.collection(COLLECTIONS.sharedAccountLocks).doc(documentId(symbol));
+  lockAccountSymbol(accountId: string, symbol: string, lease: PlacementLease): Promise<boolean> {
+    const ref = this.db.collection(COLLECTIONS.accountSymbolLocks).doc(documentId(accountId, symbol));
     return runTransaction(this.db, async (tx) => {
       if (leaseHeldByOther((await tx.get(ref)).data() as StoredLease | undefined, lease.holder, this.clock())) return false;
       tx.set(ref, { holder: lease.holder, until: lease.until.toISOString() });
@@ -257,8 +259,8 @@ export class TradeLedger {
   }
 
   /** Gives the lock back, if `holder` still has it. */
-  unlockSharedSymbol(symbol: string, holder: string): Promise<void> {
-    const ref = this.db.collection(COLLECTIONS.sharedAccountLocks).doc(documentId(symbol));
+  unlockAccountSymbol(accountId: string, symbol: string, holder: string): Promise<void> {
+    const ref = this.db.collection(COLLECTIONS.accountSymbolLocks).doc(documentId(accountId, symbol));
     return runTransaction(this.db, async (tx) => {
       if ((await tx.get(ref)).get('holder') === holder) tx.delete(ref);
     });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ExchangeError, type ExchangeOrder } from '../domain/exchange.js';
+import { ExchangeError, type ExchangeOrder, type SymbolFilters } from '../domain/exchange.js';
 import type { OrderRequest, RiskEvent } from '../domain/messages.js';
 import { exposureBySymbol, nettingCounterparty } from '../domain/netting.js';
-import { planOrderQuantity } from '../domain/order-plan.js';
+import { fitToVenueLeverage, planOrderQuantity } from '../domain/order-plan.js';
 import { type OrderRecord, PLACEMENT_LEASE_MS, type PlacementTiming, type VenueFacts } from '../domain/orders.js';
 import { atomsToQuantity, quantityToAtoms } from '../domain/quantity.js';
 import { venueFactsFor } from '../domain/venue-facts.js';
@@ -10,6 +10,8 @@ import { log } from '../log.js';
 import { RetryLater } from '../pubsub/push-handler.js';
 import { applyAllAndPublish, applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
+import type { VenueAccount } from '../exchange/accounts.js';
+import type { PlacementLease } from '../firestore/trade-ledger.js';
 
 async function publishOrderRejected(deps: TradingDeps, request: OrderRequest, reason: string, detail: string): Promise<void> {
   const event: RiskEvent = {
@@ -98,13 +100,39 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
     account.exchange.symbolFilters(request.symbol),
     account.exchange.ticker(request.symbol),
   ]);
-  const holder = randomUUID();
-  const lease = () => ({ holder, until: new Date(now(deps).getTime() + (deps.placementLeaseMs ?? PLACEMENT_LEASE_MS)) });
-  let order = existing;
-  if (order && order.status !== 'placing') {
-    if (order.status === 'rejected') await publishOrderRejected(deps, request, 'rejected', order.reason ?? '');
+  if (existing && existing.status !== 'placing') {
+    if (existing.status === 'rejected') await publishOrderRejected(deps, request, 'rejected', existing.reason ?? '');
     return;
   }
+  const holder = randomUUID();
+  const lease = () => ({ holder, until: new Date(now(deps).getTime() + (deps.placementLeaseMs ?? PLACEMENT_LEASE_MS)) });
+  // One delivery at a time decides and places on an account's symbol where that matters: the
+  // venue's leverage, one setting per account and symbol (read and set from the decision to the
+  // venue's answer), and a shared account's netting, which must see the other agents' orders.
+  const locked = account.shared || (!request.reduceOnly && deps.accounts.venue !== 'paper');
+  if (locked && !(await deps.trades.lockAccountSymbol(account.accountId, request.symbol, lease()))) {
+    throw new RetryLater(`another order on account ${account.accountId} is deciding ${request.symbol}`);
+  }
+  try {
+    await decideAndPlace(deps, request, { account, existing, filters, priceMicros: ticker.priceMicros, holder, lease });
+  } finally {
+    if (locked) await deps.trades.unlockAccountSymbol(account.accountId, request.symbol, holder);
+  }
+}
+
+interface Placement {
+  readonly account: VenueAccount;
+  readonly existing: OrderRecord | undefined;
+  readonly filters: SymbolFilters;
+  readonly priceMicros: number;
+  readonly holder: string;
+  readonly lease: () => PlacementLease;
+}
+
+async function decideAndPlace(deps: TradingDeps, request: OrderRequest, { account, existing, filters, priceMicros, holder, lease }: Placement): Promise<void> {
+  // What the venue holds and has set for the symbol: a close is sized by it, an opening order takes its leverage.
+  let setup = request.reduceOnly || deps.accounts.venue !== 'paper' ? await account.exchange.symbolSetup(request.symbol) : undefined;
+  let order = existing;
   if (!order) {
     // A refusal returns the margin and says why, on every delivery: if a first attempt died
     // after releasing, this one tells.
@@ -113,21 +141,13 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
       await publishOrderRejected(deps, request, reason, detail);
     };
     if (expired(deps, request.expiresAt)) return refuse('expired', `its signal expired at ${request.expiresAt}`);
-    const plan = planOrderQuantity(request, filters, ticker.priceMicros);
+    const plan = planOrderQuantity(request, filters, priceMicros, request.reduceOnly ? setup?.quantityAtoms : undefined);
     if (!plan.ok) return refuse(plan.reason, plan.detail);
-    // On a shared account, the netting check and the claim that puts the order in flight happen
-    // under the account's lock for the symbol: two agents deciding at once see each other's order.
-    if (account.shared && !(await deps.trades.lockSharedSymbol(request.symbol, lease()))) {
-      throw new RetryLater(`another order on the shared account is deciding ${request.symbol}`);
-    }
-    let claim: Awaited<ReturnType<typeof deps.trades.claimForOrder>>;
-    try {
-      const netting = account.shared ? await nettingRefusal(deps, request, plan.quantityAtoms) : undefined;
-      if (netting) return await refuse('account_netting', netting);
-      claim = await deps.trades.claimForOrder(request, { venue: deps.accounts.venue, quantityAtoms: plan.quantityAtoms, lease: lease() });
-    } finally {
-      if (account.shared) await deps.trades.unlockSharedSymbol(request.symbol, holder);
-    }
+    const fit = !request.reduceOnly && setup ? fitToVenueLeverage(request, plan.quantityAtoms, setup, filters, priceMicros) : { ok: true as const, leverage: request.leverage, quantityAtoms: plan.quantityAtoms };
+    if (!fit.ok) return refuse(fit.reason, fit.detail);
+    const netting = account.shared ? await nettingRefusal(deps, request, fit.quantityAtoms) : undefined;
+    if (netting) return refuse('account_netting', netting);
+    const claim = await deps.trades.claimForOrder(request, { venue: deps.accounts.venue, quantityAtoms: fit.quantityAtoms, leverage: fit.leverage, lease: lease() });
     if (!claim.claimed) {
       log.warn('order not placed', { orderId: request.orderId, reason: claim.reason });
       return;
@@ -147,12 +167,18 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
     order = taken.order;
     // An earlier placement may have executed: the venue's word first, and nothing sent if it has the order.
     if (taken.askFirst && (await syncOrderFromVenue(deps, order)) !== undefined) return;
+    // The venue may have changed since this order was decided: its setting is read again.
+    if (setup) setup = await account.exchange.symbolSetup(request.symbol);
   }
-  if (expired(deps, order.expiresAt)) {
+  const end = async (status: 'expired' | 'rejected', reason: string, detail: string) => {
     // Never sent, or the venue has said it has no such order: the order ends here and returns its margin.
-    await applyAndPublish(deps, { orderId: order.orderId, terminal: { status: 'expired', finalFilledAtoms: 0, reason: `its signal expired at ${order.expiresAt}` } });
-    await publishOrderRejected(deps, request, 'expired', `its signal expired at ${order.expiresAt}`);
-    return;
+    await applyAndPublish(deps, { orderId: (order as OrderRecord).orderId, terminal: { status, finalFilledAtoms: 0, reason: detail } });
+    await publishOrderRejected(deps, request, reason, detail);
+  };
+  if (expired(deps, order.expiresAt)) return end('expired', 'expired', `its signal expired at ${order.expiresAt}`);
+  if (!order.reduceOnly && setup?.leverage !== undefined && setup.quantityAtoms !== 0 && setup.leverage !== order.leverage) {
+    // A position opened at another leverage since the decision: placing would change its margin, or be refused.
+    return end('rejected', 'leverage_mismatch', `the account now holds ${order.symbol} at ${setup.leverage}×, not the order's ${order.leverage}×`);
   }
 
   let placed: ExchangeOrder;
@@ -167,6 +193,7 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
       quantity: atomsToQuantity(order.quantityAtoms),
       reduceOnly: order.reduceOnly,
       leverage: order.leverage,
+      ...(setup ? { venueSetup: setup } : {}),
     });
   } catch (error) {
     const venueLatencyMs = Math.round(performance.now() - sentAt);

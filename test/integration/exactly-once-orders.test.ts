@@ -55,15 +55,15 @@ function depsWith(options: { placementLeaseMs?: number } = {}): TradingDeps {
 }
 
 /** Reserves margin for a signal as margin-reservation does; returns the OrderRequest it publishes. */
-async function reserve(agentId: string, signalId: string, side: 'BUY' | 'SELL', options: { reduceOnly?: boolean; expiresInMs?: number } = {}): Promise<OrderRequest> {
+async function reserve(agentId: string, signalId: string, side: 'BUY' | 'SELL', options: { reduceOnly?: boolean; expiresInMs?: number; leverage?: number; quantity?: string } = {}): Promise<OrderRequest> {
   const now = Date.now();
   const signal = makeSignal({
     agentId,
     signalId,
     symbol: 'BTCUSDT',
     side,
-    size: { type: 'quantity', quantity: '0.01', priceMicros: venue.priceAt('BTCUSDT') },
-    leverage: 4,
+    size: { type: 'quantity', quantity: options.quantity ?? '0.01', priceMicros: venue.priceAt('BTCUSDT') },
+    leverage: options.leverage ?? 4,
     reduceOnly: options.reduceOnly ?? false,
     createdAt: new Date(now).toISOString(),
     expiresAt: new Date(now + (options.expiresInMs ?? 300_000)).toISOString(),
@@ -106,7 +106,7 @@ async function newAgent(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb', 'close10x'];
+  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb', 'close10x', 'lev-up', 'lev-down', 'lev-race'];
   // BNB at a flat 300 USD around the test's minute, for commissions charged in BNB.
   const bnbCsv = join(await mkdtemp(join(tmpdir(), 'sapphire-bnb-')), 'BNBUSDT-1m-test.csv');
   const minutes = Array.from({ length: 30 }, (_, i) => new Date(Date.parse('2023-03-08T11:50:00Z') + i * 60_000).toISOString().replace('T', ' ').replace('.000Z', '+00:00'));
@@ -249,6 +249,64 @@ describe('protection reaches the position', () => {
     }
     expect(venue.accountSettings.get(`${keyOf(agentId)}:BTCUSDT`)).toMatchObject({ leverage: 10 });
     await expectBooksEqual(agentId, 0);
+  });
+
+  /** The venue's isolated margin for the agent, never above what its orders reserved. */
+  async function expectVenueMarginWithin(agentId: string, requests: readonly OrderRequest[]): Promise<void> {
+    const reserved = requests.reduce((sum, r) => sum + r.marginMicros, 0);
+    expect(venue.positionOf(keyOf(agentId), 'BTCUSDT').marginMicros).toBeLessThanOrEqual(reserved);
+    await expectBooksEqual(agentId, venue.positionOf(keyOf(agentId), 'BTCUSDT').atoms);
+  }
+
+  it("places an order at a lower leverage than the position's at the venue's, never lowering it (-4161): less margin than reserved", async () => {
+    const agentId = await newAgent('lev-up');
+    const at10 = await reserve(agentId, `${agentId}-10x`, 'BUY', { leverage: 10 });
+    const at4 = await reserve(agentId, `${agentId}-4x`, 'BUY', { leverage: 4 });
+    await routeOrder(deps, at10);
+    await routeOrder(deps, at4);
+    expect(await trades.order(at4.orderId)).toMatchObject({ status: 'filled', leverage: 10, filledAtoms: 1_000_000 });
+    expect(venue.accountSettings.get(`${keyOf(agentId)}:BTCUSDT`)).toMatchObject({ leverage: 10 });
+    await expectVenueMarginWithin(agentId, [at10, at4]);
+  });
+
+  it("cuts an order at a higher leverage than the position's to what its reserved margin carries at the venue's", async () => {
+    const agentId = await newAgent('lev-down');
+    const at4 = await reserve(agentId, `${agentId}-4x`, 'BUY', { leverage: 4 });
+    // 0.02 at 10× reserves 0.2 × price / 10; at the venue's 4× that carries 0.008.
+    const at10 = await reserve(agentId, `${agentId}-10x`, 'BUY', { leverage: 10, quantity: '0.02' });
+    await routeOrder(deps, at4);
+    await routeOrder(deps, at10);
+    expect(await trades.order(at10.orderId)).toMatchObject({ status: 'filled', leverage: 4, filledAtoms: 800_000 });
+    expect(venue.accountSettings.get(`${keyOf(agentId)}:BTCUSDT`)).toMatchObject({ leverage: 4 });
+    await expectVenueMarginWithin(agentId, [at4, at10]);
+  });
+
+  it('decides two orders at different leverage delivered at once one after the other (a lease per account and symbol): never more venue margin than reserved', async () => {
+    const agentId = await newAgent('lev-race');
+    const requests = [await reserve(agentId, `${agentId}-10x`, 'BUY', { leverage: 10 }), await reserve(agentId, `${agentId}-3x`, 'BUY', { leverage: 3, quantity: '0.02' })];
+    let waited = 0;
+    const deliver = async (request: OrderRequest): Promise<void> => {
+      for (;;) {
+        try {
+          return await routeOrder(deps, request);
+        } catch (error) {
+          if (!(error instanceof RetryLater)) throw error;
+          waited += 1;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    };
+    await Promise.all(requests.map(deliver));
+    expect(waited).toBeGreaterThan(0);
+    // Whichever went first set the venue's leverage; the other went out at it, or (3× first: 0.01
+    // on the 10× order's reservation carries 0.003 at 3×, under the venue's 100 USD minimum) was
+    // refused before the venue.
+    const orders = (await Promise.all(requests.map((r) => trades.order(r.orderId)))).filter((o) => o !== undefined);
+    expect(new Set(orders.map((o) => o.leverage)).size).toBe(1);
+    for (const request of requests.filter((r) => !orders.some((o) => o.orderId === r.orderId))) {
+      expect(await margins.reservationOf(request.signalId)).toMatchObject({ status: 'released', releaseReason: 'leverage_mismatch' });
+    }
+    await expectVenueMarginWithin(agentId, requests);
   });
 });
 

@@ -28,16 +28,17 @@ afterAll(async () => {
 });
 
 describe('out-of-order messages, decided from state', () => {
-  it('a close that arrives before its open has filled is refused by the venue and changes no margin; the open then fills', async () => {
+  it('a close that arrives before its open has filled is refused before the venue (nothing to close there) and changes no margin; the open then fills', async () => {
     const agentId = 'qwen-7b';
     // Priced at the market, as a caller's price is never trusted above it (order-plan.ts).
     const price = p.venue.priceAt('BTCUSDT');
     const close = makeSignal({ signalId: 'ooo-close', agentId, side: 'SELL', reduceOnly: true, size: { type: 'quantity', quantity: '0.01', priceMicros: price }, leverage: 5 });
     const open = makeSignal({ signalId: 'ooo-open', agentId, side: 'BUY', size: { type: 'quantity', quantity: '0.01', priceMicros: price }, leverage: 5 });
     await p.publisher.publish(TOPICS.signals, close);
-    await waitUntil('the close refused', async () => (await p.trades.order(orderIdForSignal(close.signalId)))?.status === 'rejected');
-    expect(await p.trades.order(orderIdForSignal(close.signalId))).toMatchObject({ terminalStatus: 'rejected', filledAtoms: 0, reservedMicros: 0 });
-    await riskEvents.waitForMessage('the risk event', (e) => e.type === 'order_rejected' && e.signalId === close.signalId);
+    await waitUntil('the close refused', async () => (await p.margins.reservationOf(close.signalId))?.status === 'released');
+    expect(await p.margins.reservationOf(close.signalId)).toMatchObject({ marginMicros: 0, releaseReason: 'nothing_to_close' });
+    expect(await p.trades.order(orderIdForSignal(close.signalId))).toBeUndefined();
+    await riskEvents.waitForMessage('the risk event', (e) => e.type === 'order_rejected' && e.signalId === close.signalId && e.reason === 'nothing_to_close');
     expect(await p.margins.ledgerOf(agentId)).toMatchObject({ reservedMicros: 0, inUseMicros: 0, openSymbols: {}, positionSymbols: {} });
 
     await p.publisher.publish(TOPICS.signals, open);

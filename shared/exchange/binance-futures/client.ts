@@ -11,6 +11,7 @@ import {
   type SymbolFilters,
   type Ticker,
   type VenueIncome,
+  type SymbolSetup,
   type VenuePosition,
 } from '../../domain/exchange.js';
 import { type CommissionMicros, USD, USD_STABLE_ASSETS, commissionMicros, signedVenueUsdToMicros } from '../../domain/money.js';
@@ -94,12 +95,17 @@ interface Call {
   readonly places?: boolean;
 }
 
+/** positionRisk's positionAmt ("-0.015") as signed atoms. */
+function signedPositionAtoms(positionAmt: string): number {
+  const negative = positionAmt.startsWith('-');
+  const atoms = quantityToAtoms(canonicalDecimal(negative ? positionAmt.slice(1) : positionAmt));
+  return negative ? -atoms : atoms;
+}
+
 export class BinanceFuturesClient implements Exchange {
   readonly venue = 'binance' as const;
   private clockOffsetMs: number | undefined;
   private filters: { at: number; bySymbol: Map<string, SymbolFilters> } | undefined;
-  /** What this account's symbols are set to at the venue (prepareSymbol). */
-  private readonly setups = new Map<string, { leverage: number; isolated: boolean }>();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -175,7 +181,7 @@ export class BinanceFuturesClient implements Exchange {
     await this.checkFilters(order);
     // A close never touches leverage or margin type: Binance refuses to lower the leverage of an
     // open isolated position (-4161), and a close needs neither — it only reduces what is there.
-    if (!order.reduceOnly) await this.prepareSymbol(order.symbol, order.leverage);
+    if (!order.reduceOnly) await this.prepareSymbol(order.symbol, order.leverage, order.venueSetup);
     for (let send = 1; ; send += 1) {
       const sentAt = this.now();
       try {
@@ -286,23 +292,33 @@ export class BinanceFuturesClient implements Exchange {
    * (often 20× and cross margin). "No need to change" is success; any other refusal blocks the
    * order with venue_setup_failed.
    */
-  private async prepareSymbol(symbol: string, leverage: number): Promise<void> {
-    const known = this.setups.get(symbol);
-    if (known?.isolated && known.leverage === leverage) return;
+  /**
+   * Makes the symbol isolated at `leverage`, from what the venue says it is now (never from a
+   * memory of this process: another instance may have changed it since).
+   */
+  private async prepareSymbol(symbol: string, leverage: number, known?: SymbolSetup): Promise<void> {
+    const setup = known ?? (await this.symbolSetup(symbol));
+    if (setup.isolated && setup.leverage === leverage) return;
     try {
-      if (!known?.isolated) {
+      if (!setup.isolated) {
         await this.call({ method: 'POST', path: '/fapi/v1/marginType', signed: true, params: { symbol, marginType: 'ISOLATED' } }).catch((error: unknown) => {
           if (!(error instanceof ExchangeError && error.venueCode === NO_NEED_TO_CHANGE_MARGIN_TYPE)) throw error;
         });
       }
-      if (known?.leverage !== leverage) await this.call({ method: 'POST', path: '/fapi/v1/leverage', signed: true, params: { symbol, leverage } });
+      if (setup.leverage !== leverage) await this.call({ method: 'POST', path: '/fapi/v1/leverage', signed: true, params: { symbol, leverage } });
     } catch (error) {
       if (error instanceof ExchangeError && !error.retryable) {
         throw new ExchangeError('venue_setup_failed', `could not set ${leverage}× isolated margin on ${symbol}: ${error.message}`, false, error.venueCode);
       }
       throw error;
     }
-    this.setups.set(symbol, { leverage, isolated: true });
+  }
+
+  async symbolSetup(symbol: string): Promise<SymbolSetup> {
+    const rows = z.array(PositionRisk).parse(await this.call({ method: 'GET', path: '/fapi/v2/positionRisk', signed: true, params: { symbol } }));
+    const row = rows.find((r) => r.symbol === symbol);
+    if (!row) return { quantityAtoms: 0 };
+    return { quantityAtoms: signedPositionAtoms(row.positionAmt), ...(row.leverage ? { leverage: Number(row.leverage) } : {}), isolated: row.marginType?.toLowerCase() === 'isolated' };
   }
 
   async venueMadeOrders(symbol: string): Promise<ExchangeOrder[]> {
@@ -313,9 +329,8 @@ export class BinanceFuturesClient implements Exchange {
   async positions(): Promise<VenuePosition[]> {
     const rows = z.array(PositionRisk).parse(await this.call({ method: 'GET', path: '/fapi/v2/positionRisk', signed: true }));
     return rows.flatMap((r) => {
-      const negative = r.positionAmt.startsWith('-');
-      const atoms = quantityToAtoms(canonicalDecimal(negative ? r.positionAmt.slice(1) : r.positionAmt));
-      return atoms === 0 ? [] : [{ symbol: r.symbol, quantityAtoms: negative ? -atoms : atoms }];
+      const atoms = signedPositionAtoms(r.positionAmt);
+      return atoms === 0 ? [] : [{ symbol: r.symbol, quantityAtoms: atoms }];
     });
   }
 

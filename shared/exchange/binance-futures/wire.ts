@@ -60,7 +60,7 @@ export const Income = z.object({
   tranId: Id,
 });
 
-export const PositionRisk = z.object({ symbol: z.string(), positionAmt: Decimal });
+export const PositionRisk = z.object({ symbol: z.string(), positionAmt: Decimal, leverage: z.string().regex(/^\d+$/).optional(), marginType: z.string().optional() });
 
 export const VenueError = z.object({ code: z.number().int(), msg: z.string() });
 

@@ -10,6 +10,7 @@ import {
   type PlaceOrderRequest,
   VENUE_MADE_ORDER,
   type VenueIncome,
+  type SymbolSetup,
   type VenuePosition,
 } from '../../domain/exchange.js';
 import { ceilDiv, feeMicros } from '../../domain/money.js';
@@ -239,6 +240,11 @@ export class PaperExchange implements Exchange {
   /** The account's signed position in `symbol`, in atoms (what a venue's position risk reports). */
   async positionAtoms(symbol: string): Promise<number> {
     return heldAtoms((await this.accountRef(symbol).get()).data());
+  }
+
+  /** The paper venue keeps no leverage setting: every order trades at its own. */
+  async symbolSetup(symbol: string): Promise<SymbolSetup> {
+    return { quantityAtoms: await this.positionAtoms(symbol) };
   }
 
   /** A paper order fills whole, once, in the trade `<exchangeOrderId>-1`. */

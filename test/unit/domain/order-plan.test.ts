@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SymbolFilters } from '../../../shared/domain/exchange.js';
 import { OrderRequest, type SignalSize } from '../../../shared/domain/messages.js';
 import { USD, notionalMicros } from '../../../shared/domain/money.js';
-import { planOrderQuantity } from '../../../shared/domain/order-plan.js';
+import { fitToVenueLeverage, planOrderQuantity } from '../../../shared/domain/order-plan.js';
 import { ATOMS_PER_UNIT, atomsToQuantity, notionalOfAtoms } from '../../../shared/domain/quantity.js';
 import type { Side } from '../../../shared/domain/vocabulary.js';
 
@@ -189,6 +189,63 @@ describe('planOrderQuantity', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('planOrderQuantity for a close, sized by the venue position', () => {
+  const close = (quantity: string, side: Side) => orderRequest({ type: 'quantity', quantity, priceMicros: PRICE }, { reduceOnly: true, side });
+
+  it('closes at most what the venue holds, whatever was asked', () => {
+    expect(planOrderQuantity(close('0.02', 'SELL'), BTC_FILTERS, PRICE, 1_500_000)).toEqual({ ok: true, quantityAtoms: 1_500_000 });
+    expect(planOrderQuantity(close('0.05', 'BUY'), BTC_FILTERS, PRICE, -1_000_000)).toEqual({ ok: true, quantityAtoms: 1_000_000 });
+    // Asked less than is held: what was asked.
+    expect(planOrderQuantity(close('0.01', 'SELL'), BTC_FILTERS, PRICE, 4_500_000)).toEqual({ ok: true, quantityAtoms: 1_000_000 });
+  });
+
+  it('refuses a close with nothing of its side to reduce at the venue', () => {
+    for (const held of [0, -1_000_000]) expect(planOrderQuantity(close('0.01', 'SELL'), BTC_FILTERS, PRICE, held)).toMatchObject({ ok: false, reason: 'nothing_to_close' });
+    expect(planOrderQuantity(close('0.01', 'BUY'), BTC_FILTERS, PRICE, 1_000_000)).toMatchObject({ ok: false, reason: 'nothing_to_close' });
+  });
+
+  it('never sizes an opening order by the venue position', () => {
+    const open = orderRequest({ type: 'quantity', quantity: '0.01', priceMicros: PRICE });
+    expect(planOrderQuantity(open, BTC_FILTERS, PRICE, 0)).toEqual({ ok: true, quantityAtoms: 1_000_000 });
+  });
+});
+
+describe('fitToVenueLeverage', () => {
+  // 0.02 BTC at 25,000, 5×: 500 USD notional, 100 USD reserved.
+  const open = orderRequest({ type: 'quantity', quantity: '0.02', priceMicros: PRICE }, { leverage: 5 });
+
+  it("keeps the order's own leverage when the account is flat, or the venue has none or the same", () => {
+    for (const setup of [{ quantityAtoms: 0, leverage: 20 }, { quantityAtoms: 1_000_000 }, { quantityAtoms: 1_000_000, leverage: 5 }]) {
+      expect(fitToVenueLeverage(open, 2_000_000, setup, BTC_FILTERS, PRICE)).toEqual({ ok: true, leverage: 5, quantityAtoms: 2_000_000 });
+    }
+  });
+
+  it("takes a higher venue leverage under a position as planned: less margin than reserved", () => {
+    expect(fitToVenueLeverage(open, 2_000_000, { quantityAtoms: -1_000_000, leverage: 10 }, BTC_FILTERS, PRICE)).toEqual({ ok: true, leverage: 10, quantityAtoms: 2_000_000 });
+  });
+
+  it('cuts to what the reserved margin carries at a lower venue leverage, or refuses below the minimum', () => {
+    // 100 USD at 2× carries 200 USD: 0.008 BTC.
+    expect(fitToVenueLeverage(open, 2_000_000, { quantityAtoms: 1_000_000, leverage: 2 }, BTC_FILTERS, PRICE)).toEqual({ ok: true, leverage: 2, quantityAtoms: 800_000 });
+    // At 1×: 100 USD carries 0.004 BTC, exactly the 100 USD minimum notional; a 0.01 order reserving 50 USD does not.
+    expect(fitToVenueLeverage(open, 2_000_000, { quantityAtoms: 1_000_000, leverage: 1 }, BTC_FILTERS, PRICE)).toEqual({ ok: true, leverage: 1, quantityAtoms: 400_000 });
+    const small = orderRequest({ type: 'quantity', quantity: '0.01', priceMicros: PRICE }, { leverage: 5 });
+    expect(fitToVenueLeverage(small, 1_000_000, { quantityAtoms: 1_000_000, leverage: 1 }, BTC_FILTERS, PRICE)).toMatchObject({ ok: false, reason: 'leverage_mismatch' });
+  });
+
+  it('never puts more venue margin than reserved (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 125 }), fc.integer({ min: 1, max: 125 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 10_000, max: 60_000 }), (orderLeverage, venueLeverage, hundredths, priceUsd) => {
+        const price = priceUsd * USD;
+        const request = orderRequest({ type: 'quantity', quantity: (hundredths / 100).toFixed(2), priceMicros: price }, { leverage: orderLeverage });
+        const fit = fitToVenueLeverage(request, hundredths * 1_000_000, { quantityAtoms: 1, leverage: venueLeverage }, BTC_FILTERS, price);
+        if (fit.ok) expect(Math.ceil(notionalOfAtoms(fit.quantityAtoms, price) / fit.leverage)).toBeLessThanOrEqual(request.marginMicros);
+      }),
+      { numRuns: 2_000 },
     );
   });
 });

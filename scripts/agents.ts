@@ -7,7 +7,7 @@
  * Against the local stack it finds ops-api by itself; elsewhere set SAPPHIRE_OPS_API_URL and OPS_TOKEN.
  */
 import { parseArgs } from 'node:util';
-import type { AgentProfile, AgentProfileChanges } from '../shared/domain/agents.js';
+import { type AgentProfile, type AgentProfileChanges, haltFlattens } from '../shared/domain/agents.js';
 import { microsToUsd, usdToMicros } from '../shared/domain/money.js';
 import { fail, opsApi } from './lib/ops-client.js';
 
@@ -15,7 +15,7 @@ const USAGE = `usage: npm run agents -- get [<agentId>]
        npm run agents -- set <agentId> --reason <text> [--budget <USD>] [--max-leverage <n>] [--min-notional <USD>] [--max-notional <USD>] [--symbols A,B] [--flatten-on-halt true|false] [--flatten-on-portfolio-halt true|false]`;
 
 function describe(p: AgentProfile): string {
-  const flatten = p.flatten ? ` flatten on halt: agent ${p.flatten.onAgentHalt}, portfolio ${p.flatten.onPortfolioHalt}` : '';
+  const flatten = ` flatten on halt: agent ${haltFlattens(p).onAgentHalt}, portfolio ${haltFlattens(p).onPortfolioHalt}`;
   return `${p.agentId.padEnd(16)} budget ${microsToUsd(p.marginAllocationMicros)} USD  leverage ≤ ${p.maxLeverage}  notional ${microsToUsd(p.minPositionNotionalMicros)}..${microsToUsd(p.maxPositionNotionalMicros)} USD  ${p.allowedSymbols.join(',')}${flatten}`;
 }
 
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     ...(values['max-notional'] !== undefined ? { maxPositionNotionalMicros: usd(values['max-notional'], 'max-notional') } : {}),
     ...(values.symbols !== undefined ? { allowedSymbols: values.symbols.split(',').map((s) => s.trim()) } : {}),
     ...(onHalt !== undefined || onPortfolioHalt !== undefined
-      ? { flatten: { onAgentHalt: onHalt ?? current.flatten?.onAgentHalt ?? false, onPortfolioHalt: onPortfolioHalt ?? current.flatten?.onPortfolioHalt ?? false } }
+      ? { flatten: { onAgentHalt: onHalt ?? haltFlattens(current).onAgentHalt, onPortfolioHalt: onPortfolioHalt ?? haltFlattens(current).onPortfolioHalt } }
       : {}),
   };
   if (Object.keys(changes).length === 0) fail(`nothing to change\n${USAGE}`);

@@ -5,7 +5,7 @@
  * shared/replay/engine.ts) and writes the report: report.html, summary.json, trades.csv,
  * decisions.csv (and replay.log: the functions' warnings and errors). `--from` and `--to` are
  * UTC dates or ISO times, `--to` excluded; by default the whole of the data. The last line is
- * `RESULT replay_s=… peak_rss_mb=… trades=… halts=…`.
+ * `RESULT replay_s=… peak_rss_mb=… trades=… halts=… halted_holding=…`.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -132,10 +132,11 @@ process.stdout.write(
     `window      ${summary.window.from} → ${summary.window.to} (${summary.window.minutes} minutes, ${summary.agents.length} agents, ${symbols.join(', ')})`,
     `equity      ${microsToUsd(p.startEquityMicros)} → ${microsToUsd(p.endEquityMicros)} USD (${(p.returnFraction * 100).toFixed(2)}%; buy and hold ${(summary.baseline.returnFraction * 100).toFixed(2)}%)`,
     `drawdown    max ${(p.maxDrawdownFraction * 100).toFixed(2)}% · halts ${p.halts} · alerts ${summary.alerts.length} · trades ${p.trades}`,
+    `halted      ${p.haltedHolding.length === 0 ? 'every halted agent flat at the end' : `still holding at the end: ${p.haltedHolding.join(', ')}`}`,
     `messages    ${outcome.messages} delivered in process${outcome.failedDeliveries.length > 0 ? `, ${outcome.failedDeliveries.length} dead-lettered (see replay.log)` : ''}`,
     `report      ${join(outDir, 'report.html')}`,
     '',
   ].join('\n'),
 );
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(`RESULT replay_s=${wallSeconds().toFixed(1)} peak_rss_mb=${peakRssMb.toFixed(0)} trades=${p.trades} halts=${p.halts}\n`);
+process.stdout.write(`RESULT replay_s=${wallSeconds().toFixed(1)} peak_rss_mb=${peakRssMb.toFixed(0)} trades=${p.trades} halts=${p.halts} halted_holding=${p.haltedHolding.length}\n`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FLATTEN_POLICY } from './domain/flatten.js';
 import { PLACEMENT_LEASE_MS } from './domain/orders.js';
 import { FUNCTIONS, SECRETS, type SecretName, TOPICS } from '../triggers/manifest.js';
 
@@ -98,6 +99,10 @@ const EnvSchema = z.object({
    * Longer than the venue client's sends, retries and asking after an unknown answer (about 20 s).
    */
   ORDER_PLACEMENT_LEASE_SECONDS: IntFrom(30, 600).default(PLACEMENT_LEASE_MS / 1000),
+  /** A flatten not yet flat is tried again this long after its last try, then twice as long each time (at most 5 minutes apart). */
+  FLATTEN_RETRY_SECONDS: IntFrom(1, 600).default(FLATTEN_POLICY.retryFirstMs / 1000),
+  /** A flatten still not flat this long after it began alerts (critical), once; it goes on trying. */
+  FLATTEN_ALERT_AFTER_SECONDS: IntFrom(1, 86_400).default(FLATTEN_POLICY.alertAfterMs / 1000),
   /** Operator tokens for ops-api, comma-separated `name:token`; the name is recorded as who acted. */
   OPS_API_TOKENS: z
     .string()

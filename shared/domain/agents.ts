@@ -19,8 +19,11 @@ const AgentProfileFields = z
     allowedSymbols: z.array(Symbol).min(1),
     /** The Vertex endpoint serving this agent's model; unset, VERTEX_ENDPOINTS names it. */
     modelEndpoint: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/endpoints\/[^/]+$/, 'projects/<p>/locations/<l>/endpoints/<id>').optional(),
-    /** Close every position of this agent when it is halted, or when the whole portfolio is. */
-    flatten: z.object({ onAgentHalt: z.boolean().default(false), onPortfolioHalt: z.boolean().default(false) }).strict().optional(),
+    /**
+     * What a halt does to this agent's open positions: close them when it is halted, and when the
+     * whole portfolio is. Unset, both are on (FLATTEN_ON_EVERY_HALT): a halted agent is flat.
+     */
+    flatten: z.object({ onAgentHalt: z.boolean(), onPortfolioHalt: z.boolean() }).strict().optional(),
     /** How this agent's model is fine-tuned; unset fields take the deployment's defaults. */
     training: z
       .object({
@@ -47,6 +50,17 @@ export type AgentProfileChanges = z.infer<typeof AgentProfileChanges>;
 
 const MAJORS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT', 'XRPUSDT'];
 
+/**
+ * A halt closes the agent's positions, on its own halt and on the portfolio's: a halted agent
+ * that kept its position would go on losing with nothing resting at the venue to stop it.
+ */
+export const FLATTEN_ON_EVERY_HALT = { onAgentHalt: true, onPortfolioHalt: true } as const;
+
+/** What a halt does to the profile's positions (FLATTEN_ON_EVERY_HALT when the profile says nothing). */
+export function haltFlattens(profile: Pick<AgentProfile, 'flatten'>): { readonly onAgentHalt: boolean; readonly onPortfolioHalt: boolean } {
+  return profile.flatten ?? FLATTEN_ON_EVERY_HALT;
+}
+
 /** The four agents Sapphire ships with; each starts with a 1,000 USD margin budget. */
 export const DEFAULT_AGENTS: readonly AgentProfile[] = [
   {
@@ -59,6 +73,7 @@ export const DEFAULT_AGENTS: readonly AgentProfile[] = [
     minPositionNotionalMicros: 10 * USD,
     maxPositionNotionalMicros: 5_000 * USD,
     allowedSymbols: MAJORS,
+    flatten: FLATTEN_ON_EVERY_HALT,
     // DeepSeek-V3 itself (671B) is not LoRA-tuned on one A100: its 7B distillation is.
     training: { baseModel: 'deepseek-ai/DeepSeek-R1-Distill-Qwen-7B' },
   },
@@ -72,6 +87,7 @@ export const DEFAULT_AGENTS: readonly AgentProfile[] = [
     minPositionNotionalMicros: 10 * USD,
     maxPositionNotionalMicros: 3_000 * USD,
     allowedSymbols: MAJORS,
+    flatten: FLATTEN_ON_EVERY_HALT,
     training: { baseModel: 'Qwen/Qwen2.5-7B-Instruct' },
   },
   {
@@ -84,6 +100,7 @@ export const DEFAULT_AGENTS: readonly AgentProfile[] = [
     minPositionNotionalMicros: 10 * USD,
     maxPositionNotionalMicros: 2_000 * USD,
     allowedSymbols: MAJORS,
+    flatten: FLATTEN_ON_EVERY_HALT,
     // FinGPT is LoRA on an open chat model; an ungated one, so jobs need no Hugging Face token.
     training: { baseModel: 'Qwen/Qwen2.5-7B-Instruct' },
   },
@@ -97,5 +114,6 @@ export const DEFAULT_AGENTS: readonly AgentProfile[] = [
     minPositionNotionalMicros: 10 * USD,
     maxPositionNotionalMicros: 10_000 * USD,
     allowedSymbols: MAJORS,
+    flatten: FLATTEN_ON_EVERY_HALT,
   },
 ];

@@ -189,6 +189,15 @@ export class ReplayRecorder {
     return this.scopes.get(PORTFOLIO_SCOPE)?.latest?.equityMicros ?? this.allocationMicros;
   }
 
+  /** Agents whose last state in the window is halted (their own or the portfolio's) and that hold a position at its end. */
+  private haltedHolding(): string[] {
+    const lastState = new Map<string, string>();
+    for (const change of this.stateChanges) lastState.set(change.scope, change.state);
+    const portfolioHalted = lastState.get(PORTFOLIO_SCOPE) === 'halted';
+    const holding = new Set([...this.positions.values()].filter((p) => p.position.quantityAtoms !== 0).map((p) => p.agentId));
+    return this.options.agents.map((a) => a.agentId).filter((agentId) => holding.has(agentId) && (portfolioHalted || lastState.get(agentId) === 'halted'));
+  }
+
   summary(): ReplaySummary {
     const portfolio = this.scopeStats(PORTFOLIO_SCOPE, this.allocationMicros);
     const unrealizedByAgent = new Map<string, number>();
@@ -238,6 +247,7 @@ export class ReplayRecorder {
         trades: this.trades.length,
         halts: this.stateChanges.filter((c) => c.state === 'halted').length,
         resumes: this.stateChanges.filter((c, i, list) => c.state === 'active' && list.slice(0, i).some((p) => p.scope === c.scope)).length,
+        haltedHolding: this.haltedHolding(),
         feesMicros: all.reduce((s, f) => s + f.feesMicros, 0),
         realizedPnlMicros: all.reduce((s, f) => s + f.realizedPnlMicros, 0),
         unrealizedPnlMicros: [...unrealizedByAgent.values()].reduce((s, v) => s + v, 0),

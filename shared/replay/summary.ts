@@ -85,6 +85,8 @@ export interface ReplaySummary {
     readonly trades: number;
     readonly halts: number;
     readonly resumes: number;
+    /** Agents halted at the window's end that still hold a position there (a halt flattens by default: 0). */
+    readonly haltedHolding: string[];
     readonly feesMicros: number;
     readonly realizedPnlMicros: number;
     readonly unrealizedPnlMicros: number;

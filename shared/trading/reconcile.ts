@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { FLATTEN_POLICY, type FlattenPolicy } from '../domain/flatten.js';
 import { bankruptcyPriceMicros, isLiquidated } from '../domain/liquidation.js';
 import type { AlertMessage } from '../domain/messages.js';
 import { microsToUsd } from '../domain/money.js';
@@ -7,11 +8,13 @@ import { PaperExchange } from '../exchange/paper/paper-exchange.js';
 import { listAgentProfiles } from '../firestore/agent-profiles.js';
 import { COLLECTIONS } from '../firestore/collections.js';
 import { documentId } from '../firestore/document-id.js';
+import { FlattenBook } from '../firestore/flattens.js';
 import { changeTradingState, tradingStateOf } from '../firestore/trading-states.js';
 import { log } from '../log.js';
 import { applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
 import { type OrderRecord, leaseLive } from '../domain/orders.js';
+import { continueFlattens } from './flatten.js';
 import { cancelAtVenue, syncOrderFromVenue } from './route-order.js';
 
 export interface ReconcileOptions {
@@ -24,6 +27,8 @@ export interface ReconcileOptions {
   readonly placingGraceMs: number;
   /** A market order still open at the venue after this long is stuck: it is canceled. */
   readonly openOrderTtlMs: number;
+  /** How flattens not yet flat are tried again and when they alert (FLATTEN_POLICY by default). */
+  readonly flattenPolicy?: FlattenPolicy;
 }
 
 export interface ReconcileReport {
@@ -37,6 +42,9 @@ export interface ReconcileReport {
   readonly positionMismatches: readonly string[];
   /** Orders the venue made by itself (liquidations, ADL) booked in this run. */
   readonly liquidations: number;
+  /** Flattens tried again for what they left open, and flattens that alerted for still holding positions past the bound. */
+  readonly flattensRetried: number;
+  readonly flattenAlerts: number;
   /** Orders and agents whose step failed: logged as errors and skipped; the rest of the run went on. */
   readonly failures: readonly string[];
 }
@@ -73,7 +81,7 @@ const OPEN_AT_VENUE = new Set(['NEW', 'PARTIALLY_FILLED']);
  * fills and ends the webhooks missed; cancels orders left open at the venue past their time;
  * ends orders that never reached the venue; releases reservations that never became orders;
  * books the funding each agent's own account was charged or paid; holds to reduce-only an agent
- * whose positions at the venue differ from Sapphire's.
+ * whose positions at the venue differ from Sapphire's; carries every flatten on until it is flat.
  * Every step is idempotent: a second run right after changes nothing.
  */
 export async function reconcile(deps: TradingDeps, options: ReconcileOptions): Promise<ReconcileReport> {
@@ -114,7 +122,20 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
   await liquidatePaperPositions(deps, agentIds, failures);
   const liquidations = await adoptVenueMadeOrders(deps, agentIds, started, failures);
   const positionMismatches = await checkVenuePositions(deps, agentIds, started, failures);
-  const report = { ordersChecked: open.length, factsApplied, ordersNeverPlaced, ordersExpired, reservationsReleased, fundingApplied, positionMismatches, liquidations, failures };
+  const flattens = await continueFlattens(deps, new FlattenBook(deps.trades.db), options.flattenPolicy ?? FLATTEN_POLICY, failures);
+  const report = {
+    ordersChecked: open.length,
+    factsApplied,
+    ordersNeverPlaced,
+    ordersExpired,
+    reservationsReleased,
+    fundingApplied,
+    positionMismatches,
+    liquidations,
+    flattensRetried: flattens.retried,
+    flattenAlerts: flattens.alerted,
+    failures,
+  };
   log.info('reconciled', { ...report });
   return report;
 }

@@ -22,5 +22,10 @@ export function tradingDepsFromConfig(config: Config, io: RuntimeIo = cloudIo(co
 
 /** How long the reconciler lets reservations, placements and open orders be before it acts. */
 export function reconcileOptionsFromConfig(config: Config): ReconcileOptions {
-  return { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000, placingGraceMs: 120_000, openOrderTtlMs: config.ORDER_TTL_SECONDS * 1000 };
+  return {
+    reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
+    placingGraceMs: 120_000,
+    openOrderTtlMs: config.ORDER_TTL_SECONDS * 1000,
+    flattenPolicy: { retryFirstMs: config.FLATTEN_RETRY_SECONDS * 1000, alertAfterMs: config.FLATTEN_ALERT_AFTER_SECONDS * 1000 },
+  };
 }

@@ -10,6 +10,10 @@ import { tradingStateOf } from '../../shared/firestore/trading-states.js';
 import { pubsubFor } from '../../shared/pubsub/client.js';
 import { JsonPublisher } from '../../shared/pubsub/publisher.js';
 import { TOPICS } from '../../triggers/manifest.js';
+import { loadConfig } from '../../shared/config.js';
+import { FlattenBook } from '../../shared/firestore/flattens.js';
+import { flattenProgress } from '../../shared/trading/flatten.js';
+import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 import type { MarketStandIn } from '../../scripts/lib/market-standin.js';
 import type { LocalPushDelivery } from '../../scripts/lib/provision.js';
 import { bearer, postJson } from '../support/http.js';
@@ -21,7 +25,9 @@ import { USD } from '../../shared/domain/money.js';
 
 /**
  * March 2023 replayed: a 10× long of 0.452 BTC opened by lagllama-degen on 2023-03-08 12:01,
- * evaluated hourly while BTC falls from 22,100 to 19,600.
+ * evaluated hourly while BTC falls from 22,100 to 19,600. Its profile keeps the position on its
+ * own halt (the default would flatten it there, and the portfolio would never fall 25%) and
+ * flattens it on the portfolio's: the agent is flat by the end of the window.
  */
 
 const projectId = isolatedProject('drawdown');
@@ -63,6 +69,7 @@ async function episodes(): Promise<AlertEpisode[]> {
 }
 
 let delivery: LocalPushDelivery | undefined;
+let tradingDeps: ReturnType<typeof tradingDepsFromConfig>;
 
 beforeAll(async () => {
   venue = await startReplayAt('2023-03-08T12:01:00Z');
@@ -74,7 +81,7 @@ beforeAll(async () => {
     ALERT_DESTINATIONS: JSON.stringify([{ name: 'ops-slack', type: 'slack', url: `${slack.url}/services/T0/B0/X` }]),
     ALERT_RATE_PER_SECOND: '50',
   });
-  await seedAgentProfiles(db, DEFAULT_AGENTS);
+  await seedAgentProfiles(db, DEFAULT_AGENTS.map((p) => (p.agentId === 'lagllama-degen' ? { ...p, flatten: { onAgentHalt: false, onPortfolioHalt: true } } : p)));
   fns.reservation = await serveFunction(() => import('../../functions/margin-reservation/index.js'), 'marginReservation');
   fns.router = await serveFunction(() => import('../../functions/order-router/index.js'), 'orderRouter');
   fns.evaluator = await serveFunction(() => import('../../functions/drawdown-evaluator/index.js'), 'drawdownEvaluator');
@@ -82,6 +89,7 @@ beforeAll(async () => {
   fns.alerts = await serveFunction(() => import('../../functions/alert-publisher/index.js'), 'alertPublisher');
   delivery = await deliverPushTo(pubsub, { 'margin-reservation': fns.reservation, 'order-router': fns.router, 'alert-publisher': fns.alerts });
   alerts = await TopicTap.open(pubsub, TOPICS.alerts);
+  tradingDeps = tradingDepsFromConfig(loadConfig());
 });
 
 afterAll(async () => {
@@ -138,6 +146,15 @@ describe('drawdown, kill switch and resume on replayed prices', () => {
     expect(critical[0]).toMatchObject({ state: 'open', openedAt: '2023-03-10T05:00:00.000Z', severity: 'critical' });
   });
 
+  it("flattens lagllama-degen on the portfolio halt, as its profile asks: flat by the end of the window", async () => {
+    const halt = (await episodes()).find((e) => e.key === 'portfolio_drawdown:portfolio') as AlertEpisode;
+    const flattenId = `halt-${halt.episodeId}`;
+    await waitUntil('the halt flattened', async () => (await flattenProgress(tradingDeps, new FlattenBook(db), flattenId))?.done === true);
+    const progress = await flattenProgress(tradingDeps, new FlattenBook(db), flattenId);
+    expect(progress).toMatchObject({ requestedBy: 'drawdown-evaluator', positions: [{ agentId: 'lagllama-degen', plannedAtoms: 45_200_000, remainingAtoms: 0 }] });
+    expect(await trades.position('lagllama-degen', 'BTCUSDT')).toMatchObject({ quantityAtoms: 0, marginInUseMicros: 0 });
+  });
+
   it('halted lagllama-degen earlier, when its own drawdown passed the agent limit', async () => {
     // 49.9% drawdown and 31% of its budget lost that day.
     expect((await episodes()).find((e) => e.key === 'agent_drawdown:lagllama-degen')?.openedAt).toBe('2023-03-09T19:00:00.000Z');
@@ -153,9 +170,12 @@ describe('drawdown, kill switch and resume on replayed prices', () => {
     expect(await margins.reservationOf('dd-new')).toMatchObject({ reason: 'trading_halted' });
   });
 
-  it('lets a reduce-only order through while halted, and it closes the position', async () => {
-    expect(await signal('dd-reduce', { agentId: 'lagllama-degen', side: 'SELL', reduceOnly: true, size: { type: 'quantity', quantity: '0.452', priceMicros: 19_876_010_000 }, leverage: 10 })).toBe('accepted');
-    await waitUntil('the closed position', async () => (await trades.position('lagllama-degen', 'BTCUSDT')).quantityAtoms === 0);
+  it('lets a reduce-only order through while halted; the router sends nothing, the flatten having closed it all', async () => {
+    await signal('dd-reduce', { agentId: 'lagllama-degen', side: 'SELL', reduceOnly: true, size: { type: 'quantity', quantity: '0.452', priceMicros: 19_876_010_000 }, leverage: 10 });
+    await waitUntil('the close decided and refused', async () => (await margins.reservationOf('dd-reduce'))?.status === 'released');
+    // Reserved through the halt, then refused before the venue: nothing left to close there.
+    expect(await margins.reservationOf('dd-reduce')).toMatchObject({ marginMicros: 0, releaseReason: 'nothing_to_close' });
+    expect(await trades.position('lagllama-degen', 'BTCUSDT')).toMatchObject({ quantityAtoms: 0 });
   });
 
   it('opens no second portfolio episode when one minute is evaluated ten times at once', async () => {

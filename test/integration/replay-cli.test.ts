@@ -35,7 +35,7 @@ describe('npm run replay', () => {
     const runs = [runReplay(...WINDOW, '--out', join(dir, 'a')), runReplay(...WINDOW, '--out', join(dir, 'b'))];
     for (const run of runs) {
       expect(run.status, run.stderr).toBe(0);
-      expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^RESULT replay_s=\d+(\.\d+)? peak_rss_mb=\d+ trades=\d+ halts=\d+$/);
+      expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^RESULT replay_s=\d+(\.\d+)? peak_rss_mb=\d+ trades=\d+ halts=\d+ halted_holding=\d+$/);
       expect(run.stderr).toMatch(/replay 2023-03-10 23:59 · 100\.0% · trades \d+/);
     }
     for (const file of ['summary.json', 'trades.csv', 'decisions.csv', 'report.html']) {

@@ -103,6 +103,7 @@ export function replaySummary(shape: SummaryShape = {}): ReplaySummary {
       trades: trades.length,
       halts: 1,
       resumes: 1,
+      haltedHolding: [],
       feesMicros: sum((s) => s.feesMicros),
       realizedPnlMicros: sum((s) => s.realizedPnlMicros),
       unrealizedPnlMicros: sum((s) => s.unrealizedPnlMicros),

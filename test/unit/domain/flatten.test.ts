@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_AGENTS } from '../../../shared/domain/agents.js';
-import { flattenSignalId, flattenSignals, flattensForHalts } from '../../../shared/domain/flatten.js';
+import { DEFAULT_AGENTS, FLATTEN_ON_EVERY_HALT, haltFlattens } from '../../../shared/domain/agents.js';
+import { flattenRetryDelayMs, flattenSignalId, flattenSignals, flattensForHalts, nextFlattenStep } from '../../../shared/domain/flatten.js';
 import { TradeSignal } from '../../../shared/domain/messages.js';
 import { USD } from '../../../shared/domain/money.js';
 
@@ -32,9 +32,16 @@ describe('flattenSignals', () => {
 });
 
 describe('flattensForHalts', () => {
+  const KEEP = { onAgentHalt: false, onPortfolioHalt: false };
   const profiles = DEFAULT_AGENTS.map((p) =>
-    p.agentId === 'lagllama-degen' ? { ...p, flatten: { onAgentHalt: true, onPortfolioHalt: true } } : p.agentId === 'qwen-7b' ? { ...p, flatten: { onAgentHalt: false, onPortfolioHalt: true } } : p,
+    p.agentId === 'lagllama-degen' ? { ...p, flatten: undefined } : p.agentId === 'qwen-7b' ? { ...p, flatten: { onAgentHalt: false, onPortfolioHalt: true } } : { ...p, flatten: KEEP },
   );
+
+  it('flattens the default agents on every halt, and a profile that says nothing', () => {
+    expect(DEFAULT_AGENTS.every((p) => p.flatten?.onAgentHalt && p.flatten.onPortfolioHalt)).toBe(true);
+    expect(flattensForHalts([{ scope: 'portfolio', episodeId: 'p@t', reason: 'r' }], DEFAULT_AGENTS)[0]?.agentIds).toEqual(DEFAULT_AGENTS.map((p) => p.agentId));
+    expect(haltFlattens({})).toEqual(FLATTEN_ON_EVERY_HALT);
+  });
 
   it("flattens a halted agent only if its profile asks for it", () => {
     expect(flattensForHalts([{ scope: 'lagllama-degen', episodeId: 'daily_loss:lagllama-degen@t', reason: 'lost 20%' }], profiles)).toEqual([
@@ -47,5 +54,30 @@ describe('flattensForHalts', () => {
     expect(flattensForHalts([{ scope: 'portfolio', episodeId: 'p@t', reason: 'drawdown 26%' }], profiles)).toEqual([
       { flattenId: 'halt-p@t', agentIds: ['qwen-7b', 'lagllama-degen'], reason: 'halted: drawdown 26%' },
     ]);
+  });
+});
+
+describe('nextFlattenStep', () => {
+  const policy = { retryFirstMs: 30_000, alertAfterMs: 300_000 };
+  const standing = { startedAt: 0, tries: 1, lastTryAt: 0, inFlight: false, alerted: false };
+
+  it('tries again once the last try has ended and its delay passed, twice as long each time, at most 5 minutes', () => {
+    expect(nextFlattenStep(standing, 29_999, policy).retry).toBe(false);
+    expect(nextFlattenStep(standing, 30_000, policy).retry).toBe(true);
+    expect(nextFlattenStep({ ...standing, inFlight: true }, 60_000, policy).retry).toBe(false);
+    expect([1, 2, 3, 4, 5, 6, 7].map((tries) => flattenRetryDelayMs(tries, policy))).toEqual([30_000, 60_000, 120_000, 240_000, 300_000, 300_000, 300_000]);
+    expect(flattenRetryDelayMs(3, { retryFirstMs: 600_000, alertAfterMs: 1 })).toBe(600_000);
+  });
+
+  it('alerts once, past the bound from its start', () => {
+    expect(nextFlattenStep(standing, 299_999, policy).alert).toBe(false);
+    expect(nextFlattenStep(standing, 300_000, policy).alert).toBe(true);
+    expect(nextFlattenStep({ ...standing, alerted: true }, 900_000, policy).alert).toBe(false);
+  });
+
+  it('names each try of a position apart, the plan keeping the ids it always had', () => {
+    const ids = [0, 1, 2].map((attempt) => flattenSignalId('halt-x', 'qwen-7b', 'BTCUSDT', attempt));
+    expect(new Set(ids).size).toBe(3);
+    expect(ids[0]).toBe(flattenSignalId('halt-x', 'qwen-7b', 'BTCUSDT'));
   });
 });

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../shared/config.js';
+import { type AlertMessage, orderIdForSignal } from '../../shared/domain/messages.js';
+import { USD } from '../../shared/domain/money.js';
+import { atomsToQuantity } from '../../shared/domain/quantity.js';
+import { FlattenBook } from '../../shared/firestore/flattens.js';
+import type { TradingDeps } from '../../shared/trading/deps.js';
+import { flattenAgents, flattenProgress } from '../../shared/trading/flatten.js';
+import { reconcile } from '../../shared/trading/reconcile.js';
+import { reconcileOptionsFromConfig, tradingDepsFromConfig } from '../../shared/trading/runtime.js';
+import { TOPICS } from '../../triggers/manifest.js';
+import { type PaperPath, paperPath, venueKeyOf } from '../support/paper-path.js';
+import { makeSignal } from '../support/signals.js';
+import { TopicTap, waitUntil } from '../support/stack.js';
+
+/**
+ * Protection reaches the position, against the strict Binance stand-in through the real client,
+ * margin-reservation and order-router: a flatten goes on until the venue position is zero.
+ */
+
+const path = paperPath('protection', '2023-03-08T12:01:00Z', { venue: 'standin' });
+const AGENT = 'deepseek-v3';
+let p: PaperPath;
+let deps: TradingDeps;
+let book: FlattenBook;
+let alerts: TopicTap<AlertMessage>;
+
+beforeAll(async () => {
+  p = await path.start();
+  deps = tradingDepsFromConfig(loadConfig());
+  book = new FlattenBook(p.db);
+  alerts = await TopicTap.open<AlertMessage>(p.pubsub, TOPICS.alerts);
+  await p.publisher.publish(TOPICS.signals, makeSignal({ signalId: 'protect-open', agentId: AGENT, symbol: 'BTCUSDT', side: 'BUY', size: { type: 'notional', notionalMicros: 500 * USD }, leverage: 10 }));
+  await waitUntil('the 10× long', async () => (await p.trades.position(AGENT, 'BTCUSDT')).quantityAtoms > 0);
+});
+
+afterAll(async () => {
+  await alerts?.close();
+  await p?.stop();
+});
+
+describe('a flatten whose closes the venue refuses', () => {
+  it('is tried again by the reconciler until the venue position is zero, and alerts once past its bound', async () => {
+    const key = venueKeyOf(AGENT);
+    const held = (await p.trades.position(AGENT, 'BTCUSDT')).quantityAtoms;
+    expect(p.venue.positionOf(key, 'BTCUSDT').atoms).toBe(held);
+    // The next two order placements are refused before the venue executes anything.
+    p.venue.injectFault('/fapi/v1/order', { kind: 'refuse_before', status: 400, body: { code: -2019, msg: 'Margin is insufficient.' } }, { method: 'POST', count: 2 });
+    // Retries 1 s, then 2 s after the last try; the alert at 2 s comes before the third try can.
+    const options = { ...reconcileOptionsFromConfig(loadConfig()), flattenPolicy: { retryFirstMs: 1_000, alertAfterMs: 2_000 } };
+
+    const started = await flattenAgents(deps, book, { flattenId: 'protect-1', agentIds: [AGENT], requestedBy: 'operator:alice', reason: 'venue refuses closes' });
+    expect(started.tries).toHaveLength(1);
+    // The reconciler's schedule, sped up: a run a second (each run reads every agent's account,
+    // within the venue's request weight).
+    for (let run = 0; run < 30 && (await flattenProgress(deps, book, 'protect-1'))?.done !== true; run += 1) {
+      await reconcile(deps, options);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+
+    const progress = await flattenProgress(deps, book, 'protect-1');
+    expect(progress?.tries.map((t) => t.attempt)).toEqual([0, 1, 2]);
+    const orderIds = (progress?.tries ?? []).map((t) => orderIdForSignal(t.signalIds[0] as string));
+    // Refused twice (nothing at the venue, booked rejected), then one venue order that closed it.
+    expect(orderIds.map((id) => p.venue.ordersFor(id, key).length)).toEqual([0, 0, 1]);
+    for (const id of orderIds.slice(0, 2)) expect(await p.trades.order(id)).toMatchObject({ status: 'rejected' });
+    expect(p.venue.positionOf(key, 'BTCUSDT')).toEqual({ atoms: 0, marginMicros: 0 });
+    expect(await p.trades.position(AGENT, 'BTCUSDT')).toMatchObject({ quantityAtoms: 0, marginInUseMicros: 0 });
+    expect(progress?.alertedAt).toBeDefined();
+    const alert = await alerts.waitForMessage('the flatten alert', (a) => a.limitType === 'flatten_stuck');
+    expect(alert.data).toMatchObject({ severity: 'critical', scope: AGENT, source: 'reconciler', episodeId: 'flatten_stuck:protect-1' });
+
+    // The next run marks it done and sends nothing more.
+    const report = await reconcile(deps, options);
+    expect(report).toMatchObject({ flattensRetried: 0, flattenAlerts: 0, failures: [] });
+    expect(await book.get('protect-1')).toMatchObject({ status: 'done' });
+    expect(await book.working()).toEqual([]);
+  }, 90_000);
+});
+
+describe('a close', () => {
+  it("closes what the venue holds, not what Sapphire's books say, and sends nothing when there is nothing to close", async () => {
+    const agentId = 'qwen-7b';
+    const key = venueKeyOf(agentId);
+    await p.publisher.publish(TOPICS.signals, makeSignal({ signalId: 'protect-qwen-open', agentId, symbol: 'BTCUSDT', side: 'BUY', size: { type: 'notional', notionalMicros: 500 * USD }, leverage: 5 }));
+    await waitUntil('the long', async () => (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms > 0);
+    const booked = (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms;
+    // 0.005 BTC sold by hand on the account: the venue holds less than the books.
+    p.venue.tradeByHand(key, 'BTCUSDT', '-0.005');
+    const atVenue = p.venue.positionOf(key, 'BTCUSDT').atoms;
+    expect(atVenue).toBe(booked - 500_000);
+
+    const close = makeSignal({ signalId: 'protect-qwen-close', agentId, symbol: 'BTCUSDT', side: 'SELL', reduceOnly: true, size: { type: 'quantity', quantity: atomsToQuantity(booked), priceMicros: p.venue.priceAt('BTCUSDT') }, leverage: 1 });
+    await p.publisher.publish(TOPICS.signals, close);
+    await waitUntil('the close filled', async () => (await p.trades.order(orderIdForSignal(close.signalId)))?.status === 'filled');
+    expect(await p.trades.order(orderIdForSignal(close.signalId))).toMatchObject({ quantityAtoms: atVenue, filledAtoms: atVenue });
+    expect(p.venue.positionOf(key, 'BTCUSDT').atoms).toBe(0);
+
+    const again = makeSignal({ signalId: 'protect-qwen-close-again', agentId, symbol: 'BTCUSDT', side: 'SELL', reduceOnly: true, size: { type: 'quantity', quantity: '0.005', priceMicros: p.venue.priceAt('BTCUSDT') }, leverage: 1 });
+    await p.publisher.publish(TOPICS.signals, again);
+    await waitUntil('the second close refused', async () => (await p.margins.reservationOf(again.signalId))?.status === 'released');
+    expect(await p.margins.reservationOf(again.signalId)).toMatchObject({ releaseReason: 'nothing_to_close' });
+    expect(p.venue.ordersFor(orderIdForSignal(again.signalId), key)).toHaveLength(0);
+  });
+});
+

@@ -43,9 +43,17 @@ export interface FlattenProgress {
 
 export async function flattenAgents(deps: TradingDeps, book: FlattenBook, request: FlattenRequest): Promise<FlattenProgress> {
   const at = now(deps);
-  // Open orders first: a fill landing after the closing order would leave a position behind.
+  // Open orders first: a fill landing after the closing order would leave a position behind. A
+  // cancel that fails never stops the closes: what a late fill leaves, a later try closes, and the
+  // reconciler cancels an order left open past its time.
   const open = (await deps.trades.openOrders()).filter((o) => request.agentIds.includes(o.agentId));
-  for (const order of open) await cancelAtVenue(deps, order, `flatten ${request.flattenId}`);
+  for (const order of open) {
+    try {
+      await cancelAtVenue(deps, order, `flatten ${request.flattenId}`);
+    } catch (error) {
+      log.error('flatten could not cancel an open order; it closes the positions anyway', { flattenId: request.flattenId, orderId: order.orderId, agentId: order.agentId, error });
+    }
+  }
   const positions = await deps.trades.openPositionsOf(request.agentIds);
   const planned = flattenSignals(request.flattenId, positions, { now: at, ttlMs: CLOSING_SIGNAL_TTL_MS, requestedBy: request.requestedBy });
   const planPositions = positions.flatMap((p) => {

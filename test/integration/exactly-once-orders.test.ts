@@ -106,7 +106,7 @@ async function newAgent(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb', 'close10x', 'lev-up', 'lev-down', 'lev-race'];
+  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb', 'close10x', 'lev-up', 'lev-down', 'lev-race', 'close5x'];
   // BNB at a flat 300 USD around the test's minute, for commissions charged in BNB.
   const bnbCsv = join(await mkdtemp(join(tmpdir(), 'sapphire-bnb-')), 'BNBUSDT-1m-test.csv');
   const minutes = Array.from({ length: 30 }, (_, i) => new Date(Date.parse('2023-03-08T11:50:00Z') + i * 60_000).toISOString().replace('T', ' ').replace('.000Z', '+00:00'));
@@ -247,6 +247,17 @@ describe('protection reaches the position', () => {
       const next = outcomeMessage(record);
       await routeOrder(deps, OrderRequest.parse(next.topic === 'orders' ? next.message : undefined));
     }
+    expect(venue.accountSettings.get(`${keyOf(agentId)}:BTCUSDT`)).toMatchObject({ leverage: 10 });
+    await expectBooksEqual(agentId, 0);
+  });
+
+  it("closes a 10x position with the agent's own sell at 5x (not reduce-only): it goes out at the venue's 10x, the leverage untouched", async () => {
+    const agentId = await newAgent('close5x');
+    const open = await reserve(agentId, `${agentId}-open`, 'BUY', { leverage: 10 });
+    const close = await reserve(agentId, `${agentId}-close`, 'SELL', { leverage: 5 });
+    await routeOrder(deps, open);
+    await routeOrder(deps, close);
+    expect(await trades.order(close.orderId)).toMatchObject({ status: 'filled', leverage: 10, filledAtoms: 1_000_000 });
     expect(venue.accountSettings.get(`${keyOf(agentId)}:BTCUSDT`)).toMatchObject({ leverage: 10 });
     await expectBooksEqual(agentId, 0);
   });

@@ -104,3 +104,22 @@ describe('a close', () => {
   });
 });
 
+describe('a flatten while an order is open at the venue', () => {
+  it('closes the positions even when the venue will not cancel the open order', async () => {
+    const agentId = 'fingpt-alpha';
+    await p.publisher.publish(TOPICS.signals, makeSignal({ signalId: 'protect-fingpt-open', agentId, symbol: 'BTCUSDT', side: 'BUY', size: { type: 'notional', notionalMicros: 500 * USD }, leverage: 2 }));
+    await waitUntil('the long', async () => (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms > 0);
+    // A second order the venue takes but does not fill, then will not cancel.
+    p.venue.holdOrders(true);
+    await p.publisher.publish(TOPICS.signals, makeSignal({ signalId: 'protect-fingpt-held', agentId, symbol: 'BTCUSDT', side: 'BUY', size: { type: 'notional', notionalMicros: 200 * USD }, leverage: 2 }));
+    await waitUntil('the order open at the venue', async () => (await p.trades.order(orderIdForSignal('protect-fingpt-held')))?.status === 'open');
+    p.venue.holdOrders(false);
+    p.venue.injectFault('/fapi/v1/order', { kind: 'refuse_before', status: 503, body: { code: -1001, msg: 'Internal error; unable to process your request. Please try again.' } }, { method: 'DELETE', count: 10 });
+
+    await flattenAgents(deps, book, { flattenId: 'protect-2', agentIds: [agentId], requestedBy: 'operator:alice', reason: 'cancel refused' });
+    await waitUntil('flat', async () => (await flattenProgress(deps, book, 'protect-2'))?.done === true);
+    expect(p.venue.positionOf(venueKeyOf(agentId), 'BTCUSDT').atoms).toBe(0);
+    expect(await p.trades.order(orderIdForSignal('protect-fingpt-held'))).toMatchObject({ status: 'open' });
+    p.venue.clearFaults();
+  });
+});

@@ -6,7 +6,8 @@
  * Scenarios (each on a fresh database):
  *   single  50 signals one after another, each waiting for its fill (open, close, open, …)
  *   burst   200 signals for one agent as fast as the client sends them (150 unique, 50 repeated,
- *           50 USD margin each against the 1,000 USD budget: 20 accepted)
+ *           50 USD margin each against the 1,000 USD budget: at least 20 accepted, a few more
+ *           as fills free what the venue's margin leaves of their reservations)
  *   burst4  the same for all four agents at once (800 signals)
  * Each runs with the local push relay and with the emulator's own push, each delivery in a
  * process of its own. Then the cold start of every `npm run build` bundle.
@@ -318,7 +319,9 @@ function burstSignals(agentIds: readonly string[], label: string): { signals: Tr
 async function runBurst(stack: LocalStack, db: Firestore, name: 'burst' | 'burst4', agentIds: readonly string[]): Promise<ScenarioFigures> {
   const intake = stack.endpoints.get('signal-intake') as string;
   const { signals, unique } = burstSignals(agentIds, name);
-  const expectedAccepted = 20 * agentIds.length; // 1,000 USD budget / 50 USD margin
+  // At least 1,000 USD budget / 50 USD margin each; a few more once fills put into use the venue's
+  // margin, a little less than was reserved (step rounding), and the rest is free again.
+  const leastAccepted = 20 * agentIds.length;
   const watch = invariantWatch(db);
   const ledgers = LedgerRepository.for(db);
   ledgers.resetWriteStats();
@@ -332,7 +335,9 @@ async function runBurst(stack: LocalStack, db: Firestore, name: 'burst' | 'burst
     // Seldom: a count scans the collection in the emulator, CPU the path under test needs, and
     // the figures come from commit times, not from when the bench notices.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    return (await count(COLLECTIONS.reservations)) >= unique.size && (await count(COLLECTIONS.fills)) >= expectedAccepted;
+    if ((await count(COLLECTIONS.reservations)) < unique.size) return false;
+    const acceptedSoFar = (await db.collection(COLLECTIONS.reservations).where('status', 'in', ['reserved', 'ordered']).count().get()).data().count;
+    return (await count(COLLECTIONS.fills)) >= Math.max(leastAccepted, acceptedSoFar);
   }, lastAnswer + LOST_AFTER_MS);
   // Let stragglers (redeliveries, evaluator runs) finish before counting placements.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -351,7 +356,7 @@ async function runBurst(stack: LocalStack, db: Firestore, name: 'burst' | 'burst
     const [answeredIn, decidedIn] = [per100ms(answered), per100ms(decidedTimes)];
     for (let b = 0; b <= Math.floor((lastDecided - started) / 100); b += 1) progress(`    ${b * 100} ms: answered ${answeredIn.get(b) ?? 0} decided ${decidedIn.get(b) ?? 0}`);
   }
-  const violations = watch.violations() + (await doublePlacements(db)) + (accepted.length === expectedAccepted ? 0 : 1);
+  const violations = watch.violations() + (await doublePlacements(db)) + (accepted.length >= leastAccepted ? 0 : 1);
   watch.close();
   return {
     name,

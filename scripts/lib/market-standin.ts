@@ -31,7 +31,9 @@ import { marginRequiredMicros } from '../../shared/domain/margin.js';
  *    filled or canceled order places a second order; reduce-only orders that would not reduce are
  *    -2022 and larger ones are cut to the position; LOT_SIZE, MARKET_LOT_SIZE, MIN_NOTIONAL,
  *    PRICE_FILTER and PERCENT_PRICE are enforced; conditional types are -4120 (they moved to the
- *    Algo Service on 2025-12-09); lowering leverage on an open isolated position is -4161 and
+ *    Algo Service on 2025-12-09, which takes a STOP_MARKET closing the whole position here —
+ *    POST/DELETE /fapi/v1/algoOrder, GET /fapi/v1/openAlgoOrders — and fires it when the price
+ *    reaches its trigger, whoever is watching); lowering leverage on an open isolated position is -4161 and
  *    changing the margin type with a position -4048; a MARKET order larger than one book level
  *    fills in several trades, each a tick further; a LIMIT order that does not cross the mark rests
  *    until a test fills it;
@@ -105,6 +107,7 @@ const CODE = {
   INVALID_SIGNATURE: -1022,
   START_TIME_GREATER_THAN_END_TIME: -1023,
   MANDATORY_PARAM_EMPTY_OR_MALFORMED: -1102,
+  PARAM_NOT_REQUIRED: -1106,
   BAD_PRECISION: -1111,
   INVALID_TIF: -1115,
   INVALID_ORDER_TYPE: -1116,
@@ -117,6 +120,7 @@ const CODE = {
   INVALID_NEW_ORDER_RESP_TYPE: -1136,
   CANCEL_REJECTED: -2011,
   NO_SUCH_ORDER: -2013,
+  ORDER_WOULD_IMMEDIATELY_TRIGGER: -2021,
   BAD_API_KEY_FMT: -2014,
   REJECTED_MBX_KEY: -2015,
   MARGIN_NOT_SUFFICIENT: -2019,
@@ -221,6 +225,22 @@ interface StandInOrder {
   readonly reduceOnly: boolean;
   readonly time: number;
   updateTime: number;
+}
+
+/** A conditional order of the Algo Service: a STOP_MARKET that closes the whole position (closePosition). */
+interface StandInAlgoOrder {
+  readonly algoId: number;
+  readonly apiKey: string;
+  readonly clientAlgoId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly triggerMicros: number;
+  readonly workingType: 'MARK_PRICE' | 'CONTRACT_PRICE';
+  status: 'NEW' | 'CANCELED' | 'FINISHED' | 'EXPIRED';
+  readonly createTime: number;
+  updateTime: number;
+  /** The MARKET order it became when triggered. */
+  actualOrderId?: number;
 }
 
 interface StandInTrade {
@@ -511,6 +531,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   /** Every order the venue ever took, in the order placed. */
   const orders: StandInOrder[] = [];
   const trades: StandInTrade[] = [];
+  const algoOrders: StandInAlgoOrder[] = [];
   const incomes: Income[] = [];
   const faults = new Map<string, { readonly method?: string; readonly fault: VenueFault }[]>();
   const ipBudgets = new Map<string, IpBudget>();
@@ -825,6 +846,115 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     return { status: 200, body: orderJson(order) };
   }
 
+  /** Triggers a stop when the mark (or the last price: the same in the replay) has reached it. */
+  function crossed(stop: StandInAlgoOrder, price: number): boolean {
+    return stop.side === 'SELL' ? price <= stop.triggerMicros : price >= stop.triggerMicros;
+  }
+
+  /**
+   * The Algo Service's watch: every open stop whose trigger the price has reached becomes a MARKET
+   * order closing the whole position (closePosition), or expires when there is none that way. It
+   * runs before anything observes the venue (each request, each test hook), so a stop has fired by
+   * the time anyone could see it, whether or not a client is there.
+   */
+  function triggerStops(): void {
+    for (const stop of algoOrders) {
+      if (stop.status !== 'NEW' || !crossed(stop, priceAt(stop.symbol))) continue;
+      const held = positionOf(accountOf(stop.apiKey), stop.symbol).atoms;
+      const closable = stop.side === 'SELL' ? Math.max(0, held) : Math.max(0, -held);
+      stop.updateTime = clock.now();
+      if (closable === 0) {
+        stop.status = 'EXPIRED';
+        continue;
+      }
+      const order = newOrderRecord({ apiKey: stop.apiKey, clientOrderId: stop.clientAlgoId, symbol: stop.symbol, side: stop.side, type: 'MARKET', timeInForce: 'GTC', quantityAtoms: closable, limitPriceMicros: 0, placedAtMicros: priceAt(stop.symbol), reduceOnly: true });
+      fillAtMarket(order);
+      stop.status = 'FINISHED';
+      stop.actualOrderId = order.orderId;
+    }
+  }
+
+  function algoJson(stop: StandInAlgoOrder) {
+    return {
+      algoId: stop.algoId,
+      clientAlgoId: stop.clientAlgoId,
+      algoType: 'CONDITIONAL',
+      orderType: 'STOP_MARKET',
+      symbol: stop.symbol,
+      side: stop.side,
+      positionSide: 'BOTH',
+      timeInForce: 'GTC',
+      quantity: '0',
+      algoStatus: stop.status,
+      triggerPrice: microsToDecimal(stop.triggerMicros),
+      price: '0',
+      workingType: stop.workingType,
+      closePosition: true,
+      reduceOnly: true,
+      createTime: stop.createTime,
+      updateTime: stop.updateTime,
+      ...(stop.actualOrderId === undefined ? {} : { actualOrderId: String(stop.actualOrderId) }),
+    };
+  }
+
+  /**
+   * POST /fapi/v1/algoOrder (New Algo Order): conditional orders moved here from /fapi/v1/order on
+   * 2025-12-09. The stand-in takes what Sapphire uses — a STOP_MARKET with closePosition=true —
+   * and refuses the rest by the documented codes: no quantity with closePosition (-1106), the
+   * trigger on the tick grid (-4014), a stop that would trigger at once (-2021), a clientAlgoId
+   * unique among open algo orders (-4116).
+   */
+  function newAlgoOrder(call: SignedCall): Answer {
+    const counted = countOrder(call.account);
+    if (counted.refusal) return counted.refusal;
+    const { params, apiKey } = call;
+    for (const name of ['algoType', 'symbol', 'side', 'type']) if (!params.get(name)) return mandatory(name);
+    if (params.get('algoType') !== 'CONDITIONAL') return invalidParameter('algoType');
+    const symbol = params.get('symbol') as string;
+    if (!candles.has(symbol)) return refuse(400, CODE.BAD_SYMBOL, 'Invalid symbol.');
+    const side = params.get('side');
+    if (side !== 'BUY' && side !== 'SELL') return refuse(400, CODE.INVALID_SIDE, 'Invalid side.');
+    if (params.get('type') !== 'STOP_MARKET') return refuse(400, CODE.INVALID_ORDER_TYPE, 'Invalid orderType.');
+    if (params.get('closePosition') !== 'true') return invalidParameter('closePosition');
+    if (params.has('quantity')) return refuse(400, CODE.PARAM_NOT_REQUIRED, "Parameter 'quantity' sent when not required.");
+    const workingType = params.get('workingType') ?? 'CONTRACT_PRICE';
+    if (workingType !== 'MARK_PRICE' && workingType !== 'CONTRACT_PRICE') return invalidParameter('workingType');
+    const triggerText = params.get('triggerPrice');
+    if (!triggerText || !DECIMAL_PATTERN.test(triggerText)) return mandatory('triggerPrice');
+    let trigger: number;
+    try {
+      trigger = usdToMicros(triggerText);
+    } catch {
+      return refuse(400, CODE.BAD_PRECISION, 'Precision is over the maximum defined for this asset.');
+    }
+    if (trigger <= 0 || trigger % replayFilters(symbol).tickSizeMicros !== 0) return refuse(400, CODE.PRICE_NOT_INCREASED_BY_TICK_SIZE, 'Price not increased by tick size.');
+    const clientAlgoId = params.get('clientAlgoId') ?? randomBytes(16).toString('base64url').slice(0, 22);
+    if (!CLIENT_ORDER_ID.test(clientAlgoId)) return refuse(400, CODE.INVALID_CL_ORD_ID_LEN, 'Client order id is not valid.');
+    if (algoOrders.some((a) => a.apiKey === apiKey && a.clientAlgoId === clientAlgoId && a.status === 'NEW')) return refuse(400, CODE.DUPLICATED_CLIENT_ORDER_ID, 'ClientOrderId is duplicated.');
+    const stop: StandInAlgoOrder = { algoId: nextId++, apiKey, clientAlgoId, symbol, side, triggerMicros: trigger, workingType, status: 'NEW', createTime: clock.now(), updateTime: clock.now() };
+    if (crossed(stop, priceAt(symbol))) return refuse(400, CODE.ORDER_WOULD_IMMEDIATELY_TRIGGER, 'Order would immediately trigger.');
+    algoOrders.push(stop);
+    return { status: 200, body: algoJson(stop), headers: counted.headers };
+  }
+
+  /** GET /fapi/v1/openAlgoOrders: the account's algo orders still waiting, of one symbol or all. */
+  function openAlgoOrders({ params, apiKey }: SignedCall): Answer {
+    const symbol = params.get('symbol');
+    return { status: 200, body: algoOrders.filter((a) => a.apiKey === apiKey && a.status === 'NEW' && (!symbol || a.symbol === symbol)).map(algoJson) };
+  }
+
+  /** DELETE /fapi/v1/algoOrder (Cancel Algo Order): by algoId or clientAlgoId; only a waiting one, else -2011. */
+  function cancelAlgoOrder({ params, apiKey }: SignedCall): Answer {
+    const algoId = params.get('algoId');
+    const clientAlgoId = params.get('clientAlgoId');
+    if (!algoId && !clientAlgoId) return mandatory('algoId');
+    const stop = algoOrders.findLast((a) => a.apiKey === apiKey && (algoId ? String(a.algoId) === algoId : a.clientAlgoId === clientAlgoId));
+    if (!stop || stop.status !== 'NEW') return refuse(400, CODE.CANCEL_REJECTED, 'Unknown order sent.');
+    stop.status = 'CANCELED';
+    stop.updateTime = clock.now();
+    return { status: 200, body: algoJson(stop) };
+  }
+
   /** GET /fapi/v1/allOrders: from orderId up, or the most recent in the time range; limit 500, at most 1000. */
   function allOrders({ params, apiKey }: SignedCall): Answer {
     const symbol = params.get('symbol');
@@ -974,6 +1104,9 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     'GET /fapi/v2/positionRisk': positionRisk,
     'POST /fapi/v1/leverage': changeLeverage,
     'POST /fapi/v1/marginType': changeMarginType,
+    'POST /fapi/v1/algoOrder': newAlgoOrder,
+    'GET /fapi/v1/openAlgoOrders': openAlgoOrders,
+    'DELETE /fapi/v1/algoOrder': cancelAlgoOrder,
   };
 
   const tickerOf = (symbol: string) => ({ symbol, price: microsToDecimal(priceAt(symbol)), time: clock.now() });
@@ -1036,7 +1169,10 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       case 'GET /fapi/v1/premiumIndex':
         return params.has('symbol') ? 1 : 10;
       case 'POST /fapi/v1/order':
+      case 'POST /fapi/v1/algoOrder':
         return 0;
+      case 'GET /fapi/v1/openAlgoOrders':
+        return params.has('symbol') ? 1 : 40;
       case 'GET /fapi/v1/allOrders':
       case 'GET /fapi/v1/userTrades':
       case 'GET /fapi/v2/positionRisk':
@@ -1125,6 +1261,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     const method = req.method ?? 'GET';
     const route = `${method} ${url.pathname}`;
     requests.set(route, (requests.get(route) ?? 0) + 1);
+    triggerStops();
     if (geoBlocked) {
       write(res, { status: 451, body: { code: 0, msg: "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms." } });
       return;
@@ -1275,6 +1412,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       return { walletMicros: accountOf(apiKey).walletMicros, availableMicros: availableMicros(apiKey) };
     },
     positionOf(apiKey, symbol) {
+      triggerStops();
       const held = accountOf(apiKey).positions.get(symbol);
       return { atoms: held?.atoms ?? 0, marginMicros: held && settingsOf(apiKey, symbol).isolated ? held.marginMicros : 0 };
     },

@@ -25,6 +25,8 @@ const DOC = {
   income: `${DOCS}/account/rest-api/Get-Income-History`,
   positionRisk: `${DOCS}/trade/rest-api/Position-Information-V2`,
   changeLog: 'https://developers.binance.com/docs/derivatives/change-log (2025-11-06: conditional orders move to the Algo Service on 2025-12-09)',
+  newAlgoOrder: `${DOCS}/trade/rest-api/New-Algo-Order (algoType CONDITIONAL; "quantity: Cannot be sent with closePosition=true"; workingType MARK_PRICE)`,
+  algoOrders: `${DOCS}/trade/rest-api/Current-All-Algo-Open-Orders, ${DOCS}/trade/rest-api/Cancel-Algo-Order`,
   reduceOnlyCut: 'https://github.com/nautechsystems/nautilus_trader/issues/3983 (Binance cuts a reduce-only order to the position)',
   qtyCodes: 'https://github.com/Drakkar-Software/OctoBot/issues/3539 (-4005), https://github.com/conor19w/Binance-Futures-Trading-Bot/issues/52 (-4003, -4164 texts)',
 };
@@ -82,6 +84,8 @@ const order = (params: QueryParams, options?: SendOptions) =>
   send('POST', '/fapi/v1/order', { symbol: 'BTCUSDT', type: 'MARKET', newOrderRespType: 'RESULT', ...params }, options);
 const queryOrder = (origClientOrderId: string, options?: SendOptions) => send('GET', '/fapi/v1/order', { symbol: 'BTCUSDT', origClientOrderId }, options);
 const positionOf = async (options?: SendOptions) => (await send('GET', '/fapi/v2/positionRisk', { symbol: 'BTCUSDT' }, options)).rows[0] as Row;
+const stop = (params: QueryParams, options?: SendOptions) =>
+  send('POST', '/fapi/v1/algoOrder', { algoType: 'CONDITIONAL', symbol: 'BTCUSDT', type: 'STOP_MARKET', closePosition: 'true', workingType: 'MARK_PRICE', ...params }, options);
 const refusal = (status: number, code: number, msg?: string) => ({ status, body: msg === undefined ? { code } : { code, msg } });
 
 /** After a fault: the venue holds exactly one order with this id, and a query by client order id finds it. */
@@ -440,6 +444,51 @@ const RULES: Rule[] = [
         );
       }
       expect(venue.venueOrders()).toEqual([]);
+    },
+  },
+  {
+    rule: 'the Algo Service takes a STOP_MARKET closing the whole position, lists it while it waits and cancels it by clientAlgoId; a cancelled or unknown one is -2011',
+    codes: [-2011],
+    doc: `${DOC.newAlgoOrder}; ${DOC.algoOrders}; ${DOC.errorCodes} -2011 CANCEL_REJECTED`,
+    async check() {
+      const placed = await stop({ side: 'SELL', triggerPrice: '22000', clientAlgoId: 'sps-rule-1' });
+      expect(placed).toMatchObject({ status: 200, body: { clientAlgoId: 'sps-rule-1', algoType: 'CONDITIONAL', orderType: 'STOP_MARKET', algoStatus: 'NEW', triggerPrice: '22000', workingType: 'MARK_PRICE', closePosition: true } });
+      expect((await send('GET', '/fapi/v1/openAlgoOrders', { symbol: 'BTCUSDT' })).rows.map((r) => r.clientAlgoId)).toEqual(['sps-rule-1']);
+      expect((await send('GET', '/fapi/v1/openAlgoOrders', { symbol: 'BTCUSDT' }, { as: OTHER })).rows).toEqual([]);
+      expect(await send('DELETE', '/fapi/v1/algoOrder', { clientAlgoId: 'sps-rule-1' })).toMatchObject({ status: 200, body: { algoStatus: 'CANCELED' } });
+      expect(await send('DELETE', '/fapi/v1/algoOrder', { clientAlgoId: 'sps-rule-1' })).toMatchObject(refusal(400, -2011, 'Unknown order sent.'));
+      expect((await send('GET', '/fapi/v1/openAlgoOrders', {})).rows).toEqual([]);
+      expect(venue.venueOrders()).toEqual([]);
+    },
+  },
+  {
+    rule: 'a stop that would trigger at once is -2021; quantity with closePosition is -1106; a trigger off the tick is -4014; a waiting clientAlgoId again is -4116',
+    codes: [-2021, -1106, -4014, -4116],
+    doc: `${DOC.newAlgoOrder}; ${DOC.errorCodes} -2021 ORDER_WOULD_IMMEDIATELY_TRIGGER, -1106 PARAM_NOT_REQUIRED, -4014 PRICE_NOT_INCREASED_BY_TICK_SIZE, -4116 DUPLICATED_CLIENT_ORDER_ID`,
+    async check() {
+      // The mark is 23,176.75: a SELL stop at or above it, or a BUY stop at or below it, fires at once.
+      expect(await stop({ side: 'SELL', triggerPrice: '23500', clientAlgoId: 'sps-now-1' })).toMatchObject(refusal(400, -2021, 'Order would immediately trigger.'));
+      expect(await stop({ side: 'BUY', triggerPrice: '23000', clientAlgoId: 'sps-now-2' })).toMatchObject(refusal(400, -2021, 'Order would immediately trigger.'));
+      expect(await stop({ side: 'SELL', triggerPrice: '22000', quantity: '0.01' })).toMatchObject(refusal(400, -1106, "Parameter 'quantity' sent when not required."));
+      expect(await stop({ side: 'SELL', triggerPrice: '22000.05' })).toMatchObject(refusal(400, -4014));
+      expect((await stop({ side: 'SELL', triggerPrice: '22000', clientAlgoId: 'sps-dup' })).status).toBe(200);
+      expect(await stop({ side: 'SELL', triggerPrice: '21000', clientAlgoId: 'sps-dup' })).toMatchObject(refusal(400, -4116));
+    },
+  },
+  {
+    rule: 'a waiting stop fires when the mark reaches its trigger, with no client watching: a MARKET order closes the whole position; with nothing to close it expires',
+    codes: [],
+    doc: DOC.newAlgoOrder,
+    async check() {
+      await order({ side: 'BUY', quantity: '0.015' });
+      expect((await stop({ side: 'SELL', triggerPrice: '22500', clientAlgoId: 'sps-fire-1' })).status).toBe(200);
+      expect((await stop({ side: 'BUY', triggerPrice: '24000', clientAlgoId: 'sps-fire-2' })).status).toBe(200);
+      // 2023-03-10 00:05: BTC near 20,200, past the SELL stop's 22,500.
+      venue.clock.set(Date.parse('2023-03-10T00:05:00Z'), 0);
+      expect(venue.positionOf(KEY, 'BTCUSDT').atoms).toBe(0);
+      const [fired] = venue.ordersFor('sps-fire-1', KEY);
+      expect(fired).toMatchObject({ side: 'SELL', status: 'FILLED', executedQty: '0.015', reduceOnly: true });
+      expect((await send('GET', '/fapi/v1/openAlgoOrders', {})).rows.map((r) => r.clientAlgoId)).toEqual(['sps-fire-2']);
     },
   },
   {

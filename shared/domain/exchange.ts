@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { StopOrder } from './protective-stop.js';
 import type { Side } from './vocabulary.js';
 
 /**
@@ -98,8 +99,11 @@ export interface VenueIncome {
   readonly time: number;
 }
 
-/** Client order ids a venue gives the orders it makes itself (Binance: liquidation, ADL, delisting). */
-export const VENUE_MADE_ORDER = /^(autoclose-|adl_autoclose|settlement_autoclose-)/;
+/**
+ * Client order ids of orders the venue makes itself (Binance: liquidation, ADL, delisting), and
+ * of the order a protective stop becomes when the venue fires it (protective-stop.ts).
+ */
+export const VENUE_MADE_ORDER = /^(autoclose-|adl_autoclose|settlement_autoclose-|sps-[0-9a-f]{32}$)/;
 
 export interface VenuePosition {
   readonly symbol: string;
@@ -143,6 +147,23 @@ export interface Exchange extends MarketData {
   symbolSetup(symbol: string): Promise<SymbolSetup>;
   /** Funding booked to the account since `startTime` (epoch ms; none: as far back as the venue keeps), oldest first. */
   fundingSince(startTime?: number): Promise<VenueIncome[]>;
+}
+
+/**
+ * Stops resting at the venue, which fire without Sapphire (Binance: the Algo Service's STOP_MARKET
+ * with closePosition, triggered by the mark price). A venue without them (paper) has none.
+ */
+export interface VenueStops {
+  /** Places a stop closing the whole position; one already waiting under this id counts as placed. */
+  placeStop(stop: StopOrder): Promise<void>;
+  /** The account's stops still waiting. */
+  restingStops(): Promise<StopOrder[]>;
+  /** Cancels a waiting stop; false when it is no longer waiting (fired, cancelled, unknown). */
+  cancelStop(symbol: string, clientAlgoId: string): Promise<boolean>;
+}
+
+export function hasVenueStops(exchange: Exchange): exchange is Exchange & VenueStops {
+  return 'placeStop' in exchange;
 }
 
 export const ExchangeRejectReason = z.enum([

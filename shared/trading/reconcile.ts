@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { AgentProfile } from '../domain/agents.js';
+import { hasVenueStops } from '../domain/exchange.js';
 import { FLATTEN_POLICY, type FlattenPolicy } from '../domain/flatten.js';
+import { PROTECTIVE_STOP_ID, stopChanges, wantedStop } from '../domain/protective-stop.js';
 import { bankruptcyPriceMicros, isLiquidated } from '../domain/liquidation.js';
 import type { AlertMessage } from '../domain/messages.js';
 import { microsToUsd } from '../domain/money.js';
@@ -29,6 +32,11 @@ export interface ReconcileOptions {
   readonly openOrderTtlMs: number;
   /** How flattens not yet flat are tried again and when they alert (FLATTEN_POLICY by default). */
   readonly flattenPolicy?: FlattenPolicy;
+  /**
+   * The share of an agent's allocation one position may lose before its protective stop at the
+   * venue closes it (the agent drawdown halt fraction); none, no stops are kept.
+   */
+  readonly stopLossFraction?: number;
 }
 
 export interface ReconcileReport {
@@ -45,6 +53,9 @@ export interface ReconcileReport {
   /** Flattens tried again for what they left open, and flattens that alerted for still holding positions past the bound. */
   readonly flattensRetried: number;
   readonly flattenAlerts: number;
+  /** Protective stops placed and cancelled at the venue in this run. */
+  readonly stopsPlaced: number;
+  readonly stopsCancelled: number;
   /** Orders and agents whose step failed: logged as errors and skipped; the rest of the run went on. */
   readonly failures: readonly string[];
 }
@@ -117,12 +128,14 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     if (released) reservationsReleased += 1;
   }
   // The account-level steps all work per agent: the profiles are read once for them.
-  const agentIds = (await listAgentProfiles(deps.trades.db)).map((p) => p.agentId);
+  const profiles = await listAgentProfiles(deps.trades.db);
+  const agentIds = profiles.map((p) => p.agentId);
   const fundingApplied = await applyFunding(deps, agentIds, failures);
   await liquidatePaperPositions(deps, agentIds, failures);
   const liquidations = await adoptVenueMadeOrders(deps, agentIds, started, failures);
   const positionMismatches = await checkVenuePositions(deps, agentIds, started, failures);
   const flattens = await continueFlattens(deps, new FlattenBook(deps.trades.db), options.flattenPolicy ?? FLATTEN_POLICY, failures);
+  const stops = options.stopLossFraction === undefined ? { placed: 0, cancelled: 0 } : await keepProtectiveStops(deps, profiles, options.stopLossFraction, failures);
   const report = {
     ordersChecked: open.length,
     factsApplied,
@@ -134,10 +147,48 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
     liquidations,
     flattensRetried: flattens.retried,
     flattenAlerts: flattens.alerted,
+    stopsPlaced: stops.placed,
+    stopsCancelled: stops.cancelled,
     failures,
   };
   log.info('reconciled', { ...report });
   return report;
+}
+
+/**
+ * Keeps a protective stop resting at the venue for every open position of each agent on its own
+ * account (protective-stop.ts): placed when a position opens, replaced when it changes, cancelled
+ * when it closes — never left behind. A symbol with an order in flight waits for the next run.
+ * A shared account gets none: a stop closing the position would close the other agents' too.
+ */
+async function keepProtectiveStops(deps: TradingDeps, profiles: readonly AgentProfile[], lossFraction: number, failures: string[]): Promise<{ placed: number; cancelled: number }> {
+  const inFlight = new Set((await deps.trades.openOrders()).map((o) => `${o.agentId}|${o.symbol}`));
+  let placed = 0;
+  let cancelled = 0;
+  for (const profile of profiles) {
+    const account = deps.accounts.accountFor(profile.agentId);
+    const exchange = account.exchange;
+    if (account.shared || !hasVenueStops(exchange)) continue;
+    await isolated(failures, `protective stops of ${profile.agentId}`, { agentId: profile.agentId }, async () => {
+      const [held, resting] = await Promise.all([deps.trades.openPositionsOf([profile.agentId]), exchange.restingStops()]);
+      const ours = resting.filter((s) => PROTECTIVE_STOP_ID.test(s.clientAlgoId));
+      const symbols = [...new Set([...held.map((p) => p.symbol), ...ours.map((s) => s.symbol)])].filter((symbol) => !inFlight.has(`${profile.agentId}|${symbol}`));
+      const budget = Math.floor(profile.marginAllocationMicros * lossFraction);
+      for (const symbol of symbols) {
+        const position = held.some((p) => p.symbol === symbol) ? await deps.trades.position(profile.agentId, symbol) : undefined;
+        const tick = (await exchange.symbolFilters(symbol)).tickSizeMicros;
+        const changes = stopChanges(position && wantedStop(profile.agentId, symbol, position, budget, tick), ours.filter((s) => s.symbol === symbol));
+        // The old stop goes first: two closePosition stops would both fire on one crossing.
+        for (const clientAlgoId of changes.cancel) if (await exchange.cancelStop(symbol, clientAlgoId)) cancelled += 1;
+        if (changes.place) {
+          await exchange.placeStop(changes.place);
+          placed += 1;
+          log.info('protective stop placed', { agentId: profile.agentId, symbol, clientAlgoId: changes.place.clientAlgoId, side: changes.place.side, triggerMicros: changes.place.triggerMicros });
+        }
+      }
+    });
+  }
+  return { placed, cancelled };
 }
 
 /** Reads of an account's income history overlap by an hour; the first read takes what the venue keeps (Binance: 7 days). */
@@ -262,14 +313,17 @@ async function adoptVenueMadeOrders(deps: TradingDeps, agentIds: readonly string
         await syncOrderFromVenue(deps, order, made);
         if (!now) continue;
         adopted += 1;
+        // A protective stop firing is the protection working; a liquidation is what it is there to prevent.
+        const stop = PROTECTIVE_STOP_ID.test(made.clientOrderId);
+        const limitType = stop ? 'protective_stop' : 'liquidation';
         const alert: AlertMessage = {
-          episodeId: `liquidation:${made.clientOrderId}`,
+          episodeId: `${limitType}:${made.clientOrderId}`,
           transition: 'open',
-          key: `liquidation:${held.agentId}:${held.symbol}`,
-          limitType: 'liquidation',
+          key: `${limitType}:${held.agentId}:${held.symbol}`,
+          limitType,
           scope: held.agentId,
-          severity: 'critical',
-          message: `${held.agentId} ${held.symbol} ${held.quantityAtoms > 0 ? 'long' : 'short'} closed by the venue (${made.clientOrderId}, ${made.executedQuantity} at ${microsToUsd(made.avgPriceMicros ?? 0)} USD)`,
+          severity: stop ? 'warning' : 'critical',
+          message: `${held.agentId} ${held.symbol} ${held.quantityAtoms > 0 ? 'long' : 'short'} closed by ${stop ? 'its protective stop at the venue' : 'the venue'} (${made.clientOrderId}, ${made.executedQuantity} at ${microsToUsd(made.avgPriceMicros ?? 0)} USD)`,
           source: 'reconciler',
           openedAt: at.toISOString(),
         };

@@ -27,5 +27,6 @@ export function reconcileOptionsFromConfig(config: Config): ReconcileOptions {
     placingGraceMs: 120_000,
     openOrderTtlMs: config.ORDER_TTL_SECONDS * 1000,
     flattenPolicy: { retryFirstMs: config.FLATTEN_RETRY_SECONDS * 1000, alertAfterMs: config.FLATTEN_ALERT_AFTER_SECONDS * 1000 },
+    stopLossFraction: config.RISK_AGENT_DRAWDOWN_HALT_FRACTION,
   };
 }

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
 import { type AlertMessage, orderIdForSignal } from '../../shared/domain/messages.js';
 import { USD } from '../../shared/domain/money.js';
+import { hasVenueStops } from '../../shared/domain/exchange.js';
+import { liquidationPriceMicros } from '../../shared/domain/liquidation.js';
+import { wantedStop } from '../../shared/domain/protective-stop.js';
 import { atomsToQuantity } from '../../shared/domain/quantity.js';
 import { FlattenBook } from '../../shared/firestore/flattens.js';
 import type { TradingDeps } from '../../shared/trading/deps.js';
@@ -9,6 +12,7 @@ import { flattenAgents, flattenProgress } from '../../shared/trading/flatten.js'
 import { reconcile } from '../../shared/trading/reconcile.js';
 import { reconcileOptionsFromConfig, tradingDepsFromConfig } from '../../shared/trading/runtime.js';
 import { TOPICS } from '../../triggers/manifest.js';
+import { BINANCE_RATE_LIMITS } from '../../scripts/lib/market-standin.js';
 import { type PaperPath, paperPath, venueKeyOf } from '../support/paper-path.js';
 import { makeSignal } from '../support/signals.js';
 import { TopicTap, waitUntil } from '../support/stack.js';
@@ -27,6 +31,10 @@ let alerts: TopicTap<AlertMessage>;
 
 beforeAll(async () => {
   p = await path.start();
+  // The reconciler runs here many times a minute, not once: each run reads every agent's account
+  // (income, positions, orders, stops), so the venue's per-minute request weight is scaled as
+  // `npm start` scales it for a sped-up schedule.
+  p.venue.setRateLimits({ weightPerMinute: BINANCE_RATE_LIMITS.weightPerMinute * 10 });
   deps = tradingDepsFromConfig(loadConfig());
   book = new FlattenBook(p.db);
   alerts = await TopicTap.open<AlertMessage>(p.pubsub, TOPICS.alerts);
@@ -123,3 +131,63 @@ describe('a flatten while an order is open at the venue', () => {
     p.venue.clearFaults();
   });
 });
+
+describe('a protective stop at the venue', () => {
+  it('is placed when a position opens, replaced when it grows, cancelled when it closes, and closes the position itself when the mark crosses it while nothing of Sapphire runs', async () => {
+    const agentId = 'lagllama-degen';
+    const key = venueKeyOf(agentId);
+    const exchange = deps.accounts.accountFor(agentId).exchange;
+    if (!hasVenueStops(exchange)) throw new Error('the Binance client keeps stops at the venue');
+    const options = reconcileOptionsFromConfig(loadConfig());
+    const budget = 1_000 * USD * (options.stopLossFraction ?? 0);
+    const tick = (await exchange.symbolFilters('BTCUSDT')).tickSizeMicros;
+    const open = async (signalId: string, usd: number) => {
+      const before = (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms;
+      await p.publisher.publish(TOPICS.signals, makeSignal({ signalId, agentId, symbol: 'BTCUSDT', side: 'BUY', size: { type: 'notional', notionalMicros: usd * USD }, leverage: 10 }));
+      await waitUntil(`${signalId} filled`, async () => (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms > before);
+    };
+    const stopNow = async () => {
+      await reconcile(deps, options);
+      const resting = await exchange.restingStops();
+      expect(resting.length, 'at most one stop per position').toBeLessThanOrEqual(1);
+      return resting[0];
+    };
+    const wanted = async () => wantedStop(agentId, 'BTCUSDT', await p.trades.position(agentId, 'BTCUSDT'), budget, tick);
+
+    await open('protect-stop-open', 500);
+    const first = await stopNow();
+    expect(first).toEqual(await wanted());
+    expect(first).toMatchObject({ side: 'SELL' });
+    // A 10× long: its liquidation comes before a 400 USD loss on 0.022 BTC, so the stop rests one tick before it.
+    const position = await p.trades.position(agentId, 'BTCUSDT');
+    expect(first?.triggerMicros).toBe(Math.ceil((liquidationPriceMicros(position) as number) / tick) * tick + tick);
+
+    await open('protect-stop-add', 300);
+    const second = await stopNow();
+    expect(second).toEqual(await wanted());
+    expect(second?.clientAlgoId).not.toBe(first?.clientAlgoId);
+
+    const held = (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms;
+    await p.publisher.publish(TOPICS.signals, makeSignal({ signalId: 'protect-stop-close', agentId, symbol: 'BTCUSDT', side: 'SELL', reduceOnly: true, size: { type: 'quantity', quantity: atomsToQuantity(held), priceMicros: p.venue.priceAt('BTCUSDT') }, leverage: 1 }));
+    await waitUntil('flat', async () => (await p.trades.position(agentId, 'BTCUSDT')).quantityAtoms === 0);
+    expect(await stopNow()).toBeUndefined();
+
+    await open('protect-stop-again', 500);
+    const resting = await stopNow();
+    expect(resting).toEqual(await wanted());
+    // Nothing of Sapphire runs while BTC falls to 19,876 (2023-03-10 05:00): the venue fires the stop.
+    p.venue.clock.set(Date.parse('2023-03-10T05:00:00Z'), 0);
+    expect(p.venue.positionOf(key, 'BTCUSDT').atoms).toBe(0);
+    expect(p.venue.ordersFor(resting?.clientAlgoId as string, key)).toMatchObject([{ status: 'FILLED', side: 'SELL', reduceOnly: true }]);
+
+    // Back up, the reconciler books the stop's execution to the agent, once, with a warning; no stop is left.
+    const report = await reconcile(deps, options);
+    expect(report).toMatchObject({ liquidations: 1, stopsPlaced: 0 });
+    expect(await p.trades.position(agentId, 'BTCUSDT')).toMatchObject({ quantityAtoms: 0, marginInUseMicros: 0 });
+    expect(await exchange.restingStops()).toEqual([]);
+    const alert = await alerts.waitForMessage('the stop alert', (a) => a.limitType === 'protective_stop');
+    expect(alert.data).toMatchObject({ severity: 'warning', scope: agentId });
+    expect((await reconcile(deps, options)).liquidations).toBe(0);
+  });
+});
+

@@ -13,14 +13,17 @@ import {
   type VenueIncome,
   type SymbolSetup,
   type VenuePosition,
+  type VenueStops,
 } from '../../domain/exchange.js';
-import { type CommissionMicros, USD, USD_STABLE_ASSETS, commissionMicros, signedVenueUsdToMicros } from '../../domain/money.js';
+import type { StopOrder } from '../../domain/protective-stop.js';
+import { type CommissionMicros, USD, USD_STABLE_ASSETS, commissionMicros, microsToDecimal, signedVenueUsdToMicros } from '../../domain/money.js';
 import { retryWithBackoff, sleep } from '../../concurrency/retry.js';
 import { canonicalDecimal } from '../../domain/decimal.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
 import { EXECUTION_STATUS_UNKNOWN_CODES, venueError } from './errors.js';
 import { type QueryParams, buildSignedQuery, encodeQuery } from './signing.js';
 import {
+  AlgoOrder,
   ExchangeInfo,
   Income,
   KlineRow,
@@ -102,7 +105,7 @@ function signedPositionAtoms(positionAmt: string): number {
   return negative ? -atoms : atoms;
 }
 
-export class BinanceFuturesClient implements Exchange {
+export class BinanceFuturesClient implements Exchange, VenueStops {
   readonly venue = 'binance' as const;
   private clockOffsetMs: number | undefined;
   private filters: { at: number; bySymbol: Map<string, SymbolFilters> } | undefined;
@@ -236,6 +239,47 @@ export class BinanceFuturesClient implements Exchange {
   async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder> {
     const body = await this.call({ method: 'DELETE', path: '/fapi/v1/order', signed: true, params: { symbol, origClientOrderId: clientOrderId } });
     return toExchangeOrder(VenueOrder.parse(body));
+  }
+
+  /**
+   * A STOP_MARKET with closePosition through the Algo Service (POST /fapi/v1/algoOrder; /fapi/v1/order
+   * refuses conditional types with -4120 since 2025-12-09), fired by the mark price. An unknown
+   * answer is resolved by asking: waiting under its id, it was placed; otherwise the caller's next
+   * run places it again, and -4116 then means an earlier send landed.
+   */
+  async placeStop(stop: StopOrder): Promise<void> {
+    const params = {
+      algoType: 'CONDITIONAL',
+      symbol: stop.symbol,
+      side: stop.side,
+      type: 'STOP_MARKET',
+      triggerPrice: microsToDecimal(stop.triggerMicros),
+      workingType: 'MARK_PRICE',
+      closePosition: 'true',
+      clientAlgoId: stop.clientAlgoId,
+    };
+    try {
+      await this.call({ method: 'POST', path: '/fapi/v1/algoOrder', signed: true, places: true, params });
+    } catch (error) {
+      if (error instanceof ExchangeError && error.reason === 'duplicate_order') return;
+      if (error instanceof PlacementStatusUnknown && (await this.restingStops()).some((s) => s.clientAlgoId === stop.clientAlgoId)) return;
+      throw error;
+    }
+  }
+
+  async restingStops(): Promise<StopOrder[]> {
+    const rows = z.array(AlgoOrder).parse(await this.call({ method: 'GET', path: '/fapi/v1/openAlgoOrders', signed: true }));
+    return rows.filter((r) => r.algoStatus === 'NEW').map((r) => ({ clientAlgoId: r.clientAlgoId, symbol: r.symbol, side: r.side, triggerMicros: priceMicros(r.triggerPrice) }));
+  }
+
+  async cancelStop(symbol: string, clientAlgoId: string): Promise<boolean> {
+    try {
+      await this.call({ method: 'DELETE', path: '/fapi/v1/algoOrder', signed: true, params: { symbol, clientAlgoId } });
+      return true;
+    } catch (error) {
+      if (error instanceof ExchangeError && error.reason === 'order_not_found') return false;
+      throw error;
+    }
   }
 
   async getOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | undefined> {

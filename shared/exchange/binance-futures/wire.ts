@@ -64,6 +64,9 @@ export const PositionRisk = z.object({ symbol: z.string(), positionAmt: Decimal,
 
 export const VenueError = z.object({ code: z.number().int(), msg: z.string() });
 
+/** An Algo Service order (New Algo Order, Current All Algo Open Orders): what Sapphire reads of one. */
+export const AlgoOrder = z.object({ clientAlgoId: z.string(), symbol: z.string(), side: z.enum(['BUY', 'SELL']), algoStatus: z.string(), triggerPrice: Decimal });
+
 /** A venue price as micro-USD; prices finer than a micro are rounded to the nearest. */
 export function priceMicros(decimal: string): number {
   return venueUsdToMicros(decimal.startsWith('-') ? '0' : decimal);

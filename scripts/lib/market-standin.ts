@@ -11,6 +11,7 @@ import type { Side } from '../../shared/domain/vocabulary.js';
 import { verifySignedQuery } from '../../shared/exchange/binance-futures/signing.js';
 import { replayFilters } from '../../shared/replay/replay-market.js';
 import { marginRequiredMicros } from '../../shared/domain/margin.js';
+import { stopReached } from '../../shared/domain/protective-stop.js';
 
 /**
  * A local stand-in for a Binance USDⓈ-M futures venue, speaking the same REST endpoints, so the
@@ -846,11 +847,6 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     return { status: 200, body: orderJson(order) };
   }
 
-  /** Triggers a stop when the mark (or the last price: the same in the replay) has reached it. */
-  function crossed(stop: StandInAlgoOrder, price: number): boolean {
-    return stop.side === 'SELL' ? price <= stop.triggerMicros : price >= stop.triggerMicros;
-  }
-
   /**
    * The Algo Service's watch: every open stop whose trigger the price has reached becomes a MARKET
    * order closing the whole position (closePosition), or expires when there is none that way. It
@@ -859,7 +855,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
    */
   function triggerStops(): void {
     for (const stop of algoOrders) {
-      if (stop.status !== 'NEW' || !crossed(stop, priceAt(stop.symbol))) continue;
+      if (stop.status !== 'NEW' || !stopReached(stop, priceAt(stop.symbol))) continue;
       const held = positionOf(accountOf(stop.apiKey), stop.symbol).atoms;
       const closable = stop.side === 'SELL' ? Math.max(0, held) : Math.max(0, -held);
       stop.updateTime = clock.now();
@@ -932,7 +928,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
     if (!CLIENT_ORDER_ID.test(clientAlgoId)) return refuse(400, CODE.INVALID_CL_ORD_ID_LEN, 'Client order id is not valid.');
     if (algoOrders.some((a) => a.apiKey === apiKey && a.clientAlgoId === clientAlgoId && a.status === 'NEW')) return refuse(400, CODE.DUPLICATED_CLIENT_ORDER_ID, 'ClientOrderId is duplicated.');
     const stop: StandInAlgoOrder = { algoId: nextId++, apiKey, clientAlgoId, symbol, side, triggerMicros: trigger, workingType, status: 'NEW', createTime: clock.now(), updateTime: clock.now() };
-    if (crossed(stop, priceAt(symbol))) return refuse(400, CODE.ORDER_WOULD_IMMEDIATELY_TRIGGER, 'Order would immediately trigger.');
+    if (stopReached(stop, priceAt(symbol))) return refuse(400, CODE.ORDER_WOULD_IMMEDIATELY_TRIGGER, 'Order would immediately trigger.');
     algoOrders.push(stop);
     return { status: 200, body: algoJson(stop), headers: counted.headers };
   }

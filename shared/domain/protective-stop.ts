@@ -30,6 +30,11 @@ export interface StopOrder {
   readonly triggerMicros: number;
 }
 
+/** A stop fires once the mark has reached its trigger: a SELL stop (closing a long) at or below it, a BUY stop at or above. */
+export function stopReached(stop: Pick<StopOrder, 'side' | 'triggerMicros'>, markMicros: number): boolean {
+  return stop.side === 'SELL' ? markMicros <= stop.triggerMicros : markMicros >= stop.triggerMicros;
+}
+
 /** The stop a position wants; undefined when flat. */
 export function wantedStop(agentId: string, symbol: string, position: PositionState, lossBudgetMicros: number, tickMicros: number): StopOrder | undefined {
   const held = Math.abs(position.quantityAtoms);

@@ -22,6 +22,8 @@ export const COLLECTIONS = {
   paperOrders: 'paperOrders',
   paperFills: 'paperFills',
   paperAccount: 'paperAccount',
+  /** paperStops/{accountId, clientAlgoId}: stops resting on the paper venue (protective-stop.ts). */
+  paperStops: 'paperStops',
   /** riskState/memory: peaks and day starts per scope; riskSnapshots/{evaluatedAt}: each evaluation. */
   riskState: 'riskState',
   riskSnapshots: 'riskSnapshots',

@@ -135,7 +135,7 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
   const liquidations = await adoptVenueMadeOrders(deps, agentIds, started, failures);
   const positionMismatches = await checkVenuePositions(deps, agentIds, started, failures);
   const flattens = await continueFlattens(deps, new FlattenBook(deps.trades.db), options.flattenPolicy ?? FLATTEN_POLICY, failures);
-  const stops = options.stopLossFraction === undefined ? { placed: 0, cancelled: 0 } : await keepProtectiveStops(deps, profiles, options.stopLossFraction, failures);
+  const stops = options.stopLossFraction === undefined ? { placed: 0, cancelled: 0 } : await keepProtectiveStops(deps, profiles, open, options.stopLossFraction, failures);
   const report = {
     ordersChecked: open.length,
     factsApplied,
@@ -158,11 +158,13 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
 /**
  * Keeps a protective stop resting at the venue for every open position of each agent on its own
  * account (protective-stop.ts): placed when a position opens, replaced when it changes, cancelled
- * when it closes — never left behind. A symbol with an order in flight waits for the next run.
- * A shared account gets none: a stop closing the position would close the other agents' too.
+ * when it closes — never left behind. A symbol with an order in flight at the run's start
+ * (`open`) waits for the next run. A shared account gets none: a stop closing the position would
+ * close the other agents' too.
  */
-async function keepProtectiveStops(deps: TradingDeps, profiles: readonly AgentProfile[], lossFraction: number, failures: string[]): Promise<{ placed: number; cancelled: number }> {
-  const inFlight = new Set((await deps.trades.openOrders()).map((o) => `${o.agentId}|${o.symbol}`));
+async function keepProtectiveStops(deps: TradingDeps, profiles: readonly AgentProfile[], open: readonly OrderRecord[], lossFraction: number, failures: string[]): Promise<{ placed: number; cancelled: number }> {
+  const inFlight = new Set(open.map((o) => `${o.agentId}|${o.symbol}`));
+  const positions = await deps.trades.openPositionsOf(profiles.map((p) => p.agentId));
   let placed = 0;
   let cancelled = 0;
   for (const profile of profiles) {
@@ -170,7 +172,8 @@ async function keepProtectiveStops(deps: TradingDeps, profiles: readonly AgentPr
     const exchange = account.exchange;
     if (account.shared || !hasVenueStops(exchange)) continue;
     await isolated(failures, `protective stops of ${profile.agentId}`, { agentId: profile.agentId }, async () => {
-      const [held, resting] = await Promise.all([deps.trades.openPositionsOf([profile.agentId]), exchange.restingStops()]);
+      const held = positions.filter((p) => p.agentId === profile.agentId);
+      const resting = await exchange.restingStops();
       const ours = resting.filter((s) => PROTECTIVE_STOP_ID.test(s.clientAlgoId));
       const symbols = [...new Set([...held.map((p) => p.symbol), ...ours.map((s) => s.symbol)])].filter((symbol) => !inFlight.has(`${profile.agentId}|${symbol}`));
       const budget = Math.floor(profile.marginAllocationMicros * lossFraction);
@@ -266,11 +269,12 @@ async function checkVenuePositions(deps: TradingDeps, agentIds: readonly string[
 }
 
 /**
- * The paper exchange liquidates as a venue with isolated margin would (liquidation.ts): a
- * position whose mark has reached its liquidation price is closed at its bankruptcy price, so
- * the loss is its margin plus the fee, never more. Its order is then booked like a real
- * venue's (adoptVenueMadeOrders). The order id follows from the position's state, so a retried
- * run liquidates once.
+ * The paper exchange does what a venue does by itself between two runs: a protective stop the
+ * mark has reached closes its position; else, as a venue with isolated margin would
+ * (liquidation.ts), a position whose mark has reached its liquidation price is closed at its
+ * bankruptcy price, so the loss is its margin plus the fee, never more. Either order is then
+ * booked like a real venue's (adoptVenueMadeOrders). The order id follows from the stop or the
+ * position's state, so a retried run closes once.
  */
 async function liquidatePaperPositions(deps: TradingDeps, agentIds: readonly string[], failures: string[]): Promise<number> {
   if (deps.accounts.venue !== 'paper') return 0;
@@ -279,6 +283,8 @@ async function liquidatePaperPositions(deps: TradingDeps, agentIds: readonly str
     const exchange = deps.accounts.accountFor(held.agentId).exchange;
     if (!(exchange instanceof PaperExchange)) continue;
     await isolated(failures, `liquidation check of ${held.agentId} ${held.symbol}`, { agentId: held.agentId, symbol: held.symbol }, async () => {
+      // A protective stop the mark has reached closes the position first, as at a venue.
+      if ((await exchange.fireStops(held.symbol)) > 0) return;
       const position = await deps.trades.position(held.agentId, held.symbol);
       if (!isLiquidated(position, (await exchange.markPrice(held.symbol)).priceMicros)) return;
       const orderId = `autoclose-${createHash('sha256').update(`${held.agentId}|${held.symbol}|${position.lastFillKey}`).digest('hex').slice(0, 25)}`;

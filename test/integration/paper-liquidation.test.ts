@@ -5,6 +5,8 @@ import { USD } from '../../shared/domain/money.js';
 import { marginRequiredMicros } from '../../shared/domain/margin.js';
 import { averageEntryMicros } from '../../shared/domain/positions.js';
 import { notionalOfAtoms } from '../../shared/domain/quantity.js';
+import { liquidationPriceMicros } from '../../shared/domain/liquidation.js';
+import { type PaperExchange, slippedPrice } from '../../shared/exchange/paper/paper-exchange.js';
 import type { TradingDeps } from '../../shared/trading/deps.js';
 import { reconcile } from '../../shared/trading/reconcile.js';
 import { tradingDepsFromConfig } from '../../shared/trading/runtime.js';
@@ -66,5 +68,31 @@ describe('a paper position at 20×', () => {
 
   it('is liquidated once: the next run finds nothing to do and the venue agrees with Sapphire', async () => {
     expect(await reconcile(deps, options)).toMatchObject({ liquidations: 0, positionMismatches: [] });
+  });
+});
+
+describe('a paper position with its protective stop', () => {
+  it('is closed by its stop when the mark reaches it, before the liquidation price, and booked once', async () => {
+    const withStops = { ...options, stopLossFraction: 0.4 };
+    p.venue.clock.set(Date.parse('2023-03-08T12:01:00Z'), 0);
+    await p.publisher.publish(TOPICS.signals, makeSignal({ signalId: 'stop-open', agentId: 'deepseek-v3', symbol: 'BTCUSDT', side: 'BUY', size: { type: 'notional', notionalMicros: 1_000 * USD }, leverage: 10 }));
+    await waitUntil('the 10× long', async () => (await p.trades.position('deepseek-v3', 'BTCUSDT')).quantityAtoms > 0);
+    expect(await reconcile(deps, withStops)).toMatchObject({ stopsPlaced: 1 });
+    const exchange = deps.accounts.accountFor('deepseek-v3').exchange as PaperExchange;
+    const [stop] = await exchange.restingStops();
+    const position = await p.trades.position('deepseek-v3', 'BTCUSDT');
+    // One tick before the liquidation price: the venue would liquidate before a 400 USD loss.
+    expect(stop?.triggerMicros).toBeGreaterThan(liquidationPriceMicros(position) as number);
+
+    p.venue.clock.set(Date.parse('2023-03-10T05:00:00Z'), 0); // BTC 19,876: past the stop
+    expect(await reconcile(deps, withStops)).toMatchObject({ liquidations: 1, stopsPlaced: 0, failures: [] });
+    expect(await p.trades.position('deepseek-v3', 'BTCUSDT')).toMatchObject({ quantityAtoms: 0, marginInUseMicros: 0 });
+    expect(await exchange.positionAtoms('BTCUSDT')).toBe(0);
+    expect(await exchange.restingStops()).toEqual([]);
+    // Closed at the mark, moved against it by the paper slippage, under the stop's id — not at the bankruptcy price.
+    const tick = (await exchange.symbolFilters('BTCUSDT')).tickSizeMicros;
+    expect(await exchange.getOrder('BTCUSDT', stop?.clientAlgoId as string)).toMatchObject({ status: 'FILLED', side: 'SELL', reduceOnly: true, avgPriceMicros: slippedPrice(p.venue.priceAt('BTCUSDT'), 'SELL', 5, tick) });
+    expect((await alerts.waitForMessage('the stop alert', (a) => a.limitType === 'protective_stop')).data).toMatchObject({ severity: 'warning', scope: 'deepseek-v3' });
+    expect(await reconcile(deps, withStops)).toMatchObject({ liquidations: 0, stopsPlaced: 0, positionMismatches: [] });
   });
 });

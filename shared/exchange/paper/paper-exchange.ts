@@ -12,7 +12,9 @@ import {
   type VenueIncome,
   type SymbolSetup,
   type VenuePosition,
+  type VenueStops,
 } from '../../domain/exchange.js';
+import { type StopOrder, stopReached } from '../../domain/protective-stop.js';
 import { ceilDiv, feeMicros } from '../../domain/money.js';
 import { atomsToQuantity, notionalOfAtoms, quantityToAtoms } from '../../domain/quantity.js';
 import { Atoms, MicroUsd, PositiveMicroUsd, Side } from '../../domain/vocabulary.js';
@@ -109,7 +111,9 @@ function signedAtoms(order: PaperOrder): number {
 /** The account's signed position in one symbol, in atoms. */
 const heldAtoms = (data: DocumentData | undefined): number => (typeof data?.quantityAtoms === 'number' ? data.quantityAtoms : 0);
 
-export class PaperExchange implements Exchange {
+const PaperStop = z.object({ accountId: z.string(), clientAlgoId: z.string(), symbol: z.string(), side: Side, triggerMicros: PositiveMicroUsd, status: z.enum(['NEW', 'CANCELED', 'FINISHED', 'EXPIRED']) });
+
+export class PaperExchange implements Exchange, VenueStops {
   readonly venue = 'paper' as const;
   /**
    * The account's position per symbol: every order of the symbol changes it, so placements that
@@ -182,7 +186,67 @@ export class PaperExchange implements Exchange {
    * a reduce-only order filled at the bankruptcy price, with the taker fee, under the client id
    * `clientOrderId` (venues name them autoclose-…). Answers the order already made for that id.
    */
-  async liquidate(symbol: string, clientOrderId: string, bankruptcyPriceMicros: number): Promise<ExchangeOrder> {
+  liquidate(symbol: string, clientOrderId: string, bankruptcyPriceMicros: number): Promise<ExchangeOrder> {
+    return this.closeWholePosition(symbol, clientOrderId, () => bankruptcyPriceMicros);
+  }
+
+  /** A stop closing the whole position (closePosition), resting until the mark reaches it; one already resting under its id counts as placed. */
+  async placeStop(stop: StopOrder): Promise<void> {
+    if (stopReached(stop, (await this.market.markPrice(stop.symbol)).priceMicros)) {
+      throw new ExchangeError('rejected', `a ${stop.side} stop at ${stop.triggerMicros} would trigger at once`, false, -2021);
+    }
+    const ref = this.stopRef(stop.clientAlgoId);
+    await this.db.runTransaction(async (tx) => {
+      if ((await tx.get(ref)).exists) return;
+      tx.create(ref, { accountId: this.accountId, ...stop, status: 'NEW' });
+    });
+  }
+
+  async restingStops(): Promise<StopOrder[]> {
+    const snap = await this.db.collection(COLLECTIONS.paperStops).where('accountId', '==', this.accountId).where('status', '==', 'NEW').get();
+    return snap.docs.map((d) => PaperStop.parse(d.data())).map(({ clientAlgoId, symbol, side, triggerMicros }) => ({ clientAlgoId, symbol, side, triggerMicros }));
+  }
+
+  cancelStop(_symbol: string, clientAlgoId: string): Promise<boolean> {
+    return this.endStop(clientAlgoId, 'CANCELED');
+  }
+
+  /**
+   * What the venue does by itself between two looks: each resting stop of `symbol` the mark has
+   * reached closes the whole position at the mark, moved against the trader by the slippage,
+   * under the stop's id — or expires when there is nothing to close. Returns the stops fired.
+   */
+  async fireStops(symbol: string): Promise<number> {
+    const [mark, filters, resting] = await Promise.all([this.market.markPrice(symbol), this.market.symbolFilters(symbol), this.restingStops()]);
+    let fired = 0;
+    for (const stop of resting.filter((s) => s.symbol === symbol && stopReached(s, mark.priceMicros))) {
+      if ((await this.positionAtoms(symbol)) === 0) {
+        await this.endStop(stop.clientAlgoId, 'EXPIRED');
+        continue;
+      }
+      await this.closeWholePosition(symbol, stop.clientAlgoId, (side) => slippedPrice(mark.priceMicros, side, this.options.slippageBps, filters.tickSizeMicros));
+      await this.endStop(stop.clientAlgoId, 'FINISHED');
+      fired += 1;
+    }
+    return fired;
+  }
+
+  private endStop(clientAlgoId: string, status: 'CANCELED' | 'FINISHED' | 'EXPIRED'): Promise<boolean> {
+    const ref = this.stopRef(clientAlgoId);
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(ref);
+      if (snap.get('status') !== 'NEW') return false;
+      tx.update(ref, { status });
+      return true;
+    });
+  }
+
+  private stopRef(clientAlgoId: string) {
+    return this.db.collection(COLLECTIONS.paperStops).doc(documentId(this.accountId, clientAlgoId));
+  }
+
+  /** A reduce-only order for the whole position, filled at `priceOf(its side)`, with the taker fee; answers the order already made for that id. */
+  private async closeWholePosition(symbol: string, clientOrderId: string, priceOf: (side: Side) => number): Promise<ExchangeOrder> {
     const orderRef = this.orderRef(clientOrderId);
     const ticker = await this.market.markPrice(symbol);
     return this.accounts.submit(symbol, {
@@ -190,7 +254,7 @@ export class PaperExchange implements Exchange {
       run: async (stage, held) => {
         const stored = await stage.get(orderRef);
         if (stored) return { value: held, result: toExchangeOrder(PaperOrder.parse(stored)) };
-        if (held === 0) throw new ExchangeError('reduce_only_rejected', `nothing held in ${symbol} to liquidate`, false, -2022);
+        if (held === 0) throw new ExchangeError('reduce_only_rejected', `nothing held in ${symbol} to close`, false, -2022);
         const base: PaperOrder = {
           clientOrderId,
           exchangeOrderId: paperExchangeOrderId(clientOrderId),
@@ -205,7 +269,7 @@ export class PaperExchange implements Exchange {
           placedAt: ticker.time,
           updateTime: ticker.time,
         };
-        const filled = await this.fill(stage, base, bankruptcyPriceMicros, this.options.takerFeePpm, ticker.time);
+        const filled = await this.fill(stage, base, priceOf(base.side), this.options.takerFeePpm, ticker.time);
         return { value: held + signedAtoms(filled), result: toExchangeOrder(filled) };
       },
     });

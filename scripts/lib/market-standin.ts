@@ -850,8 +850,9 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   /**
    * The Algo Service's watch: every open stop whose trigger the price has reached becomes a MARKET
    * order closing the whole position (closePosition), or expires when there is none that way. It
-   * runs before anything observes the venue (each request, each test hook), so a stop has fired by
-   * the time anyone could see it, whether or not a client is there.
+   * runs before anything observes the venue (each request; the test hooks that read positions,
+   * orders and balances), so a stop has fired by the time anyone could see it, whether or not a
+   * client is there.
    */
   function triggerStops(): void {
     for (const stop of algoOrders) {
@@ -1342,6 +1343,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
   }
 
   function venueOrders(apiKey?: string): VenueOrderRow[] {
+    triggerStops();
     return orders.filter((o) => apiKey === undefined || o.apiKey === apiKey).map((o) => ({ ...orderJson(o), apiKey: o.apiKey }));
   }
 
@@ -1405,6 +1407,7 @@ export async function startMarketStandIn(options: StandInOptions): Promise<Marke
       accountOf(apiKey).walletMicros = typeof usd === 'number' ? usd : usdToMicros(usd);
     },
     balanceOf(apiKey) {
+      triggerStops();
       return { walletMicros: accountOf(apiKey).walletMicros, availableMicros: availableMicros(apiKey) };
     },
     positionOf(apiKey, symbol) {

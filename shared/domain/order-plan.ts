@@ -83,11 +83,14 @@ export type LeverageFit =
  * there — or refused `leverage_mismatch` when that is below the venue's minimum. Never more venue
  * margin than reserved. Flat (or at a venue without a setting), the order keeps its own leverage.
  */
+/** Whether the account holds a position in the symbol at a leverage other than `leverage`: one the venue will not change under it. */
+export function heldAtOtherLeverage(setup: SymbolSetup, leverage: number): setup is SymbolSetup & { readonly leverage: number } {
+  return setup.leverage !== undefined && setup.quantityAtoms !== 0 && setup.leverage !== leverage;
+}
+
 export function fitToVenueLeverage(request: OrderRequest, plannedAtoms: number, setup: SymbolSetup, filters: SymbolFilters, priceMicros: number): LeverageFit {
+  if (!heldAtOtherLeverage(setup, request.leverage)) return { ok: true, leverage: request.leverage, quantityAtoms: plannedAtoms };
   const venueLeverage = setup.leverage;
-  if (venueLeverage === undefined || venueLeverage === request.leverage || setup.quantityAtoms === 0) {
-    return { ok: true, leverage: request.leverage, quantityAtoms: plannedAtoms };
-  }
   if (venueLeverage > request.leverage) return { ok: true, leverage: venueLeverage, quantityAtoms: plannedAtoms };
   const carried = (BigInt(request.marginMicros) * BigInt(venueLeverage) * BigInt(ATOMS_PER_UNIT)) / BigInt(priceMicros);
   const quantityAtoms = floorToStep(Math.min(plannedAtoms, Number(carried)), filters.stepSizeAtoms);

@@ -8,6 +8,7 @@ import type { FlattenBook, FlattenRecord, FlattenTry } from '../firestore/flatte
 import { publishSignal } from '../intake/publish-signal.js';
 import { log } from '../log.js';
 import { type TradingDeps, now } from './deps.js';
+import { isolated } from './isolated.js';
 import { cancelAtVenue } from './route-order.js';
 
 /**
@@ -125,11 +126,11 @@ export async function continueFlattens(deps: TradingDeps, book: FlattenBook, pol
   let retried = 0;
   let alerted = 0;
   for (const plan of await book.working()) {
-    try {
+    await isolated(failures, `flatten ${plan.flattenId}`, { flattenId: plan.flattenId }, async () => {
       const progress = await progressOf(deps, plan);
       if (progress.done) {
         await book.markDone(plan.flattenId, at);
-        continue;
+        return;
       }
       const last = plan.tries.at(-1) ?? { attempt: 0, at: plan.createdAt, signalIds: plan.positions.map((p) => p.signalId) };
       const step = nextFlattenStep(
@@ -141,27 +142,29 @@ export async function continueFlattens(deps: TradingDeps, book: FlattenBook, pol
       if (step.retry && (await retryFlatten(deps, book, plan, open, last.attempt + 1, at))) retried += 1;
       if (step.alert && (await book.markAlerted(plan.flattenId, at))) {
         alerted += 1;
-        const holding = open.map((p) => `${p.agentId} ${p.symbol} ${atomsToQuantity(p.remainingAtoms)}`).join('; ');
-        const alert: AlertMessage = {
-          episodeId: `flatten_stuck:${plan.flattenId}`,
-          transition: 'open',
-          key: `flatten_stuck:${plan.flattenId}`,
-          limitType: 'flatten_stuck',
-          scope: plan.agentIds.length === 1 ? (plan.agentIds[0] as string) : PORTFOLIO_SCOPE,
-          severity: 'critical',
-          message: `flatten ${plan.flattenId} (${plan.reason}) still holds ${holding} after ${plan.tries.length} tries: it goes on trying; see GET /flattens/${plan.flattenId}`,
-          source: 'reconciler',
-          openedAt: at.toISOString(),
-        };
-        await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
-        log.error('flatten still not flat', { flattenId: plan.flattenId, holding, tries: plan.tries.length });
+        await alertStillHolding(deps, plan, open, at);
       }
-    } catch (error) {
-      failures.push(`flatten ${plan.flattenId}`);
-      log.error('flatten step failed; the others go on', { flattenId: plan.flattenId, error });
-    }
+    });
   }
   return { retried, alerted };
+}
+
+/** The one critical alert of a flatten still not flat past its bound. */
+async function alertStillHolding(deps: TradingDeps, plan: FlattenRecord, open: FlattenProgress['positions'], at: Date): Promise<void> {
+  const holding = open.map((p) => `${p.agentId} ${p.symbol} ${atomsToQuantity(p.remainingAtoms)}`).join('; ');
+  const alert: AlertMessage = {
+    episodeId: `flatten_stuck:${plan.flattenId}`,
+    transition: 'open',
+    key: `flatten_stuck:${plan.flattenId}`,
+    limitType: 'flatten_stuck',
+    scope: plan.agentIds.length === 1 ? (plan.agentIds[0] as string) : PORTFOLIO_SCOPE,
+    severity: 'critical',
+    message: `flatten ${plan.flattenId} (${plan.reason}) still holds ${holding} after ${plan.tries.length} tries: it goes on trying; see GET /flattens/${plan.flattenId}`,
+    source: 'reconciler',
+    openedAt: at.toISOString(),
+  };
+  await deps.publisher.publish(deps.topics.alerts, alert, { attributes: { episodeId: alert.episodeId, transition: alert.transition } });
+  log.error('flatten still not flat', { flattenId: plan.flattenId, holding, tries: plan.tries.length });
 }
 
 /** Sends try `attempt`: a reduce-only close of what is left of each open position. */

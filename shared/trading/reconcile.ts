@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AgentProfile } from '../domain/agents.js';
-import { hasVenueStops } from '../domain/exchange.js';
 import { FLATTEN_POLICY, type FlattenPolicy } from '../domain/flatten.js';
-import { PROTECTIVE_STOP_ID, stopChanges, wantedStop } from '../domain/protective-stop.js';
+import { PROTECTIVE_STOP_ID } from '../domain/protective-stop.js';
 import { bankruptcyPriceMicros, isLiquidated } from '../domain/liquidation.js';
 import type { AlertMessage } from '../domain/messages.js';
 import { microsToUsd } from '../domain/money.js';
@@ -18,6 +16,8 @@ import { applyAndPublish } from './apply-facts.js';
 import { type TradingDeps, now } from './deps.js';
 import { type OrderRecord, leaseLive } from '../domain/orders.js';
 import { continueFlattens } from './flatten.js';
+import { isolated } from './isolated.js';
+import { keepProtectiveStops } from './protective-stops.js';
 import { cancelAtVenue, syncOrderFromVenue } from './route-order.js';
 
 export interface ReconcileOptions {
@@ -58,20 +58,6 @@ export interface ReconcileReport {
   readonly stopsCancelled: number;
   /** Orders and agents whose step failed: logged as errors and skipped; the rest of the run went on. */
   readonly failures: readonly string[];
-}
-
-/**
- * Runs one order's or one agent's step; a failure is logged (an error, which the guardrail
- * policies alert on) and recorded, and never stops the steps of the others.
- */
-async function isolated<T>(failures: string[], what: string, fields: Record<string, unknown>, step: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await step();
-  } catch (error) {
-    failures.push(what);
-    log.error('reconciliation step failed; the others go on', { ...fields, step: what, error });
-    return undefined;
-  }
 }
 
 /**
@@ -153,45 +139,6 @@ export async function reconcile(deps: TradingDeps, options: ReconcileOptions): P
   };
   log.info('reconciled', { ...report });
   return report;
-}
-
-/**
- * Keeps a protective stop resting at the venue for every open position of each agent on its own
- * account (protective-stop.ts): placed when a position opens, replaced when it changes, cancelled
- * when it closes — never left behind. A symbol with an order in flight at the run's start
- * (`open`) waits for the next run. A shared account gets none: a stop closing the position would
- * close the other agents' too.
- */
-async function keepProtectiveStops(deps: TradingDeps, profiles: readonly AgentProfile[], open: readonly OrderRecord[], lossFraction: number, failures: string[]): Promise<{ placed: number; cancelled: number }> {
-  const inFlight = new Set(open.map((o) => `${o.agentId}|${o.symbol}`));
-  const positions = await deps.trades.openPositionsOf(profiles.map((p) => p.agentId));
-  let placed = 0;
-  let cancelled = 0;
-  for (const profile of profiles) {
-    const account = deps.accounts.accountFor(profile.agentId);
-    const exchange = account.exchange;
-    if (account.shared || !hasVenueStops(exchange)) continue;
-    await isolated(failures, `protective stops of ${profile.agentId}`, { agentId: profile.agentId }, async () => {
-      const held = positions.filter((p) => p.agentId === profile.agentId);
-      const resting = await exchange.restingStops();
-      const ours = resting.filter((s) => PROTECTIVE_STOP_ID.test(s.clientAlgoId));
-      const symbols = [...new Set([...held.map((p) => p.symbol), ...ours.map((s) => s.symbol)])].filter((symbol) => !inFlight.has(`${profile.agentId}|${symbol}`));
-      const budget = Math.floor(profile.marginAllocationMicros * lossFraction);
-      for (const symbol of symbols) {
-        const position = held.some((p) => p.symbol === symbol) ? await deps.trades.position(profile.agentId, symbol) : undefined;
-        const tick = (await exchange.symbolFilters(symbol)).tickSizeMicros;
-        const changes = stopChanges(position && wantedStop(profile.agentId, symbol, position, budget, tick), ours.filter((s) => s.symbol === symbol));
-        // The old stop goes first: two closePosition stops would both fire on one crossing.
-        for (const clientAlgoId of changes.cancel) if (await exchange.cancelStop(symbol, clientAlgoId)) cancelled += 1;
-        if (changes.place) {
-          await exchange.placeStop(changes.place);
-          placed += 1;
-          log.info('protective stop placed', { agentId: profile.agentId, symbol, clientAlgoId: changes.place.clientAlgoId, side: changes.place.side, triggerMicros: changes.place.triggerMicros });
-        }
-      }
-    });
-  }
-  return { placed, cancelled };
 }
 
 /** Reads of an account's income history overlap by an hour; the first read takes what the venue keeps (Binance: 7 days). */
@@ -283,10 +230,11 @@ async function liquidatePaperPositions(deps: TradingDeps, agentIds: readonly str
     const exchange = deps.accounts.accountFor(held.agentId).exchange;
     if (!(exchange instanceof PaperExchange)) continue;
     await isolated(failures, `liquidation check of ${held.agentId} ${held.symbol}`, { agentId: held.agentId, symbol: held.symbol }, async () => {
+      const mark = (await exchange.markPrice(held.symbol)).priceMicros;
       // A protective stop the mark has reached closes the position first, as at a venue.
-      if ((await exchange.fireStops(held.symbol)) > 0) return;
+      if ((await exchange.fireStops(held.symbol, mark)) > 0) return;
       const position = await deps.trades.position(held.agentId, held.symbol);
-      if (!isLiquidated(position, (await exchange.markPrice(held.symbol)).priceMicros)) return;
+      if (!isLiquidated(position, mark)) return;
       const orderId = `autoclose-${createHash('sha256').update(`${held.agentId}|${held.symbol}|${position.lastFillKey}`).digest('hex').slice(0, 25)}`;
       await exchange.liquidate(held.symbol, orderId, bankruptcyPriceMicros(position));
       liquidated += 1;

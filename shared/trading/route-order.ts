@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ExchangeError, type ExchangeOrder, type SymbolFilters } from '../domain/exchange.js';
+import { ExchangeError, type ExchangeOrder, type SymbolFilters, type SymbolSetup } from '../domain/exchange.js';
 import type { OrderRequest, RiskEvent } from '../domain/messages.js';
 import { exposureBySymbol, nettingCounterparty } from '../domain/netting.js';
-import { fitToVenueLeverage, planOrderQuantity } from '../domain/order-plan.js';
+import { fitToVenueLeverage, heldAtOtherLeverage, planOrderQuantity } from '../domain/order-plan.js';
 import { type OrderRecord, PLACEMENT_LEASE_MS, type PlacementTiming, type VenueFacts } from '../domain/orders.js';
 import { atomsToQuantity, quantityToAtoms } from '../domain/quantity.js';
 import { venueFactsFor } from '../domain/venue-facts.js';
@@ -109,7 +109,7 @@ export async function routeOrder(deps: TradingDeps, request: OrderRequest): Prom
   // One delivery at a time decides and places on an account's symbol where that matters: the
   // venue's leverage, one setting per account and symbol (read and set from the decision to the
   // venue's answer), and a shared account's netting, which must see the other agents' orders.
-  const locked = account.shared || (!request.reduceOnly && deps.accounts.venue !== 'paper');
+  const locked = account.shared || (!request.reduceOnly && venueSetsLeverage(deps));
   if (locked && !(await deps.trades.lockAccountSymbol(account.accountId, request.symbol, lease()))) {
     throw new RetryLater(`another order on account ${account.accountId} is deciding ${request.symbol}`);
   }
@@ -129,11 +129,19 @@ interface Placement {
   readonly lease: () => PlacementLease;
 }
 
+/** The paper venue keeps no leverage setting: every order trades at its own. */
+function venueSetsLeverage(deps: TradingDeps): boolean {
+  return deps.accounts.venue !== 'paper';
+}
+
 async function decideAndPlace(deps: TradingDeps, request: OrderRequest, { account, existing, filters, priceMicros, holder, lease }: Placement): Promise<void> {
-  // What the venue holds and has set for the symbol: a close is sized by it, an opening order takes its leverage.
-  let setup = request.reduceOnly || deps.accounts.venue !== 'paper' ? await account.exchange.symbolSetup(request.symbol) : undefined;
+  // What the venue holds and has set for the symbol, read under the lock where one is taken: a
+  // close is sized by it, an opening order takes its leverage.
+  const readSetup = () => (request.reduceOnly || venueSetsLeverage(deps) ? account.exchange.symbolSetup(request.symbol) : Promise.resolve(undefined));
+  let setup: SymbolSetup | undefined;
   let order = existing;
   if (!order) {
+    setup = await readSetup();
     // A refusal returns the margin and says why, on every delivery: if a first attempt died
     // after releasing, this one tells.
     const refuse = async (reason: string, detail: string) => {
@@ -167,16 +175,17 @@ async function decideAndPlace(deps: TradingDeps, request: OrderRequest, { accoun
     order = taken.order;
     // An earlier placement may have executed: the venue's word first, and nothing sent if it has the order.
     if (taken.askFirst && (await syncOrderFromVenue(deps, order)) !== undefined) return;
-    // The venue may have changed since this order was decided: its setting is read again.
-    if (setup) setup = await account.exchange.symbolSetup(request.symbol);
+    // Decided earlier: what the venue holds now, which may have changed since.
+    setup = await readSetup();
   }
+  const orderId = order.orderId;
   const end = async (status: 'expired' | 'rejected', reason: string, detail: string) => {
     // Never sent, or the venue has said it has no such order: the order ends here and returns its margin.
-    await applyAndPublish(deps, { orderId: (order as OrderRecord).orderId, terminal: { status, finalFilledAtoms: 0, reason: detail } });
+    await applyAndPublish(deps, { orderId, terminal: { status, finalFilledAtoms: 0, reason: detail } });
     await publishOrderRejected(deps, request, reason, detail);
   };
   if (expired(deps, order.expiresAt)) return end('expired', 'expired', `its signal expired at ${order.expiresAt}`);
-  if (!order.reduceOnly && setup?.leverage !== undefined && setup.quantityAtoms !== 0 && setup.leverage !== order.leverage) {
+  if (!order.reduceOnly && setup && heldAtOtherLeverage(setup, order.leverage)) {
     // A position opened at another leverage since the decision: placing would change its margin, or be refused.
     return end('rejected', 'leverage_mismatch', `the account now holds ${order.symbol} at ${setup.leverage}×, not the order's ${order.leverage}×`);
   }

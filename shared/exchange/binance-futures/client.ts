@@ -331,14 +331,11 @@ export class BinanceFuturesClient implements Exchange, VenueStops {
   }
 
   /**
-   * Isolated margin and the order's leverage on the symbol, set before the account's first order
-   * there and again when the leverage changes: an order never trades at the venue's defaults
-   * (often 20× and cross margin). "No need to change" is success; any other refusal blocks the
-   * order with venue_setup_failed.
-   */
-  /**
-   * Makes the symbol isolated at `leverage`, from what the venue says it is now (never from a
-   * memory of this process: another instance may have changed it since).
+   * Makes the symbol isolated at the order's `leverage` where the venue has it otherwise — read
+   * from the venue now (`known`, or positionRisk), never from a memory of this process, which
+   * another instance may have made stale: an order never trades at the venue's defaults (often
+   * 20× and cross margin). "No need to change" is success; any other refusal blocks the order
+   * with venue_setup_failed.
    */
   private async prepareSymbol(symbol: string, leverage: number, known?: SymbolSetup): Promise<void> {
     const setup = known ?? (await this.symbolSetup(symbol));

@@ -212,19 +212,22 @@ export class PaperExchange implements Exchange, VenueStops {
   }
 
   /**
-   * What the venue does by itself between two looks: each resting stop of `symbol` the mark has
-   * reached closes the whole position at the mark, moved against the trader by the slippage,
-   * under the stop's id — or expires when there is nothing to close. Returns the stops fired.
+   * What the venue does by itself between two looks: each resting stop of `symbol` the mark
+   * (`markMicros`) has reached closes the whole position at the mark, moved against the trader by
+   * the slippage, under the stop's id — or expires when there is nothing to close. Returns the
+   * stops fired.
    */
-  async fireStops(symbol: string): Promise<number> {
-    const [mark, filters, resting] = await Promise.all([this.market.markPrice(symbol), this.market.symbolFilters(symbol), this.restingStops()]);
+  async fireStops(symbol: string, markMicros: number): Promise<number> {
+    const reached = (await this.restingStops()).filter((s) => s.symbol === symbol && stopReached(s, markMicros));
+    if (reached.length === 0) return 0;
+    const { tickSizeMicros } = await this.market.symbolFilters(symbol);
     let fired = 0;
-    for (const stop of resting.filter((s) => s.symbol === symbol && stopReached(s, mark.priceMicros))) {
+    for (const stop of reached) {
       if ((await this.positionAtoms(symbol)) === 0) {
         await this.endStop(stop.clientAlgoId, 'EXPIRED');
         continue;
       }
-      await this.closeWholePosition(symbol, stop.clientAlgoId, (side) => slippedPrice(mark.priceMicros, side, this.options.slippageBps, filters.tickSizeMicros));
+      await this.closeWholePosition(symbol, stop.clientAlgoId, (side) => slippedPrice(markMicros, side, this.options.slippageBps, tickSizeMicros));
       await this.endStop(stop.clientAlgoId, 'FINISHED');
       fired += 1;
     }

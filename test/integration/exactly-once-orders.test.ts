@@ -106,7 +106,7 @@ async function newAgent(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb', 'close10x', 'lev-up', 'lev-down', 'lev-race', 'close5x'];
+  const names = ['drop', 'status503', 'status1007', 'status1006', 'delay', 'redeliver', 'concurrent', 'crash', 'expired', 'reconciler', 'late', 'overfill', 'bnb', 'close10x', 'lev-up', 'lev-down', 'lev-race', 'close5x', 'stop'];
   // BNB at a flat 300 USD around the test's minute, for commissions charged in BNB.
   const bnbCsv = join(await mkdtemp(join(tmpdir(), 'sapphire-bnb-')), 'BNBUSDT-1m-test.csv');
   const minutes = Array.from({ length: 30 }, (_, i) => new Date(Date.parse('2023-03-08T11:50:00Z') + i * 60_000).toISOString().replace('T', ' ').replace('.000Z', '+00:00'));
@@ -318,6 +318,27 @@ describe('protection reaches the position', () => {
       expect(await margins.reservationOf(request.signalId)).toMatchObject({ status: 'released', releaseReason: 'leverage_mismatch' });
     }
     await expectVenueMarginWithin(agentId, requests);
+  });
+});
+
+describe('a protective stop whose answer is lost', () => {
+  it('is asked about, not sent again blindly: one stop rests per clientAlgoId; a send that never executed is sent again', async () => {
+    const agentId = await newAgent('stop');
+    const client = deps.accounts.accountFor(agentId).exchange as BinanceFuturesClient;
+    const tick = 100_000;
+    const trigger = Math.floor((venue.priceAt('BTCUSDT') - 1_000 * USD) / tick) * tick;
+    const stop = (n: number) => ({ clientAlgoId: `sps-${String(n).padStart(32, '0')}`, symbol: 'BTCUSDT', side: 'SELL' as const, triggerMicros: trigger - n * tick });
+    for (const [n, fault] of [[1, { kind: 'execute_then_drop' }], [2, { kind: 'execute_then_status', status: 503 }], [3, { kind: 'execute_then_delay', delayMs: CLIENT_TIMEOUT_MS * 3 }]] as const) {
+      venue.injectFault('/fapi/v1/algoOrder', fault, { method: 'POST' });
+      await client.placeStop(stop(n));
+    }
+    // Refused before it executed: the client cannot find it and says so; the next run's send places it.
+    venue.injectFault('/fapi/v1/algoOrder', { kind: 'refuse_before', status: 503, body: { code: -1000, msg: 'Unknown error, please check your request or try again later.' } }, { method: 'POST' });
+    await expect(client.placeStop(stop(4))).rejects.toThrow();
+    await client.placeStop(stop(4));
+    // Sent again while it rests (the retry of a send that did land): -4116, taken as placed.
+    await client.placeStop(stop(4));
+    expect((await client.restingStops()).map((s) => s.clientAlgoId).sort()).toEqual([1, 2, 3, 4].map((n) => stop(n).clientAlgoId));
   });
 });
 
